@@ -1,0 +1,151 @@
+"""The `gridlink` command line. Every command is also on app.cli, so tests run
+them with Flask's CLI runner against the test database."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from models import db
+from models.database import ClusterError, database_url, embedded
+
+
+@click.group("db", help="The database: embedded PostGIS control and migrations.")
+def db_cli():
+    pass
+
+
+@db_cli.command("start", help="Start the embedded PostGIS under var/ (creating it if needed).")
+def db_start():
+    if os.environ.get("DATABASE_URL"):
+        click.echo("DATABASE_URL is set: using that database, not starting the embedded one")
+        return
+    cluster = embedded()
+    try:
+        port = cluster.start()
+        cluster.ensure_database()
+    except ClusterError as e:
+        raise click.ClickException(str(e)) from e
+    click.echo(f"embedded PostGIS running on 127.0.0.1:{port} ({cluster.data_dir})")
+
+
+@db_cli.command("stop", help="Stop the embedded PostGIS.")
+def db_stop():
+    cluster = embedded()
+    try:
+        cluster.stop()
+    except ClusterError as e:
+        raise click.ClickException(str(e)) from e
+    click.echo("embedded PostGIS stopped")
+
+
+@db_cli.command("status", help="Say whether the embedded PostGIS is running (exit 1 if not).")
+def db_status():
+    if os.environ.get("DATABASE_URL"):
+        click.echo("DATABASE_URL is set: the embedded PostGIS is not used")
+        return
+    cluster = embedded()
+    if cluster.running():
+        click.echo(f"running on 127.0.0.1:{cluster.port()} ({cluster.data_dir})")
+    else:
+        click.echo("not running (start it with `gridlink db start`)")
+        sys.exit(1)
+
+
+@db_cli.command("url", help="Print the SQLAlchemy URL of the database in use.")
+def db_url():
+    try:
+        click.echo(database_url())
+    except ClusterError as e:
+        raise click.ClickException(str(e)) from e
+
+
+@db_cli.command("upgrade", help="Apply the migrations up to the newest.")
+@with_appcontext
+def db_upgrade():
+    from models.migrate import upgrade
+
+    upgrade(db.engine)
+    click.echo("database is at the newest migration")
+
+
+@click.group("seed", help="Load demonstration data.")
+def seed_cli():
+    pass
+
+
+@seed_cli.command("demo", help="Load the Yunfu demo (deterministic; skipped when grids exist).")
+@with_appcontext
+def seed_demo():
+    from seeds.demo import load_demo
+
+    report = load_demo(db.session)
+    db.session.commit()
+    click.echo(report)
+
+
+@click.group("grids", help="Grids: export (and, later, import and checks).")
+def grids_cli():
+    pass
+
+
+@grids_cli.command("export", help="Write current grids as an RFC 7946 GeoJSON FeatureCollection.")
+@click.argument("path", type=click.Path(dir_okay=False, writable=True))
+@click.option("--level", type=click.Choice(["county", "town", "village", "microgrid"]),
+              help="Only this level (default: all).")
+@with_appcontext
+def grids_export(path, level):
+    from geo.export import write_geojson
+
+    with open(path, "w", encoding="utf-8") as f:
+        n = write_geojson(db.session, f, level)
+    click.echo(f"wrote {n} features to {path}")
+
+
+@click.command("serve", help="Serve the admin (gunicorn; --dev for Flask's reloading server).")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int)
+@click.option("--dev", is_flag=True, help="Flask's development server with reloading.")
+@with_appcontext
+def serve(host, port, workers, dev):
+    if dev:
+        current_app.run(host=host, port=port, debug=True)
+        return
+    os.environ.setdefault("DATABASE_URL", database_url())
+    os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "--workers", str(workers),
+                               "--bind", f"{host}:{port}", "--access-logfile", "-",
+                               "admin.wsgi:app"])
+
+
+COMMANDS = [db_cli, seed_cli, grids_cli, serve]
+
+
+def init_app(app):
+    for command in COMMANDS:
+        app.cli.add_command(command)
+
+
+def _create_app():
+    """The app for the console script: with no DATABASE_URL, the embedded PostGIS is
+    started on demand, so `gridlink seed demo` works after a reboot too."""
+    from admin import create_app
+
+    if not os.environ.get("DATABASE_URL"):
+        cluster = embedded()
+        if not cluster.running():
+            click.echo(f"starting embedded PostGIS in {cluster.data_dir}", err=True)
+            cluster.start()
+        cluster.ensure_database()
+    return create_app()
+
+
+main = FlaskGroup(name="gridlink", create_app=_create_app, add_default_commands=False,
+                  add_version_option=False, load_dotenv=False, set_debug_flag=False,
+                  help="gridlink: grid–court enforcement linkage back office.")
+for _command in COMMANDS:
+    main.add_command(_command)

@@ -1,0 +1,249 @@
+"""Admin views of divisions and grids, their boundary history and generations."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from flask import abort, jsonify, request
+from flask_admin import expose
+from flask_admin.babel import gettext as admin_gettext
+from flask_admin.contrib.geoa import ModelView as GeoModelView
+from flask_admin.contrib.geoa.fields import GeoJSONField
+from flask_admin.contrib.geoa.form import AdminModelConverter
+from flask_admin.contrib.sqla import ModelView
+from flask_admin.contrib.sqla.filters import BaseSQLAFilter
+from flask_admin.model.form import converts
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, inspect, select
+from wtforms.validators import ValidationError
+
+from admin.views.formatters import area_km2, enum_choices, level_label
+from admin.widgets import GridMapWidget
+from geo.sql import as_sql
+from models import Generation, Grid, GridLevel, db
+from models.grids import GridCodeError, check_code
+
+LEVEL_LABELS = {
+    GridLevel.county: _l("County"),
+    GridLevel.town: _l("Town / street"),
+    GridLevel.village: _l("Village / community"),
+    GridLevel.microgrid: _l("Micro-grid"),
+}
+
+
+class GridMapField(GeoJSONField):
+    """Flask-Admin's GeoJSON field drawn by our offline widget (with neighbours)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.widget = GridMapWidget()
+
+
+class GridFormConverter(AdminModelConverter):
+    @converts("Geography", "Geometry")
+    def convert_geom(self, column, field_args, **extra):
+        field_args["geometry_type"] = column.type.geometry_type
+        field_args["srid"] = column.type.srid
+        field_args["session"] = self.session
+        return GridMapField(**field_args)
+
+
+class LiveOptions:
+    """Filter choices read from the database at each render. Flask-Admin evaluates
+    options once, when the view is built (before any request, often before the
+    database is even migrated); counties and towns change, so defer it."""
+
+    def __init__(self, query):
+        self.query = query
+
+    def __iter__(self):
+        return iter(self.query())
+
+    def __bool__(self):
+        return True
+
+
+def county_options():
+    return [(c.county_code, c.name) for c in db.session.scalars(
+        Grid.current().where(Grid.level == GridLevel.county).order_by(Grid.code))]
+
+
+def town_options():
+    return [(t.code, f"{t.parent.name} {t.name}") for t in db.session.scalars(
+        Grid.current().where(Grid.level == GridLevel.town).order_by(Grid.code))]
+
+
+class CountyFilter(BaseSQLAFilter):
+    def apply(self, query, value, alias=None):
+        return query.filter(Grid.county_code == value)
+
+    def operation(self):
+        return admin_gettext("equals")
+
+
+class TownFilter(BaseSQLAFilter):
+    """A town and everything inside it: its code's first nine digits."""
+
+    def apply(self, query, value, alias=None):
+        return query.filter(Grid.code.startswith(value[:9]), Grid.level != GridLevel.county)
+
+    def operation(self):
+        return admin_gettext("equals")
+
+
+class LevelFilter(BaseSQLAFilter):
+    def apply(self, query, value, alias=None):
+        return query.filter(Grid.level == GridLevel(value))
+
+    def operation(self):
+        return admin_gettext("equals")
+
+    def validate(self, value):
+        return value in GridLevel.__members__
+
+
+def _filters():
+    return [
+        CountyFilter(Grid.county_code, _l("County"), options=LiveOptions(county_options)),
+        TownFilter(Grid.code, _l("Town / street"), options=LiveOptions(town_options)),
+        LevelFilter(Grid.level, _l("Level"),
+                    options=[(lv.value, label) for lv, label in LEVEL_LABELS.items()]),
+    ]
+
+
+class GridBaseView(GeoModelView):
+    column_list = ["code", "name", "level", "parent", "geom"]
+    column_labels = {
+        "code": _l("Division code"), "name": _l("Name"), "level": _l("Level"),
+        "parent": _l("Parent"), "geom": _l("Area (km²)"), "county_code": _l("County"),
+        "generation_low": _l("From generation"), "generation_high": _l("Through generation"),
+    }
+    column_formatters = {"level": level_label(LEVEL_LABELS), "geom": area_km2}
+    column_searchable_list = ["name", "code"]
+    column_default_sort = "code"
+    page_size = 50
+    model_form_converter = GridFormConverter
+
+    def get_query(self):
+        return super().get_query().filter(self.versions())
+
+    def get_count_query(self):
+        return super().get_count_query().filter(self.versions())
+
+
+class GridView(GridBaseView):
+    """The current boundaries. Saving a new shape makes a new boundary generation
+    and keeps the old shape in the history; grids are never deleted, only redrawn."""
+
+    can_delete = False
+    can_view_details = True
+    edit_template = "gridlink/grid_edit.html"
+    create_template = "gridlink/grid_create.html"
+    form_columns = ["code", "name", "level", "parent", "geom"]
+    form_choices = {"level": enum_choices(LEVEL_LABELS)}
+    form_args = {"geom": {"label": _l("Boundary")}}
+    form_ajax_refs = {"parent": {"fields": ["name", "code"], "page_size": 20,
+                                 "filters": ["generation_high IS NULL"], "order_by": "code"}}
+
+    def versions(self):
+        return Grid.generation_high.is_(None)
+
+    @property
+    def column_filters(self):
+        return _filters()
+
+    def on_model_change(self, form, model, is_created):
+        # The new row is already in the session; no flush until it is complete.
+        with db.session.no_autoflush:
+            _check_grid(model)
+            old_geom = inspect(model).attrs.geom.history.deleted
+            if old_geom and db.session.scalar(
+                    select(func.ST_Equals(as_sql(old_geom[0]), as_sql(model.geom)))):
+                model.geom, old_geom = old_geom[0], None  # same shape posted back
+        if is_created or old_geom:
+            action = _("new grid") if is_created else _("redrawn")
+            generation = Generation(label=f"{action}: {model.name} {model.code}",
+                                    valid_from=date.today())
+            if is_created:
+                model.first_generation = generation
+            else:
+                model.keep_history(db.session, old_geom[0], generation)
+
+    @expose("/shapes/")
+    def shapes(self):
+        """Current grids of one level inside a box, as GeoJSON for the map widgets:
+        simplified to the box's scale (an edit page needs to see neighbours, not
+        survey them) and capped, so a zoomed-out map stays light."""
+        try:
+            level = GridLevel(request.args.get("level", "village"))
+            west, south, east, north = (float(v) for v in request.args["bbox"].split(","))
+        except (KeyError, ValueError):
+            abort(400, _("bbox=west,south,east,north and a level are required"))
+        tolerance = max(east - west, north - south) / 2000
+        box = func.ST_MakeEnvelope(west, south, east, north, 4326)
+        rows = db.session.execute(
+            select(Grid.id, Grid.code, Grid.name,
+                   func.ST_AsGeoJSON(func.ST_SimplifyPreserveTopology(Grid.geom, tolerance), 6))
+            .where(Grid.generation_high.is_(None), Grid.level == level,
+                   func.ST_Intersects(Grid.geom, box))
+            .order_by(Grid.code).limit(2000)
+        ).all()
+        return jsonify(type="FeatureCollection", features=[
+            {"type": "Feature", "id": str(gid), "geometry": json.loads(geojson),
+             "properties": {"code": code, "name": name}}
+            for gid, code, name, geojson in rows
+        ])
+
+
+def _check_grid(model: Grid) -> None:
+    """Refuse a grid whose code, parent or polygon does not fit, saying which and why."""
+    if not model.level:
+        raise ValidationError(_("Choose a level."))
+    model.level = GridLevel(model.level)
+    expected = model.level.parent
+    if expected is None and model.parent is not None:
+        raise ValidationError(_("A county has no parent."))
+    if expected is not None and (model.parent is None or model.parent.level is not expected):
+        raise ValidationError(_("The parent of a %(level)s must be a %(parent)s.",
+                                level=LEVEL_LABELS[model.level], parent=LEVEL_LABELS[expected]))
+    try:
+        check_code(model.code, model.level, model.parent.code if model.parent else None)
+    except GridCodeError as e:
+        reason = _(e.template, **e.params)
+        raise ValidationError(_("Division code: %(reason)s", reason=reason)) from e
+    geom = as_sql(model.geom)
+    kind, reason = db.session.execute(
+        select(func.GeometryType(geom), func.ST_IsValidReason(geom))
+    ).one()
+    if kind not in ("POLYGON", "MULTIPOLYGON"):
+        raise ValidationError(_("The boundary must be a polygon, not %(kind)s.", kind=kind))
+    if reason != "Valid Geometry":
+        raise ValidationError(_("The boundary is not a valid polygon: %(reason)s", reason=reason))
+    if kind == "POLYGON":
+        model.geom = db.session.scalar(select(func.ST_AsEWKT(func.ST_Multi(geom))))
+
+
+class GridHistoryView(GridBaseView):
+    """Boundaries that were replaced: read-only, they are the record."""
+
+    can_create = can_edit = can_delete = False
+    can_view_details = True
+    column_list = ["code", "name", "level", "generation_low", "generation_high", "geom"]
+    column_default_sort = [("code", False), ("generation_low", False)]
+
+    def versions(self):
+        return Grid.generation_high.is_not(None)
+
+    @property
+    def column_filters(self):
+        return _filters()
+
+
+class GenerationView(ModelView):
+    can_create = can_edit = can_delete = False
+    column_list = ["id", "label", "valid_from", "created_at"]
+    column_labels = {"id": _l("Generation"), "label": _l("Description"),
+                     "valid_from": _l("Valid from"), "created_at": _l("Created at")}
+    column_default_sort = ("id", True)

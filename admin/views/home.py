@@ -1,0 +1,55 @@
+"""The dashboard: what the system holds, per county, at a glance."""
+
+from __future__ import annotations
+
+from flask_admin import AdminIndexView, expose
+from sqlalchemy import func, select
+
+from admin.views.grids import LEVEL_LABELS
+from models import AddressPoint, Court, Grid, GridLevel, RosterEntry, RosterRole, db
+
+
+def county_table() -> list[dict]:
+    """One row per county: towns, villages, liaisons and workers now in post.
+    Set-based on purpose: one query per measure for the whole city, not per county."""
+    session = db.session
+    grids = Grid.current().subquery()
+    level_counts = session.execute(
+        select(grids.c.county_code, grids.c.level, func.count())
+        .group_by(grids.c.county_code, grids.c.level)
+    ).all()
+    current = RosterEntry.current().subquery()
+    roster_counts = session.execute(
+        select(Grid.county_code, current.c.role, func.count())
+        .join(current, current.c.grid_id == Grid.id)
+        .group_by(Grid.county_code, current.c.role)
+    ).all()
+    counties = session.scalars(
+        Grid.current().where(Grid.level == GridLevel.county).order_by(Grid.code)
+    ).all()
+    rows = {c.county_code: {"county": c, "town": 0, "village": 0, "microgrid": 0,
+                            "liaison": 0, "grid_worker": 0} for c in counties}
+    for county_code, level, n in level_counts:
+        if county_code in rows and level is not GridLevel.county:
+            rows[county_code][level.value] = n
+    for county_code, role, n in roster_counts:
+        if county_code in rows:
+            rows[county_code][RosterRole(role).value] = n
+    return list(rows.values())
+
+
+class HomeView(AdminIndexView):
+    @expose("/")
+    def index(self):
+        session = db.session
+        by_level = dict(session.execute(
+            select(Grid.level, func.count()).where(Grid.generation_high.is_(None))
+            .group_by(Grid.level)
+        ).all())
+        totals = {
+            "levels": {level: by_level.get(level, 0) for level in GridLevel},
+            "courts": session.scalar(select(func.count()).select_from(Court)),
+            "addresses": session.scalar(select(func.count()).select_from(AddressPoint)),
+        }
+        return self.render("gridlink/home.html", totals=totals, counties=county_table(),
+                           level_labels=LEVEL_LABELS)

@@ -1,0 +1,114 @@
+"""Admin views of courts, the liaison roster, people and standard addresses."""
+
+from __future__ import annotations
+
+from flask_admin.contrib.geoa import ModelView as GeoModelView
+from flask_admin.contrib.sqla import ModelView
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from wtforms.validators import ValidationError
+
+from admin.views.formatters import enum_choices, level_label
+from admin.views.grids import GridFormConverter
+from models import CourtKind, RosterEntry, RosterRole, db
+
+COURT_KINDS = {
+    CourtKind.intermediate: _l("Intermediate court"),
+    CourtKind.base: _l("Base court"),
+    CourtKind.tribunal: _l("People's tribunal"),
+}
+ROSTER_ROLES = {RosterRole.liaison: _l("Liaison"), RosterRole.grid_worker: _l("Grid worker")}
+CURRENT_GRIDS = {"fields": ["name", "code"], "page_size": 20,
+                 "filters": ["generation_high IS NULL"], "order_by": "code"}
+
+
+class CourtView(ModelView):
+    column_list = ["name", "kind", "parent", "case_code", "phone", "contact_name",
+                   "contact_phone"]
+    column_labels = {
+        "name": _l("Name"), "kind": _l("Kind"), "parent": _l("Parent court"),
+        "case_code": _l("Case number code"), "county_code": _l("County code"),
+        "address": _l("Address"), "phone": _l("Phone"), "contact_name": _l("Contact"),
+        "contact_phone": _l("Contact phone"), "grids": _l("Grids served"),
+        "tribunals": _l("Tribunals"),
+    }
+    column_formatters = {"kind": level_label(COURT_KINDS)}
+    column_filters = ["kind", "county_code"]
+    column_searchable_list = ["name", "contact_name"]
+    column_default_sort = "county_code"
+    can_view_details = True
+    form_columns = ["name", "kind", "parent", "case_code", "county_code", "address", "phone",
+                    "contact_name", "contact_phone", "grids"]
+    form_ajax_refs = {"grids": CURRENT_GRIDS}
+    form_choices = {"kind": enum_choices(COURT_KINDS)}
+
+    def on_model_change(self, form, model, is_created):
+        with db.session.no_autoflush:  # the new row is in the session, not yet complete
+            self._check(model)
+
+    def _check(self, model):
+        model.kind = CourtKind(model.kind)
+        if model.kind is CourtKind.tribunal and model.parent is None:
+            raise ValidationError(_("A people's tribunal belongs to a base court: choose it."))
+        if model.parent is not None and model.parent.id == model.id:
+            raise ValidationError(_("A court cannot be its own parent."))
+
+
+class PersonView(ModelView):
+    column_list = ["name", "phone"]
+    column_labels = {"name": _l("Name"), "phone": _l("Phone")}
+    column_searchable_list = ["name", "phone"]
+    form_columns = ["name", "phone"]
+
+
+class RosterEntryView(ModelView):
+    """Who answers for each grid. Entries are closed with an end date, not deleted,
+    so that the liaison of any past day can still be named."""
+
+    can_delete = False
+    column_list = ["grid", "grid.code", "role", "title", "person", "person.phone",
+                   "valid_from", "valid_to"]
+    column_labels = {
+        "grid": _l("Grid"), "grid.code": _l("Division code"), "role": _l("Role"),
+        "title": _l("Title"), "person": _l("Name"), "person.phone": _l("Phone"),
+        "valid_from": _l("Valid from"), "valid_to": _l("Valid to"),
+    }
+    column_formatters = {"role": level_label(ROSTER_ROLES)}
+    column_filters = ["role", "grid.county_code", "valid_to"]
+    column_searchable_list = ["person.name", "grid.name", "grid.code"]
+    column_default_sort = [("grid.code", False), ("role", False)]
+    form_columns = ["grid", "role", "title", "person", "valid_from", "valid_to"]
+    form_ajax_refs = {"grid": CURRENT_GRIDS,
+                      "person": {"fields": ["name", "phone"], "page_size": 20}}
+    form_choices = {"role": enum_choices(ROSTER_ROLES)}
+
+    def on_model_change(self, form, model, is_created):
+        with db.session.no_autoflush:  # the new row is in the session, not yet complete
+            self._check(model)
+
+    def _check(self, model):
+        model.role = RosterRole(model.role)
+        if model.valid_to is not None and model.valid_to <= model.valid_from:
+            raise ValidationError(_("The end date must come after the start date."))
+        if model.role is RosterRole.liaison and model.valid_to is None:
+            other = db.session.scalar(select(RosterEntry).where(
+                RosterEntry.grid_id == model.grid.id, RosterEntry.role == RosterRole.liaison,
+                RosterEntry.valid_to.is_(None), RosterEntry.id != model.id))
+            if other is not None:
+                raise ValidationError(_(
+                    "%(grid)s already has a liaison, %(name)s: give that entry an end date "
+                    "first.", grid=model.grid.name, name=other.person.name))
+
+
+class AddressPointView(GeoModelView):
+    column_list = ["county_code", "road", "number"]
+    column_labels = {"county_code": _l("County code"), "road": _l("Road"),
+                     "number": _l("House number"), "geom": _l("Location")}
+    column_searchable_list = ["road", "number"]
+    column_filters = ["county_code", "road"]
+    column_default_sort = [("county_code", False), ("road", False), ("number", False)]
+    form_columns = ["county_code", "road", "number", "geom"]
+    model_form_converter = GridFormConverter
+    edit_template = "gridlink/grid_edit.html"
+    create_template = "gridlink/grid_create.html"

@@ -1,0 +1,5 @@
+"""WSGI entry point for gunicorn: `gunicorn admin.wsgi:app`."""
+
+from admin import create_app
+
+app = create_app()

@@ -1,0 +1,71 @@
+"""The liaison roster (联络员名单库).
+
+Town and village grid heads (镇、村网格长) serve as liaisons for the courts;
+grid workers (网格员) belong to a grid and do the field work. An assignment is
+effective-dated: a change of liaison closes the old entry (valid_to) and opens
+a new one, so "who was the liaison on that day" always has an answer. A grid
+has at most one current liaison.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import date
+
+from sqlalchemy import CheckConstraint, Date, Enum, ForeignKey, Index, Select, String, select
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import db, uuid_pk
+from models.grids import Grid
+
+
+class RosterRole(enum.StrEnum):
+    liaison = "liaison"  # 联络员（网格长）
+    grid_worker = "grid_worker"  # 网格员
+
+
+class Person(db.Model):
+    __tablename__ = "people"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    name: Mapped[str] = mapped_column(String(50))
+    phone: Mapped[str | None] = mapped_column(String(30))
+
+    entries: Mapped[list[RosterEntry]] = relationship(back_populates="person")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RosterEntry(db.Model):
+    __tablename__ = "roster_entries"
+    __table_args__ = (
+        CheckConstraint("valid_to IS NULL OR valid_to > valid_from", name="valid_range"),
+        Index("uq_roster_current_liaison", "grid_id", unique=True,
+              postgresql_where="role = 'liaison' AND valid_to IS NULL"),
+        Index("ix_roster_entries_grid_id", "grid_id"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("people.id", ondelete="RESTRICT"))
+    grid_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("grids.id", ondelete="RESTRICT"))
+    role: Mapped[RosterRole] = mapped_column(
+        Enum(RosterRole, name="roster_role", values_callable=lambda e: [m.value for m in e])
+    )
+    title: Mapped[str | None] = mapped_column(String(50))  # e.g. 村网格长
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+
+    person: Mapped[Person] = relationship(back_populates="entries")
+    grid: Mapped[Grid] = relationship()
+
+    def __str__(self) -> str:
+        return f"{self.grid.name} {self.person.name}"
+
+    @classmethod
+    def current(cls, on: date | None = None) -> Select:
+        on = on or date.today()
+        return select(cls).where(
+            cls.valid_from <= on, (cls.valid_to.is_(None)) | (cls.valid_to > on)
+        )

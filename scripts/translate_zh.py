@@ -1,0 +1,115 @@
+"""Fill admin/translations/zh_Hans_CN from the table below (kept here so the
+Chinese wording is reviewed in one place). Run after `pybabel update`."""
+
+from pathlib import Path
+
+from babel.messages.pofile import read_po, write_po
+
+ZH = {
+    "Grid–court enforcement linkage": "基层网格和人民法院执行联动",
+    "Courts and tribunals": "法院及人民法庭",
+    "Standard addresses": "标准地址",
+    "County": "县（市、区）",
+    "Towns": "镇（街）",
+    "Villages": "村（社区）",
+    "Liaisons": "联络员",
+    "Grid workers": "网格员",
+    'No divisions yet: run "gridlink seed demo" or import boundaries.':
+        "尚无行政区划：请运行“gridlink seed demo”或导入边界。",
+    "Gridlink": "网格执行联动",
+    "Dashboard": "首页",
+    "Grids": "网格",
+    "Courts and roster": "法院与联络员",
+    "Divisions and grids": "区划与网格",
+    "Boundary history": "边界历史",
+    "Boundary generations": "边界版本",
+    "Courts": "法院",
+    "Liaison roster": "联络员名单库",
+    "People": "人员",
+    "Town / street": "镇（街道）",
+    "Village / community": "村（社区）",
+    "Micro-grid": "微网格",
+    "Level": "层级",
+    "Division code": "区划代码",
+    "Name": "名称",
+    "Parent": "上级",
+    "Area (km²)": "面积（平方公里）",
+    "From generation": "起始版本",
+    "Through generation": "截止版本",
+    "Boundary": "边界",
+    "new grid": "新增网格",
+    "redrawn": "重绘边界",
+    "bbox=west,south,east,north and a level are required": "需要 bbox=西,南,东,北 和层级参数",
+    "Choose a level.": "请选择层级。",
+    "A county has no parent.": "县级区划没有上级。",
+    "The parent of a %(level)s must be a %(parent)s.": "%(level)s的上级必须是%(parent)s。",
+    "Division code: %(reason)s": "区划代码：%(reason)s",
+    "The boundary must be a polygon, not %(kind)s.": "边界必须是面（多边形），而不是 %(kind)s。",
+    "The boundary is not a valid polygon: %(reason)s": "边界不是有效的多边形：%(reason)s",
+    "Generation": "版本",
+    "Description": "说明",
+    "Valid from": "生效日期",
+    "Created at": "创建时间",
+    "Intermediate court": "中级人民法院",
+    "Base court": "基层人民法院",
+    "People's tribunal": "人民法庭",
+    "Liaison": "联络员",
+    "Grid worker": "网格员",
+    "Kind": "类别",
+    "Parent court": "上级法院",
+    "Case number code": "案号代字",
+    "County code": "县级代码",
+    "Address": "地址",
+    "Phone": "电话",
+    "Contact": "联系人",
+    "Contact phone": "联系电话",
+    "Grids served": "辖区网格",
+    "Tribunals": "人民法庭",
+    "A people's tribunal belongs to a base court: choose it.":
+        "人民法庭隶属于基层法院，请选择上级法院。",
+    "A court cannot be its own parent.": "法院不能以自身为上级。",
+    "Grid": "网格",
+    "Role": "角色",
+    "Title": "职务",
+    "Valid to": "截止日期",
+    "The end date must come after the start date.": "截止日期必须晚于生效日期。",
+    "%(grid)s already has a liaison, %(name)s: give that entry an end date first.":
+        "%(grid)s已有现任联络员%(name)s：请先填写其截止日期。",
+    "Road": "道路",
+    "House number": "门牌号",
+    "Location": "位置",
+    "code %(code)s must contain digits only": "代码 %(code)s 只能包含数字",
+    "this level's codes have %(n)d digits; %(code)s has %(got)d":
+        "该层级代码为 %(n)d 位，%(code)s 为 %(got)d 位",
+    "%(code)s must end in zeros after digit %(end)d": "%(code)s 第 %(end)d 位之后必须为 0",
+    "digits %(first)d–%(end)d of %(code)s identify this division and cannot all be zero":
+        "%(code)s 的第 %(first)d–%(end)d 位是本级编号，不能全为 0",
+    "%(code)s needs a parent division": "%(code)s 需要上级区划",
+    "%(code)s does not start with its parent's digits %(prefix)s":
+        "%(code)s 未以上级代码 %(prefix)s 开头",
+}
+
+ROOT = Path(__file__).resolve().parent.parent
+PO = ROOT / "admin/translations/zh_Hans_CN/LC_MESSAGES/messages.po"
+
+
+def main() -> None:
+    with PO.open("rb") as f:
+        catalog = read_po(f, locale="zh_Hans_CN")
+    missing = []
+    for message in catalog:
+        if not message.id:
+            continue
+        if message.id in ZH:
+            message.string = ZH[message.id]
+            message.flags.discard("fuzzy")
+        else:
+            missing.append(message.id)
+    with PO.open("wb") as f:
+        write_po(f, catalog, width=100)
+    if missing:
+        raise SystemExit("no Chinese for: " + "; ".join(map(str, missing)))
+
+
+if __name__ == "__main__":
+    main()

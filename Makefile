@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum 
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test lint setup clean translations
+.PHONY: run test lint setup clean translations screenshots
 
 run: setup
 	scripts/system-deps.sh run
@@ -44,3 +44,8 @@ translations: setup
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ -o var/messages.pot .
 	$(BIN)/pybabel update -i var/messages.pot -d admin/translations -l zh_Hans_CN
 	$(BIN)/python scripts/translate_zh.py
+
+# Refresh the screenshots in docs/ (the browser tests take them).
+screenshots: setup
+	scripts/system-deps.sh test
+	GRIDLINK_SCREENSHOTS=docs/screenshots $(BIN)/pytest -m browser -q

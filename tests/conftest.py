@@ -8,6 +8,7 @@ server instead of starting an embedded cluster.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -39,6 +40,7 @@ def server_url():
     port = cluster.start()
     yield make_url(f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres")
     cluster.stop()
+    shutil.rmtree(root, ignore_errors=True)
 
 
 def _create_database(server_url, name: str, template: str | None = None) -> str:
@@ -123,8 +125,10 @@ def runner(app, session):
 
 @pytest.fixture(scope="session")
 def artifacts():
-    ARTIFACTS.mkdir(exist_ok=True)
-    return ARTIFACTS
+    """Where browser tests put their screenshots (`make screenshots`: docs/screenshots)."""
+    where = Path(os.environ.get("GRIDLINK_SCREENSHOTS", ARTIFACTS))
+    where.mkdir(parents=True, exist_ok=True)
+    return where
 
 
 @pytest.fixture(scope="session")
@@ -136,3 +140,72 @@ def scratch_database(server_url, database_url, app):
     url = _create_database(server_url, name, template=TEST_DB)
     yield url
     _drop_database(server_url, name)
+
+
+@pytest.fixture(scope="session")
+def live_server(scratch_database):
+    """The app served over HTTP on 127.0.0.1 for the browser, on its own database copy,
+    with a local 256-pixel tile server configured as the base map."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    app = make_app(scratch_database)
+    app.add_url_rule("/test-tiles/<int:z>/<int:x>/<int:y>.png", "test_tile", _test_tile)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    base = f"http://127.0.0.1:{server.server_port}"
+    app.config["TILE_URL"] = base + "/test-tiles/{z}/{x}/{y}.png"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield base
+    server.shutdown()
+    with app.app_context():
+        db.engine.dispose()
+
+
+def _test_tile(z, x, y):
+    """A plain 256×256 PNG, like any XYZ tile server's."""
+    import struct
+    import zlib
+
+    from flask import Response
+
+    def chunk(kind, data):
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+    raw = b"".join(b"\x00" + bytes((235, 240, 230)) * 256 for _ in range(256))
+    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 256, 256, 8, 2, 0, 0, 0))
+           + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    return Response(png, mimetype="image/png")
+
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+                 "--disable-dev-shm-usage"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium driven by Playwright (never `playwright install`)."""
+    from playwright.sync_api import sync_playwright
+
+    executable = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+    if not Path(executable).exists():
+        pytest.fail(f"{executable} not found: `make test` installs Debian's chromium")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    """A fresh page that records every request it makes."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+    page = context.new_page()
+    page.requests = []
+    page.on("request", lambda request: page.requests.append(request.url))
+    page.base = live_server
+    yield page
+    context.close()

@@ -243,3 +243,10 @@ def test_level_labels_are_translated_in_the_list(client, session):
     page = client.get("/admin/grid/?flt0_2=county").get_data(as_text=True)
     assert "县（市、区）" in page
     assert GridLevel.county.value not in re.findall(r"<td[^>]*>\s*(\w+)\s*</td>", page)
+
+
+def test_filter_operations_are_in_chinese(client):
+    page = client.get("/admin/grid/?flt0_0=445381").get_data(as_text=True)
+    # The filter bar is drawn by script from JSON, where Chinese is \u-escaped.
+    assert "\\u7b49\\u4e8e" in page  # 等于
+    assert "equals" not in page

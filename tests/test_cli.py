@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 
 import pytest
 from alembic import command
@@ -115,6 +116,7 @@ def test_db_start_status_stop_an_embedded_cluster(runner, monkeypatch, tmp_path)
     assert stopped.exit_code == 0
     status = runner.invoke(args=["db", "status"])
     assert status.exit_code == 1 and "not running" in status.output
+    shutil.rmtree(Cluster(var).home, ignore_errors=True)  # /var/tmp/… when postgres can't reach tmp
 
 
 def test_db_status_with_database_url(runner, monkeypatch):

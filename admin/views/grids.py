@@ -7,7 +7,7 @@ from datetime import date
 
 from flask import abort, jsonify, request
 from flask_admin import expose
-from flask_admin.babel import gettext as admin_gettext
+from flask_admin.babel import lazy_gettext as admin_lazy_gettext
 from flask_admin.contrib.geoa import ModelView as GeoModelView
 from flask_admin.contrib.geoa.fields import GeoJSONField
 from flask_admin.contrib.geoa.form import AdminModelConverter
@@ -80,7 +80,7 @@ class CountyFilter(BaseSQLAFilter):
         return query.filter(Grid.county_code == value)
 
     def operation(self):
-        return admin_gettext("equals")
+        return admin_lazy_gettext("equals")
 
 
 class TownFilter(BaseSQLAFilter):
@@ -90,7 +90,7 @@ class TownFilter(BaseSQLAFilter):
         return query.filter(Grid.code.startswith(value[:9]), Grid.level != GridLevel.county)
 
     def operation(self):
-        return admin_gettext("equals")
+        return admin_lazy_gettext("equals")
 
 
 class LevelFilter(BaseSQLAFilter):
@@ -98,7 +98,7 @@ class LevelFilter(BaseSQLAFilter):
         return query.filter(Grid.level == GridLevel(value))
 
     def operation(self):
-        return admin_gettext("equals")
+        return admin_lazy_gettext("equals")
 
     def validate(self, value):
         return value in GridLevel.__members__

@@ -1,0 +1,94 @@
+"""Journeys in real headless Chromium: the maps draw, and nothing leaves the machine."""
+
+import re
+
+import pytest
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
+
+from models import Grid
+
+pytestmark = pytest.mark.browser
+
+EDITED_STROKE = "#d9480f"  # the editor's colour for the grid being edited
+
+
+@pytest.fixture(scope="module")
+def demo(scratch_database):
+    """Read-only look at the live server's database."""
+    engine = create_engine(scratch_database)
+    with Session(engine) as session:
+        yield session
+    engine.dispose()
+
+
+def only_local(page):
+    outside = [u for u in page.requests if not u.startswith(page.base + "/")]
+    assert page.requests and outside == []
+
+
+def test_grid_edit_draws_the_grid_and_its_neighbours_offline(page, demo, artifacts):
+    village = demo.scalar(Grid.current().where(Grid.name == "星岩社区"))
+    neighbours = {g.name for g in demo.scalars(Grid.neighbours_of(village))}
+    assert neighbours
+
+    page.goto(f"{page.base}/admin/grid/edit/?id={village.id}")
+    edited = page.locator(f'.gridlink-editor path[stroke="{EDITED_STROKE}"]')
+    edited.first.wait_for()
+    page.wait_for_function("document.querySelectorAll('.gridlink-label').length > 3")
+    labels = set(page.locator(".gridlink-label").all_inner_texts())
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=artifacts / "grid-edit.png", full_page=True)
+
+    assert edited.count() >= 1
+    box = edited.first.bounding_box()
+    assert box["width"] > 20 and box["height"] > 20  # a real shape, not a dot
+    assert neighbours <= labels  # every neighbour is drawn and named
+    assert "星岩社区" not in labels  # the grid itself is the editable shape, not a neighbour
+    assert page.locator(".leaflet-draw-toolbar").count() >= 1
+    only_local(page)
+
+
+def test_base_map_tiles_are_256_pixels_at_the_maps_zoom(page, demo):
+    village = demo.scalar(Grid.current().where(Grid.name == "星岩社区"))
+    page.goto(f"{page.base}/admin/grid/edit/?id={village.id}")
+    page.locator(".gridlink-editor img.leaflet-tile-loaded").first.wait_for()
+    tiles = page.eval_on_selector_all(
+        ".gridlink-editor img.leaflet-tile-loaded",
+        "els => els.map(e => [e.src, e.naturalWidth, e.getBoundingClientRect().width])")
+    zoom = page.evaluate("$('.gridlink-editor').data('map').getZoom()")
+    assert tiles
+    for src, natural, shown in tiles:
+        z = int(re.search(r"/test-tiles/(\d+)/", src).group(1))
+        assert z == round(zoom)  # no zoomOffset: tile zoom is the map's zoom
+        assert natural == 256 and abs(shown - 256 * 2 ** (zoom - round(zoom))) < 1
+    only_local(page)
+
+
+def test_home_dashboard_map_and_language_switch(page, artifacts):
+    page.goto(f"{page.base}/admin/")
+    page.wait_for_selector("[data-role=gridlink-overview][data-loaded]")
+    assert int(page.get_attribute("[data-role=gridlink-overview]", "data-loaded")) == 72
+    assert page.locator("[data-level=village]").inner_text() == "975"
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=artifacts / "home.png", full_page=True)
+    only_local(page)
+
+    page.click("#gridlink-languages >> text=English")
+    page.wait_for_selector("text=Dashboard")
+    assert page.locator("h2").inner_text() == "Grid–court enforcement linkage"
+    page.click("#gridlink-languages >> text=中文")
+    page.wait_for_selector("text=首页")
+
+
+@pytest.mark.parametrize(("name", "url", "expect"), [
+    ("grid-list", "/admin/grid/?flt0_1=445302001000", "星岩社区"),
+    ("roster", "/admin/roster/?search=星岩社区", "社区网格长"),
+    ("courts", "/admin/court/", "云浮市中级人民法院"),
+])
+def test_list_pages_render_in_chinese(page, artifacts, name, url, expect):
+    page.goto(page.base + url)
+    page.wait_for_selector(f"text={expect}")
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=artifacts / f"{name}.png", full_page=True)
+    only_local(page)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-TIANDITU = ("http://t{s}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile"
+TIANDITU = ("https://t{s}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile"
             "&VERSION=1.0.0&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles"
             "&TILEMATRIX={{z}}&TILEROW={{y}}&TILECOL={{x}}&tk={key}")
 
@@ -22,12 +22,14 @@ def basemap_layers(config) -> list[dict]:
     """The tile layers every map of the app draws under the grids, in order."""
     url = config.get("TILE_URL")
     if url:
+        # Values come from the environment: empty means "not set", and Flask parses
+        # GRIDLINK_TILE_SUBDOMAINS=0123 as a number, so read each defensively.
         return [{
             "url": url,
-            "subdomains": config.get("TILE_SUBDOMAINS", "abc"),
-            "tileSize": int(config.get("TILE_SIZE", 256)),
-            "maxZoom": int(config.get("TILE_MAX_ZOOM", 18)),
-            "attribution": config.get("TILE_ATTRIBUTION", ""),
+            "subdomains": str(config.get("TILE_SUBDOMAINS") or "abc"),
+            "tileSize": int(config.get("TILE_SIZE") or 256),
+            "maxZoom": int(config.get("TILE_MAX_ZOOM") or 18),
+            "attribution": str(config.get("TILE_ATTRIBUTION") or ""),
         }]
     key = config.get("TIANDITU_KEY")
     if key:

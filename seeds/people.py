@@ -8,8 +8,9 @@ import uuid
 # Common surnames in western Guangdong, most frequent first (weights roughly follow).
 SURNAMES = "陈李黄梁林张罗何邓吴冯彭谭苏卢莫欧杨严廖赖曾叶周"
 GIVEN = "志伟建华国明海燕丽珍英德文杰俊红玉芳军勇强平辉冰雪秀兰雄斌东永嘉锦荣碧"
-# 199-0766-xxxx: Yunfu's area code inside a number range no carrier hands out to people.
-PHONE_PREFIX = "1990766"
+# 100-0766-xxxx: eleven digits like a mobile number, with Yunfu's area code, but 100 is
+# not a mobile prefix, so no demo number can ring a real person.
+PHONE_PREFIX = "1000766"
 
 
 class PeopleMaker:

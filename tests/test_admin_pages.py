@@ -190,7 +190,7 @@ def test_roster_refuses_a_second_current_liaison(client, session):
     village = session.scalar(Grid.current().where(Grid.name == "星岩社区"))
     current = session.scalar(RosterEntry.current().where(
         RosterEntry.grid_id == village.id, RosterEntry.role == RosterRole.liaison))
-    newcomer = Person(name="新来的", phone="19907669999")
+    newcomer = Person(name="新来的", phone="10007669999")
     session.add(newcomer)
     session.flush()
     form = {"grid": str(village.id), "role": "liaison", "title": "社区网格长",
@@ -217,12 +217,12 @@ def test_roster_refuses_an_end_before_the_start(client, session):
 
 
 def test_person_create_and_edit(client, session):
-    client.post("/admin/person/new/", data={"name": "王五", "phone": "19907661111"})
+    client.post("/admin/person/new/", data={"name": "王五", "phone": "10007661111"})
     person = session.scalar(select(Person).where(Person.name == "王五"))
     client.post(f"/admin/person/edit/?id={person.id}", data={"name": "王五",
-                                                             "phone": "19907662222"})
+                                                             "phone": "10007662222"})
     session.refresh(person)
-    assert person.phone == "19907662222"
+    assert person.phone == "10007662222"
 
 
 def test_address_point_create_and_edit(client, session):

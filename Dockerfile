@@ -34,5 +34,5 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
 
 # Every command runs after the migrations (`docker-compose run --rm app gridlink seed demo`
 # too); the default command serves the admin.
-ENTRYPOINT ["sh", "-c", "gridlink db upgrade && exec \"$@\"", "gridlink-entrypoint"]
+ENTRYPOINT ["sh", "-c", "gridlink db upgrade && gridlink users ensure-admin && exec \"$@\"", "gridlink-entrypoint"]
 CMD ["sh", "-c", "exec gunicorn --bind 0.0.0.0:8000 --workers ${WEB_CONCURRENCY:-2} --access-logfile - admin.wsgi:app"]

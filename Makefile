@@ -14,6 +14,7 @@ run: setup
 	$(BIN)/gridlink db start
 	$(BIN)/gridlink db upgrade
 	$(BIN)/gridlink seed demo
+	$(BIN)/gridlink users ensure-admin
 	$(BIN)/gridlink serve --host $(HOST) --port $(PORT)
 
 test: setup

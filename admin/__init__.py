@@ -6,8 +6,9 @@ import os
 
 from flask import Flask
 
-from admin import i18n, maps, views
-from models import db
+from admin import auth, i18n, maps, views
+from admin.api import api
+from models import audit, db
 from models.database import database_url
 
 
@@ -32,9 +33,12 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config["SQLALCHEMY_DATABASE_URI"] = database_url()
 
     db.init_app(app)
+    audit.set_key(app.config["SECRET_KEY"])
     i18n.init_app(app)
+    auth.init_app(app)
     maps.init_app(app)
     views.init_app(app)
+    app.register_blueprint(api)
 
     from admin import cli
 

@@ -3,7 +3,9 @@ them with Flask's CLI runner against the test database."""
 
 from __future__ import annotations
 
+import getpass
 import os
+import secrets
 import sys
 
 import click
@@ -11,7 +13,13 @@ from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from models import db
+from models.audit import Actor, set_actor
 from models.database import ClusterError, database_url, embedded
+
+
+def as_cli_user() -> None:
+    """Changes made from the command line are audited as cli:<system user>."""
+    set_actor(Actor(f"cli:{getpass.getuser()}", None, "localhost"))
 
 
 @click.group("db", help="The database: embedded PostGIS control and migrations.")
@@ -75,7 +83,7 @@ def db_upgrade():
 
 @click.group("seed", help="Load demonstration data.")
 def seed_cli():
-    pass
+    as_cli_user()
 
 
 @seed_cli.command("demo", help="Load the Yunfu demo (deterministic; skipped when grids exist).")
@@ -90,7 +98,7 @@ def seed_demo():
 
 @click.group("grids", help="Grids: export (and, later, import and checks).")
 def grids_cli():
-    pass
+    as_cli_user()
 
 
 @grids_cli.command("export", help="Write current grids as an RFC 7946 GeoJSON FeatureCollection.")
@@ -122,7 +130,118 @@ def serve(host, port, workers, dev):
                                "admin.wsgi:app"])
 
 
-COMMANDS = [db_cli, seed_cli, grids_cli, serve]
+@click.group("audit", help="The audit trail.")
+def audit_cli():
+    as_cli_user()
+
+
+@audit_cli.command("verify", help="Check that no audit record was altered or removed.")
+@with_appcontext
+def audit_verify():
+    from models import AuditHead
+    from models.audit import verify
+
+    problems = verify(db.session)
+    head = db.session.get(AuditHead, 1)
+    if problems:
+        for problem in problems:
+            click.echo(f"BROKEN: {problem}", err=True)
+        sys.exit(1)
+    if head is None:
+        click.echo("the audit trail is empty")
+    else:
+        # Keep this line somewhere outside the database: it also proves the tail.
+        click.echo(f"audit trail intact: {head.seq} records, head {head.hash}")
+
+
+@click.group("users", help="Accounts.")
+def users_cli():
+    as_cli_user()
+
+
+@users_cli.command("ensure-admin", help="Make sure an administrator exists: from "
+                   "GRIDLINK_ADMIN_USER/GRIDLINK_ADMIN_PASSWORD, else with a one-time password.")
+@with_appcontext
+def users_ensure_admin():
+    from sqlalchemy import select
+
+    from models import Role, User
+    from models.accounts import PasswordRejected
+
+    username = os.environ.get("GRIDLINK_ADMIN_USER")
+    password = os.environ.get("GRIDLINK_ADMIN_PASSWORD")
+    if username and password:
+        if db.session.scalar(select(User).where(User.username == username)):
+            click.echo(f"administrator {username} exists")
+            return
+        user = User(username=username, display_name=username, role=Role.admin, active=True)
+        try:
+            user.set_password(password)
+        except PasswordRejected as e:
+            raise click.ClickException(f"GRIDLINK_ADMIN_PASSWORD: {e}") from e
+        db.session.add(user)
+        db.session.commit()
+        click.echo(f"created administrator {username}")
+        return
+    admins = db.session.scalars(select(User).where(User.role == Role.admin,
+                                                   User.active.is_(True))).all()
+    if admins:
+        click.echo("administrators: " + ", ".join(a.username for a in admins))
+        return
+    one_time = secrets.token_urlsafe(9) + "7a"
+    user = User(username="admin", display_name="admin", role=Role.admin, active=True,
+                must_change_password=True)
+    user.set_password(one_time)
+    db.session.add(user)
+    db.session.commit()
+    click.echo(f"created administrator 'admin' with the one-time password {one_time} "
+               "(to be changed at first sign-in)")
+
+
+@click.group("tokens", help="API tokens of court systems.")
+def tokens_cli():
+    as_cli_user()
+
+
+@tokens_cli.command("issue", help="Issue a token for a court; prints it once.")
+@click.argument("court_name")
+@click.option("--label", required=True, help="What system uses it.")
+@with_appcontext
+def tokens_issue(court_name, label):
+    from sqlalchemy import select
+
+    from models import ApiToken, Court
+
+    court = db.session.scalar(select(Court).where(Court.name == court_name))
+    if court is None:
+        raise click.ClickException(f"no court named {court_name!r}")
+    token = ApiToken(court=court, label=label)
+    secret = token.new_secret()
+    db.session.add(token)
+    db.session.commit()
+    click.echo(secret)
+
+
+@tokens_cli.command("revoke", help="Revoke a token by its first characters (glk_…).")
+@click.argument("prefix")
+@with_appcontext
+def tokens_revoke(prefix):
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from models import ApiToken
+
+    token = db.session.scalar(select(ApiToken).where(ApiToken.prefix == prefix[:12]))
+    if token is None:
+        raise click.ClickException(f"no token starting {prefix!r}")
+    if token.revoked_at is None:
+        token.revoked_at = datetime.now(UTC)
+        db.session.commit()
+    click.echo(f"revoked {token.prefix}… ({token.label})")
+
+
+COMMANDS = [db_cli, seed_cli, grids_cli, audit_cli, users_cli, tokens_cli, serve]
 
 
 def init_app(app):

@@ -1,13 +1,25 @@
-"""Data and its rules: grids and their boundary versions, courts, the liaison roster."""
+"""Data and its rules: grids and their boundary versions, courts, the liaison roster,
+accounts and the audit trail."""
 
+from models.accounts import ApiToken, LoginAttempt, Role, User
 from models.addresses import AddressPoint
+from models.audit import AUDITED, AuditHead, AuditRecord
 from models.base import Base, db
 from models.courts import Court, CourtKind, court_grids
 from models.grids import Generation, Grid, GridCodeError, GridLevel
 from models.roster import Person, RosterEntry, RosterRole
 
+# Changes to these are written to the audit trail, under these names.
+AUDITED.update({
+    Grid: "grid", Generation: "generation", RosterEntry: "roster_entry", Person: "person",
+    Court: "court", AddressPoint: "address_point", User: "account", ApiToken: "api_token",
+})
+
 __all__ = [
     "AddressPoint",
+    "ApiToken",
+    "AuditHead",
+    "AuditRecord",
     "Base",
     "Court",
     "CourtKind",
@@ -15,9 +27,12 @@ __all__ = [
     "Grid",
     "GridCodeError",
     "GridLevel",
+    "LoginAttempt",
     "Person",
+    "Role",
     "RosterEntry",
     "RosterRole",
+    "User",
     "court_grids",
     "db",
 ]

@@ -34,6 +34,8 @@ from models import (
     RosterEntry,
     RosterRole,
 )
+from models.audit import append
+from seeds.accounts import load_demo_accounts
 from seeds.addresses import address_points
 from seeds.demo_names import is_community, is_street, village_name
 from seeds.people import PeopleMaker
@@ -126,11 +128,15 @@ def load_demo(session: Session) -> str:
     courts = _load_courts(session, tree, codes, tiling)
     points = address_points(tree, codes, tiling)
     session.execute(insert(AddressPoint), points)
-    session.flush()
-    return (f"loaded the Yunfu demo: {len(tree)} counties, "
-            f"{sum(len(t) for t in tree.values())} towns, "
-            f"{sum(len(v) for t in tree.values() for v in t.values())} villages, "
-            f"{people} people, {courts} courts, {len(points)} standard addresses")
+    accounts = load_demo_accounts(session)
+    report = (f"loaded the Yunfu demo: {len(tree)} counties, "
+              f"{sum(len(t) for t in tree.values())} towns, "
+              f"{sum(len(v) for t in tree.values() for v in t.values())} villages, "
+              f"{people} people, {courts} courts, {len(points)} standard addresses, "
+              f"{accounts} demo accounts")
+    # The bulk inserts above bypass the per-row audit; one record says what was loaded.
+    append(session.connection(), "seed_demo", "database", None, after={"report": report})
+    return report
 
 
 def _grid_row(code, name, level, parent_code, shape, generation_id) -> dict:

@@ -8,11 +8,13 @@ server instead of starting an embedded cluster.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
 
 import pytest
+from flask.testing import FlaskClient
 from flask_sqlalchemy.session import _app_ctx_id
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.orm import scoped_session, sessionmaker
@@ -113,9 +115,53 @@ def session(app):
         connection.close()
 
 
+CSRF_FIELD = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+DEMO_PASSWORD = "Yunfu2026demo"
+
+
+class Client(FlaskClient):
+    """A test client that signs in like a person (through the form, with its CSRF
+    token) and then sends that token with every form it posts, unless the test
+    passes its own csrf_token (an empty one to attack)."""
+
+    csrf: str | None = None
+
+    def sign_in(self, username: str, password: str = DEMO_PASSWORD):
+        page = self.get("/admin/auth/").get_data(as_text=True)
+        self.csrf = CSRF_FIELD.search(page).group(1)
+        return self.post("/admin/auth/", data={"username": username,
+                                                   "password": password})
+
+    def open(self, *args, **kwargs):
+        data = kwargs.get("data")
+        if self.csrf and isinstance(data, dict) and "csrf_token" not in data:
+            kwargs["data"] = {**data, "csrf_token": self.csrf}
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture
-def client(app, session):
+def anonymous(app, session):
+    app.test_client_class = Client
     return app.test_client()
+
+
+@pytest.fixture
+def client_as(app, session):
+    """client_as("demo_liaison"): a client signed in as that demo account."""
+    def make(username: str) -> Client:
+        app.test_client_class = Client
+        client = app.test_client()
+        response = client.sign_in(username)
+        assert response.status_code == 302, f"{username} could not sign in"
+        return client
+
+    return make
+
+
+@pytest.fixture
+def client(client_as):
+    """Signed in as the demo administrator."""
+    return client_as("demo_admin")
 
 
 @pytest.fixture
@@ -199,9 +245,17 @@ def browser():
         browser.close()
 
 
+def browser_sign_in(page, username: str, password: str = DEMO_PASSWORD) -> None:
+    page.goto(page.base + "/admin/auth/")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("#gridlink-login button[type=submit]")
+    page.wait_for_url(page.base + "/admin/**")
+
+
 @pytest.fixture
-def page(browser, live_server):
-    """A fresh page that records every request it makes."""
+def anonymous_page(browser, live_server):
+    """A fresh page, signed in as nobody, that records every request it makes."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
     page = context.new_page()
     page.requests = []
@@ -209,3 +263,11 @@ def page(browser, live_server):
     page.base = live_server
     yield page
     context.close()
+
+
+@pytest.fixture
+def page(anonymous_page):
+    """Signed in as the demo administrator; the sign-in's own requests forgotten."""
+    browser_sign_in(anonymous_page, "demo_admin")
+    anonymous_page.requests.clear()
+    return anonymous_page

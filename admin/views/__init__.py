@@ -7,10 +7,23 @@ from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 
+from admin.auth import AuthView
+from admin.views.accounts import ApiTokenView, AuditView, UserView
 from admin.views.grids import GenerationView, GridHistoryView, GridView
 from admin.views.home import HomeView
 from admin.views.people import AddressPointView, CourtView, PersonView, RosterEntryView
-from models import AddressPoint, Court, Generation, Grid, Person, RosterEntry, db
+from models import (
+    AddressPoint,
+    ApiToken,
+    AuditRecord,
+    Court,
+    Generation,
+    Grid,
+    Person,
+    RosterEntry,
+    User,
+    db,
+)
 
 
 def init_app(app: Flask) -> None:
@@ -34,6 +47,14 @@ def init_app(app: Flask) -> None:
                                    endpoint="roster"))
     admin.add_view(PersonView(Person, db, name=_l("People"), category=people,
                               endpoint="person"))
+    system = _l("System")
+    admin.add_view(UserView(User, db, name=_l("Accounts"), category=system,
+                            endpoint="account"))
+    admin.add_view(ApiTokenView(ApiToken, db, name=_l("API tokens"), category=system,
+                                endpoint="token"))
+    admin.add_view(AuditView(AuditRecord, db, name=_l("Audit trail"), category=system,
+                             endpoint="audit"))
+    admin.add_view(AuthView(name=_l("Sign in"), endpoint="auth", url="/admin/auth"))
 
     @app.route("/")
     def root():

@@ -32,3 +32,11 @@ def area_km2(view, context, model, name):
 def enum_choices(labels) -> list[tuple[str, str]]:
     """Form choices for an enum column, shown with their translated labels."""
     return [(member.value, label) for member, label in labels.items()]
+
+
+def mask_phone(phone: str | None) -> str:
+    """138****5678: enough to tell numbers apart, not enough to call."""
+    digits = (phone or "").replace(" ", "").replace("-", "")
+    if len(digits) < 7:
+        return "*" * len(digits)
+    return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]

@@ -11,7 +11,6 @@ from flask_admin.babel import lazy_gettext as admin_lazy_gettext
 from flask_admin.contrib.geoa import ModelView as GeoModelView
 from flask_admin.contrib.geoa.fields import GeoJSONField
 from flask_admin.contrib.geoa.form import AdminModelConverter
-from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter
 from flask_admin.model.form import converts
 from flask_babel import gettext as _
@@ -19,7 +18,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, inspect, select
 from wtforms.validators import ValidationError
 
+from admin.auth import current_scope
 from admin.views.formatters import area_km2, enum_choices, level_label
+from admin.views.secure import ScopedAjaxLoader, ScopedModelView
 from admin.widgets import GridMapWidget
 from geo.sql import as_sql
 from models import Generation, Grid, GridLevel, db
@@ -65,14 +66,28 @@ class LiveOptions:
         return True
 
 
+def _grids_in_scope(level: GridLevel):
+    return db.session.scalars(Grid.current().where(
+        Grid.level == level, current_scope().grids(Grid)).order_by(Grid.code))
+
+
 def county_options():
-    return [(c.county_code, c.name) for c in db.session.scalars(
-        Grid.current().where(Grid.level == GridLevel.county).order_by(Grid.code))]
+    return [(c.county_code, c.name) for c in _grids_in_scope(GridLevel.county)]
 
 
 def town_options():
-    return [(t.code, f"{t.parent.name} {t.name}") for t in db.session.scalars(
-        Grid.current().where(Grid.level == GridLevel.town).order_by(Grid.code))]
+    return [(t.code, f"{t.parent.name} {t.name}") for t in _grids_in_scope(GridLevel.town)]
+
+
+def grids_in_scope(scope):
+    return scope.grids(Grid)
+
+
+def current_grids_loader(name):
+    """Ajax choices of grids for a form field: current versions, in scope."""
+    return ScopedAjaxLoader(name, db, Grid, grids_in_scope, fields=["name", "code"],
+                            page_size=20, filters=["generation_high IS NULL"],
+                            order_by="code")
 
 
 class CountyFilter(BaseSQLAFilter):
@@ -113,7 +128,8 @@ def _filters():
     ]
 
 
-class GridBaseView(GeoModelView):
+class GridBaseView(ScopedModelView, GeoModelView):
+    entity = "grids"
     column_list = ["code", "name", "level", "parent", "geom"]
     column_labels = {
         "code": _l("Division code"), "name": _l("Name"), "level": _l("Level"),
@@ -126,26 +142,24 @@ class GridBaseView(GeoModelView):
     page_size = 50
     model_form_converter = GridFormConverter
 
-    def get_query(self):
-        return super().get_query().filter(self.versions())
-
-    def get_count_query(self):
-        return super().get_count_query().filter(self.versions())
+    def scope_filter(self, scope):
+        return scope.grids(Grid) & self.versions()
 
 
 class GridView(GridBaseView):
     """The current boundaries. Saving a new shape makes a new boundary generation
     and keeps the old shape in the history; grids are never deleted, only redrawn."""
 
-    can_delete = False
+    allow_delete = False
     can_view_details = True
+    can_export = True
+    column_export_list = ["code", "name", "level", "parent"]
     edit_template = "gridlink/grid_edit.html"
     create_template = "gridlink/grid_create.html"
     form_columns = ["code", "name", "level", "parent", "geom"]
     form_choices = {"level": enum_choices(LEVEL_LABELS)}
     form_args = {"geom": {"label": _l("Boundary")}}
-    form_ajax_refs = {"parent": {"fields": ["name", "code"], "page_size": 20,
-                                 "filters": ["generation_high IS NULL"], "order_by": "code"}}
+    form_ajax_refs = {"parent": current_grids_loader("parent")}
 
     def versions(self):
         return Grid.generation_high.is_(None)
@@ -187,7 +201,7 @@ class GridView(GridBaseView):
             select(Grid.id, Grid.code, Grid.name,
                    func.ST_AsGeoJSON(func.ST_SimplifyPreserveTopology(Grid.geom, tolerance), 6))
             .where(Grid.generation_high.is_(None), Grid.level == level,
-                   func.ST_Intersects(Grid.geom, box))
+                   current_scope().grids(Grid), func.ST_Intersects(Grid.geom, box))
             .order_by(Grid.code).limit(2000)
         ).all()
         return jsonify(type="FeatureCollection", features=[
@@ -228,7 +242,7 @@ def _check_grid(model: Grid) -> None:
 class GridHistoryView(GridBaseView):
     """Boundaries that were replaced: read-only, they are the record."""
 
-    can_create = can_edit = can_delete = False
+    allow_create = allow_edit = allow_delete = False
     can_view_details = True
     column_list = ["code", "name", "level", "generation_low", "generation_high", "geom"]
     column_default_sort = [("code", False), ("generation_low", False)]
@@ -241,8 +255,9 @@ class GridHistoryView(GridBaseView):
         return _filters()
 
 
-class GenerationView(ModelView):
-    can_create = can_edit = can_delete = False
+class GenerationView(ScopedModelView):
+    entity = "generations"
+    allow_create = allow_edit = allow_delete = False
     column_list = ["id", "label", "valid_from", "created_at"]
     column_labels = {"id": _l("Generation"), "label": _l("Description"),
                      "valid_from": _l("Valid from"), "created_at": _l("Created at")}

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from flask import abort, jsonify, request, url_for
+from flask_admin import expose
 from flask_admin.contrib.geoa import ModelView as GeoModelView
-from flask_admin.contrib.sqla import ModelView
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from markupsafe import Markup
+from sqlalchemy import select, true
 from wtforms.validators import ValidationError
 
-from admin.views.formatters import enum_choices, level_label
-from admin.views.grids import GridFormConverter
-from models import CourtKind, RosterEntry, RosterRole, db
+from admin.auth import current_scope
+from admin.views.formatters import enum_choices, level_label, mask_phone
+from admin.views.grids import GridFormConverter, current_grids_loader
+from admin.views.secure import ScopedAjaxLoader, ScopedModelView
+from models import CourtKind, Person, RosterEntry, RosterRole, db
+from models.audit import append
 
 COURT_KINDS = {
     CourtKind.intermediate: _l("Intermediate court"),
@@ -19,11 +24,13 @@ COURT_KINDS = {
     CourtKind.tribunal: _l("People's tribunal"),
 }
 ROSTER_ROLES = {RosterRole.liaison: _l("Liaison"), RosterRole.grid_worker: _l("Grid worker")}
-CURRENT_GRIDS = {"fields": ["name", "code"], "page_size": 20,
-                 "filters": ["generation_high IS NULL"], "order_by": "code"}
 
 
-class CourtView(ModelView):
+class CourtView(ScopedModelView):
+    """Courts and tribunals with their contacts: every role may read them (the
+    contact list is meant for grid workers too); only admins change them."""
+
+    entity = "courts"
     column_list = ["name", "kind", "parent", "case_code", "phone", "contact_name",
                    "contact_phone"]
     column_labels = {
@@ -38,35 +45,61 @@ class CourtView(ModelView):
     column_searchable_list = ["name", "contact_name"]
     column_default_sort = "county_code"
     can_view_details = True
+    can_export = True
     form_columns = ["name", "kind", "parent", "case_code", "county_code", "address", "phone",
                     "contact_name", "contact_phone", "grids"]
-    form_ajax_refs = {"grids": CURRENT_GRIDS}
+    form_ajax_refs = {"grids": current_grids_loader("grids")}
     form_choices = {"kind": enum_choices(COURT_KINDS)}
+
+    def scope_filter(self, scope):
+        return scope.courts()
 
     def on_model_change(self, form, model, is_created):
         with db.session.no_autoflush:  # the new row is in the session, not yet complete
-            self._check(model)
-
-    def _check(self, model):
-        model.kind = CourtKind(model.kind)
-        if model.kind is CourtKind.tribunal and model.parent is None:
-            raise ValidationError(_("A people's tribunal belongs to a base court: choose it."))
-        if model.parent is not None and model.parent.id == model.id:
-            raise ValidationError(_("A court cannot be its own parent."))
+            model.kind = CourtKind(model.kind)
+            if model.kind is CourtKind.tribunal and model.parent is None:
+                raise ValidationError(_("A people's tribunal belongs to a base court: "
+                                        "choose it."))
+            if model.parent is not None and model.parent.id == model.id:
+                raise ValidationError(_("A court cannot be its own parent."))
 
 
-class PersonView(ModelView):
+def _phone_cell(view, context, model, name):
+    """The masked number, and for those who may, a button that shows it (audited)."""
+    masked = mask_phone(model.person.phone)
+    if not masked or not current_scope().may_reveal_phone():
+        return masked
+    url = url_for(".reveal", id=model.id)
+    return Markup('{} <button type="button" class="btn btn-link btn-sm p-0 gridlink-reveal" '
+                  'data-url="{}">{}</button>').format(masked, url, _("Show"))
+
+
+def _masked_phone_export(view, context, model, name):
+    return mask_phone(model.person.phone)
+
+
+class PersonView(ScopedModelView):
+    entity = "people"
     column_list = ["name", "phone"]
     column_labels = {"name": _l("Name"), "phone": _l("Phone")}
-    column_searchable_list = ["name", "phone"]
+    column_formatters = {"phone": lambda v, c, m, n: mask_phone(m.phone)}
+    column_searchable_list = ["name"]
     form_columns = ["name", "phone"]
 
+    def scope_filter(self, scope):
+        return scope.people()
 
-class RosterEntryView(ModelView):
+
+class RosterEntryView(ScopedModelView):
     """Who answers for each grid. Entries are closed with an end date, not deleted,
-    so that the liaison of any past day can still be named."""
+    so that the liaison of any past day can still be named. Phone numbers are
+    masked in lists and exports; those who need one click to show it, and every
+    showing is written to the audit trail."""
 
-    can_delete = False
+    entity = "roster"
+    allow_delete = False
+    can_export = True
+    list_template = "gridlink/roster_list.html"
     column_list = ["grid", "grid.code", "role", "title", "person", "person.phone",
                    "valid_from", "valid_to"]
     column_labels = {
@@ -74,14 +107,33 @@ class RosterEntryView(ModelView):
         "title": _l("Title"), "person": _l("Name"), "person.phone": _l("Phone"),
         "valid_from": _l("Valid from"), "valid_to": _l("Valid to"),
     }
-    column_formatters = {"role": level_label(ROSTER_ROLES)}
+    column_formatters = {"role": level_label(ROSTER_ROLES), "person.phone": _phone_cell}
+    column_formatters_export = {"role": level_label(ROSTER_ROLES),
+                                "person.phone": _masked_phone_export}
     column_filters = ["role", "grid.county_code", "valid_to"]
     column_searchable_list = ["person.name", "grid.name", "grid.code"]
     column_default_sort = [("grid.code", False), ("role", False)]
     form_columns = ["grid", "role", "title", "person", "valid_from", "valid_to"]
-    form_ajax_refs = {"grid": CURRENT_GRIDS,
-                      "person": {"fields": ["name", "phone"], "page_size": 20}}
+    form_ajax_refs = {"grid": current_grids_loader("grid"),
+                      "person": ScopedAjaxLoader("person", db, Person,
+                                                 lambda scope: scope.people(),
+                                                 fields=["name", "phone"], page_size=20)}
     form_choices = {"role": enum_choices(ROSTER_ROLES)}
+
+    def scope_filter(self, scope):
+        return scope.roster()
+
+    @expose("/reveal/")
+    def reveal(self):
+        if not current_scope().may_reveal_phone():
+            abort(403)
+        entry = self.get_one(request.args.get("id", ""))
+        if entry is None:
+            abort(404)
+        append(db.session.connection(), "reveal_phone", "person", str(entry.person_id),
+               after={"field": "phone", "roster_entry": str(entry.id)})
+        db.session.commit()
+        return jsonify(phone=entry.person.phone)
 
     def on_model_change(self, form, model, is_created):
         with db.session.no_autoflush:  # the new row is in the session, not yet complete
@@ -101,7 +153,8 @@ class RosterEntryView(ModelView):
                     "first.", grid=model.grid.name, name=other.person.name))
 
 
-class AddressPointView(GeoModelView):
+class AddressPointView(ScopedModelView, GeoModelView):
+    entity = "addresses"
     column_list = ["county_code", "road", "number"]
     column_labels = {"county_code": _l("County code"), "road": _l("Road"),
                      "number": _l("House number"), "geom": _l("Location")}
@@ -112,3 +165,6 @@ class AddressPointView(GeoModelView):
     model_form_converter = GridFormConverter
     edit_template = "gridlink/grid_edit.html"
     create_template = "gridlink/grid_create.html"
+
+    def scope_filter(self, scope):
+        return true()  # admins only (see models.access.PERMISSIONS)

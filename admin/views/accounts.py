@@ -1,0 +1,149 @@
+"""Admin views of accounts, API tokens and the audit trail (admins only)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from flask import flash
+from flask_admin.actions import action
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
+from sqlalchemy import select, true
+from wtforms import PasswordField
+from wtforms.validators import ValidationError
+
+from admin.views.formatters import enum_choices, level_label
+from admin.views.grids import current_grids_loader
+from admin.views.secure import ScopedAjaxLoader, ScopedModelView
+from models import ApiToken, Court, GridLevel, Role, db
+from models.accounts import PasswordRejected
+
+ROLES = {
+    Role.admin: _l("Administrator"),
+    Role.committee: _l("Political-legal committee"),
+    Role.town_centre: _l("Town grid centre"),
+    Role.court_staff: _l("Court staff"),
+    Role.liaison: _l("Liaison"),
+    Role.grid_worker: _l("Grid worker"),
+}
+# The level of grid each role answers for (None: any level, or none at all).
+ROLE_GRID_LEVELS = {Role.committee: {GridLevel.county}, Role.town_centre: {GridLevel.town},
+                    Role.liaison: {GridLevel.town, GridLevel.village, GridLevel.microgrid},
+                    Role.grid_worker: {GridLevel.village, GridLevel.microgrid}}
+
+
+def courts_loader(name):
+    return ScopedAjaxLoader(name, db, Court, lambda scope: scope.courts(),
+                            fields=["name"], page_size=20)
+
+
+class UserView(ScopedModelView):
+    """Accounts are switched off, not deleted: the audit trail names them."""
+
+    entity = "accounts"
+    allow_delete = False
+    column_list = ["username", "display_name", "role", "court", "grid", "active",
+                   "last_login_at"]
+    column_labels = {"username": _l("User name"), "display_name": _l("Name"),
+                     "role": _l("Role"), "court": _l("Court"), "grid": _l("Grid"),
+                     "active": _l("Active"), "last_login_at": _l("Last sign-in"),
+                     "must_change_password": _l("Must change password"),
+                     "new_password": _l("New password")}
+    column_formatters = {"role": level_label(ROLES)}
+    column_filters = ["role", "active"]
+    column_searchable_list = ["username", "display_name"]
+    form_columns = ["username", "display_name", "role", "court", "grid", "active",
+                    "must_change_password", "new_password"]
+    form_extra_fields = {"new_password": PasswordField(_l("New password"))}
+    form_choices = {"role": enum_choices(ROLES)}
+    form_ajax_refs = {"court": courts_loader("court"), "grid": current_grids_loader("grid")}
+
+    def on_model_change(self, form, model, is_created):
+        with db.session.no_autoflush:
+            model.role = Role(model.role)
+            self._check_binding(model)
+            password = form.new_password.data
+            if is_created and not password:
+                raise ValidationError(_("Give the new account a password."))
+            if password:
+                try:
+                    model.set_password(password)
+                except PasswordRejected as e:
+                    raise ValidationError(_(e.template, **e.params)) from e
+
+    def _check_binding(self, model):
+        if model.role is Role.court_staff and model.court is None:
+            raise ValidationError(_("Court staff belong to a court: choose it."))
+        levels = ROLE_GRID_LEVELS.get(model.role)
+        if model.role in (Role.town_centre, Role.liaison, Role.grid_worker) and not model.grid:
+            raise ValidationError(_("This role answers for a grid: choose it."))
+        if model.grid is not None and (levels is None or model.grid.level not in levels):
+            raise ValidationError(_("%(role)s cannot answer for a grid of this level.",
+                                    role=ROLES[model.role]))
+
+
+class ApiTokenView(ScopedModelView):
+    """Tokens for court systems. The secret is shown once, when issued; revoking
+    keeps the record (the audit trail refers to it)."""
+
+    entity = "tokens"
+    allow_edit = allow_delete = False
+    column_list = ["prefix", "label", "court", "created_at", "last_used_at", "revoked_at"]
+    column_labels = {"prefix": _l("Token"), "label": _l("Description"), "court": _l("Court"),
+                     "created_at": _l("Created at"), "last_used_at": _l("Last used"),
+                     "revoked_at": _l("Revoked at")}
+    column_default_sort = ("created_at", True)
+    form_columns = ["court", "label"]
+    form_ajax_refs = {"court": courts_loader("court")}
+
+    def on_model_change(self, form, model, is_created):
+        if is_created:
+            secret = model.new_secret()
+            flash(_("Copy the token now; it will not be shown again: %(token)s",
+                    token=secret), "success")
+
+    @action("revoke", _l("Revoke"), _l("Revoke the selected tokens?"))
+    def action_revoke(self, ids):
+        tokens = db.session.scalars(select(ApiToken).where(
+            ApiToken.id.in_(ids), ApiToken.revoked_at.is_(None))).all()
+        for token in tokens:
+            token.revoked_at = datetime.now(UTC)
+        db.session.commit()
+        flash(_("%(n)d tokens revoked.", n=len(tokens)), "success")
+
+    def is_action_allowed(self, name):
+        return self._may_write()
+
+
+def _json_cell(view, context, model, name):
+    value = getattr(model, name)
+    if not value:
+        return ""
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    short = text if len(text) <= 160 else text[:157] + "…"
+    return Markup('<code title="{}">{}</code>').format(text, short)
+
+
+class AuditView(ScopedModelView):
+    """The audit trail, read-only. `gridlink audit verify` checks it is intact."""
+
+    entity = "audit"
+    allow_create = allow_edit = allow_delete = False
+    can_view_details = True
+    can_export = True
+    page_size = 50
+    column_list = ["seq", "at", "actor", "address", "action", "entity", "entity_id",
+                   "before", "after"]
+    column_labels = {"seq": _l("No."), "at": _l("Time"), "actor": _l("Who"),
+                     "address": _l("From"), "action": _l("Action"), "entity": _l("Record"),
+                     "entity_id": _l("Record id"), "before": _l("Before"),
+                     "after": _l("After")}
+    column_formatters = {"before": _json_cell, "after": _json_cell}
+    column_filters = ["action", "entity", "actor", "at"]
+    column_searchable_list = ["entity_id", "actor"]
+    column_default_sort = ("seq", True)
+
+    def scope_filter(self, scope):
+        return true()  # admins only (models.access.PERMISSIONS)

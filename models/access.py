@@ -1,0 +1,93 @@
+"""What each account may see and do: the one place where scope is decided.
+
+Every page, API call, export, list filter, lookup and map layer asks a Scope
+built from the signed-in account (or an API token) and applies its filters in
+SQL, so what is out of scope is never loaded, let alone shown.
+
+  admin          everything
+  committee      its county (a city committee: the whole city), read-only
+  town centre    its town and the town's villages, read-only
+  court staff    the whole city's grids and roster (to find who answers for a
+                 place), read-only; later, only their own court's matters
+  liaison        their grid and what lies inside it (a town liaison: the villages)
+  grid worker    their grid
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import false, select, true
+from sqlalchemy.sql import ColumnElement
+
+from models.accounts import Role
+from models.grids import Grid
+from models.roster import RosterEntry
+
+# What each role may do with each kind of record: "r" read, "w" also change.
+PERMISSIONS: dict[Role, dict[str, str]] = {
+    Role.admin: {"grids": "rw", "roster": "rw", "courts": "rw", "people": "rw",
+                 "addresses": "rw", "generations": "r", "accounts": "rw", "tokens": "rw",
+                 "audit": "r"},
+    Role.committee: {"grids": "r", "roster": "r", "courts": "r", "generations": "r"},
+    Role.town_centre: {"grids": "r", "roster": "r", "courts": "r"},
+    Role.court_staff: {"grids": "r", "roster": "r", "courts": "r"},
+    Role.liaison: {"grids": "r", "roster": "r", "courts": "r"},
+    Role.grid_worker: {"grids": "r", "roster": "r", "courts": "r"},
+}
+
+# Who may have a masked phone number shown in full (each showing is audited).
+MAY_REVEAL_PHONES = {Role.admin, Role.court_staff, Role.town_centre, Role.liaison}
+
+# How many leading code digits identify an area of each level.
+_PREFIX = {"county": 6, "town": 9, "village": 12, "microgrid": 15}
+
+
+@dataclass(frozen=True)
+class Scope:
+    role: Role | None
+    area_code: str | None = None  # the grid the account answers for; None: the city
+    court_id: object = None
+
+    @classmethod
+    def of(cls, user) -> Scope:
+        """The scope of an account, of an API token (its court's staff), or of nobody."""
+        if user is None or not getattr(user, "is_authenticated", False):
+            return cls(None)
+        if hasattr(user, "token_hash"):  # an ApiToken
+            return cls(Role.court_staff, None, user.court_id)
+        area = user.grid.code if user.grid is not None else None
+        prefix = area[:_PREFIX[user.grid.level.value]] if area else None
+        return cls(user.role, prefix, user.court_id)
+
+    def may(self, what: str, how: str = "r") -> bool:
+        return self.role is not None and how in PERMISSIONS[self.role].get(what, "")
+
+    @property
+    def sees_whole_city(self) -> bool:
+        return self.role in (Role.admin, Role.court_staff) or (
+            self.role is Role.committee and self.area_code is None)
+
+    def grids(self, grid=Grid) -> ColumnElement[bool]:
+        """Filter on a Grid (or an alias of it): the grids in scope."""
+        if self.role is None:
+            return false()
+        if self.sees_whole_city:
+            return true()
+        if self.area_code is None:
+            return false()
+        return grid.code.startswith(self.area_code)
+
+    def roster(self) -> ColumnElement[bool]:
+        if self.sees_whole_city:
+            return true() if self.role else false()
+        return RosterEntry.grid_id.in_(select(Grid.id).where(self.grids()))
+
+    def courts(self) -> ColumnElement[bool]:
+        return true() if self.may("courts") else false()
+
+    def people(self) -> ColumnElement[bool]:
+        return true() if self.may("people") else false()
+
+    def may_reveal_phone(self) -> bool:
+        return self.role in MAY_REVEAL_PHONES

@@ -52,10 +52,10 @@ class Scope:
     @classmethod
     def of(cls, user) -> Scope:
         """The scope of an account, of an API token (its court's staff), or of nobody."""
-        if user is None or not getattr(user, "is_authenticated", False):
-            return cls(None)
         if hasattr(user, "token_hash"):  # an ApiToken
             return cls(Role.court_staff, None, user.court_id)
+        if user is None or not getattr(user, "is_authenticated", False):
+            return cls(None)
         area = user.grid.code if user.grid is not None else None
         prefix = area[:_PREFIX[user.grid.level.value]] if area else None
         return cls(user.role, prefix, user.court_id)

@@ -230,9 +230,9 @@ def _write(session: Session, flush_context) -> None:
     for action, obj, before, after in pending:
         if after == "new":
             after = _columns(obj)
-        pk = inspect(obj).identity
+        pk = inspect(obj).mapper.primary_key_from_instance(obj)
         append(connection, action, AUDITED[type(obj)],
-               str(pk[0]) if pk else None, before, after)
+               str(pk[0]) if pk and pk[0] is not None else None, before, after)
 
 
 def verify(session: Session, key_secret: str | None = None) -> list[str]:

@@ -16,6 +16,7 @@ from flask_admin.model.form import converts
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, inspect, select
+from sqlalchemy.orm import selectinload
 from wtforms.validators import ValidationError
 
 from admin.auth import current_scope
@@ -144,6 +145,11 @@ class GridBaseView(ScopedModelView, GeoModelView):
 
     def scope_filter(self, scope):
         return scope.grids(Grid) & self.versions()
+
+    def get_query(self):
+        # Parents with the rows: one query, not one per row, and loaded before an
+        # export streams its rows out.
+        return super().get_query().options(selectinload(Grid.parent))
 
 
 class GridView(GridBaseView):

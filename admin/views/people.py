@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy import select, true
+from sqlalchemy.orm import joinedload
 from wtforms.validators import ValidationError
 
 from admin.auth import current_scope
@@ -122,6 +123,12 @@ class RosterEntryView(ScopedModelView):
 
     def scope_filter(self, scope):
         return scope.roster()
+
+    def get_query(self):
+        # Grid and person with the rows: no query per row, nothing left to load
+        # while an export streams out.
+        return super().get_query().options(joinedload(RosterEntry.grid),
+                                           joinedload(RosterEntry.person))
 
     @expose("/reveal/")
     def reveal(self):

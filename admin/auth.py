@@ -171,6 +171,8 @@ def init_app(app: Flask) -> None:
     )
     login_manager.init_app(app)
     login_manager.login_view = "auth.index"
+    # A session cookie replayed from another address or browser is dropped.
+    login_manager.session_protection = "strong"
     set_actor_provider(_request_actor)
 
     @app.context_processor

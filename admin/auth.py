@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, flash, g, redirect, request, url_for
+from flask import Flask, abort, flash, g, redirect, render_template, request, url_for
 from flask_admin import BaseView, expose
 from flask_admin.form import SecureForm
 from flask_babel import format_datetime
@@ -118,9 +118,10 @@ class AuthView(BaseView):
         if request.method == "POST" and form.validate():
             user, problem = attempt_login(form.username.data.strip(), form.password.data,
                                           client_address())
+            if user is not None:
+                login_user(user)  # first, so the sign-in's own changes are audited as theirs
             db.session.commit()
             if user is not None:
-                login_user(user)
                 if user.must_change_password:
                     return redirect(url_for(".password"))
                 return redirect(safe_next(request.args.get("next")))
@@ -174,6 +175,12 @@ def init_app(app: Flask) -> None:
     # A session cookie replayed from another address or browser is dropped.
     login_manager.session_protection = "strong"
     set_actor_provider(_request_actor)
+
+    @app.errorhandler(403)
+    def forbidden(error):
+        return render_template(
+            "gridlink/error.html", title=_("Not allowed"),
+            message=_("Your account may not open this page or change this record.")), 403
 
     @app.context_processor
     def who():

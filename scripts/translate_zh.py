@@ -141,6 +141,22 @@ ZH = {
     "a password needs both letters and digits": "密码须同时包含字母和数字",
     "a password may not contain the user name": "密码不能包含用户名",
     "this password is too common": "该密码过于常见",
+    "Back to the dashboard": "返回首页",
+    "created": "新增",
+    "changed": "修改",
+    "deleted": "删除",
+    "signed in": "登录",
+    "failed sign-in": "登录失败",
+    "signed out": "退出",
+    "phone shown": "查看电话",
+    "demo loaded": "载入演示数据",
+    "Roster": "联络员名单",
+    "Account": "账号",
+    "Database": "数据库",
+    "Person": "人员",
+    "Not allowed": "无权访问",
+    "Your account may not open this page or change this record.":
+        "您的账号无权打开此页面或修改此记录。",
 }
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -60,10 +60,12 @@ def test_court_links_and_accounts_are_recorded_without_secrets(client, session):
     assert "Audited2026ok" not in str(created.after)
 
 
-def test_sign_ins_are_recorded(client_as, session):
+def test_sign_ins_are_recorded_as_the_person_signing_in(client_as, session):
     client_as("demo_worker")
     (login,) = records(session, action="login", actor="demo_worker")[:1]
     assert login.address == "127.0.0.1"
+    (stamp,) = records(session, action="update", entity="account", entity_id=login.entity_id)
+    assert stamp.actor == "demo_worker" and list(stamp.after) == ["last_login_at"]
 
 
 @pytest.mark.parametrize("statement", [
@@ -135,4 +137,4 @@ def test_verify_finds_a_rechained_forgery(runner, session):
 
 def test_audit_page_filters_the_trail(client):
     page = client.get("/admin/audit/?search=demo_admin").get_data(as_text=True)
-    assert "login" in page and "审计日志" in page
+    assert "登录" in page and "审计日志" in page

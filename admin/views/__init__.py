@@ -31,7 +31,8 @@ def init_app(app: Flask) -> None:
         app,
         name=_l("Gridlink"),
         index_view=HomeView(name=_l("Dashboard"), url="/admin"),
-        theme=Bootstrap4Theme(swatch="cerulean", base_template="gridlink/master.html"),
+        theme=Bootstrap4Theme(swatch="cerulean", base_template="gridlink/master.html",
+                              fluid=True),
     )
     grids, people = _l("Grids"), _l("Courts and roster")
     admin.add_view(GridView(Grid, db, name=_l("Divisions and grids"), category=grids,

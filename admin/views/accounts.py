@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from flask import flash
 from flask_admin.actions import action
+from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
@@ -122,8 +123,27 @@ def _json_cell(view, context, model, name):
     if not value:
         return ""
     text = json.dumps(value, ensure_ascii=False, sort_keys=True)
-    short = text if len(text) <= 160 else text[:157] + "…"
+    short = text if len(text) <= 80 else text[:77] + "…"
     return Markup('<code title="{}">{}</code>').format(text, short)
+
+
+ACTIONS = {"create": _l("created"), "update": _l("changed"), "delete": _l("deleted"),
+           "login": _l("signed in"), "login_failed": _l("failed sign-in"),
+           "logout": _l("signed out"), "reveal_phone": _l("phone shown"),
+           "seed_demo": _l("demo loaded")}
+ENTITIES = {"grid": _l("Grid"), "generation": _l("Generation"), "roster_entry": _l("Roster"),
+            "person": _l("Person"), "court": _l("Court"), "address_point": _l("Address"),
+            "account": _l("Account"), "api_token": _l("Token"), "database": _l("Database")}
+
+
+def _short_id(view, context, model, name):
+    value = getattr(model, name) or ""
+    return Markup('<span title="{}">{}</span>').format(value, value[:8])
+
+
+def _local_time(view, context, model, name):
+    """In the site's time zone (Asia/Shanghai by default), to the second."""
+    return format_datetime(getattr(model, name), "yyyy-MM-dd HH:mm:ss")
 
 
 class AuditView(ScopedModelView):
@@ -140,7 +160,9 @@ class AuditView(ScopedModelView):
                      "address": _l("From"), "action": _l("Action"), "entity": _l("Record"),
                      "entity_id": _l("Record id"), "before": _l("Before"),
                      "after": _l("After")}
-    column_formatters = {"before": _json_cell, "after": _json_cell}
+    column_formatters = {"before": _json_cell, "after": _json_cell, "at": _local_time,
+                         "entity_id": _short_id, "action": level_label(ACTIONS),
+                         "entity": level_label(ENTITIES)}
     column_filters = ["action", "entity", "actor", "at"]
     column_searchable_list = ["entity_id", "actor"]
     column_default_sort = ("seq", True)

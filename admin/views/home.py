@@ -65,5 +65,7 @@ class HomeView(AdminIndexView):
             "addresses": session.scalar(select(func.count()).select_from(AddressPoint))
             if scope.may("addresses") else None,
         }
+        # A town or village scope is best shown by its villages; wider ones by towns.
+        map_level = "village" if scope.area_code and len(scope.area_code) > 6 else "town"
         return self.render("gridlink/home.html", totals=totals, counties=county_table(scope),
-                           level_labels=LEVEL_LABELS)
+                           level_labels=LEVEL_LABELS, map_level=map_level)

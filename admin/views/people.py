@@ -104,7 +104,8 @@ class RosterEntryView(ScopedModelView):
     column_list = ["grid", "grid.code", "role", "title", "person", "person.phone",
                    "valid_from", "valid_to"]
     column_labels = {
-        "grid": _l("Grid"), "grid.code": _l("Division code"), "role": _l("Role"),
+        "grid": _l("Grid"), "grid.code": _l("Division code"), "grid.name": _l("Grid"),
+        "person.name": _l("Name"), "role": _l("Role"),
         "title": _l("Title"), "person": _l("Name"), "person.phone": _l("Phone"),
         "valid_from": _l("Valid from"), "valid_to": _l("Valid to"),
     }

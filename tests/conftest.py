@@ -17,7 +17,7 @@ import pytest
 from flask.testing import FlaskClient
 from flask_sqlalchemy.session import _app_ctx_id
 from sqlalchemy import create_engine, make_url, text
-from sqlalchemy.orm import scoped_session, sessionmaker
+from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
 from admin import create_app
 from models import db
@@ -186,6 +186,15 @@ def scratch_database(server_url, database_url, app):
     url = _create_database(server_url, name, template=TEST_DB)
     yield url
     _drop_database(server_url, name)
+
+
+@pytest.fixture(scope="session")
+def demo(scratch_database):
+    """Read-only look at the live server's database."""
+    engine = create_engine(scratch_database)
+    with Session(engine) as session:
+        yield session
+    engine.dispose()
 
 
 @pytest.fixture(scope="session")

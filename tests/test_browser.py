@@ -3,23 +3,12 @@
 import re
 
 import pytest
-from sqlalchemy import create_engine
-from sqlalchemy.orm import Session
 
 from models import Grid
 
 pytestmark = pytest.mark.browser
 
 EDITED_STROKE = "#d9480f"  # the editor's colour for the grid being edited
-
-
-@pytest.fixture(scope="module")
-def demo(scratch_database):
-    """Read-only look at the live server's database."""
-    engine = create_engine(scratch_database)
-    with Session(engine) as session:
-        yield session
-    engine.dispose()
 
 
 def only_local(page):

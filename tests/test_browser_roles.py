@@ -12,8 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from conftest import DEMO_PASSWORD, browser_sign_in
 from playwright.sync_api import expect
-from sqlalchemy import create_engine, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
 from models import Grid, GridLevel, RosterEntry
 
@@ -37,15 +36,6 @@ def _counts(county: str | None = None, town: str | None = None) -> tuple[int, in
             if (county is None or r["county"] == county) and (town is None or r["town"] == town)]
     return (len({r["county"] for r in rows}), len({(r["county"], r["town"]) for r in rows}),
             len(rows))
-
-
-@pytest.fixture(scope="module")
-def demo(scratch_database):
-    """Read-only look at the live server's database."""
-    engine = create_engine(scratch_database)
-    with Session(engine) as session:
-        yield session
-    engine.dispose()
 
 
 @pytest.fixture

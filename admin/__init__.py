@@ -27,6 +27,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         FLASK_ADMIN_DEFAULT_CENTER_LONG=111.8,
     )
     app.config.from_prefixed_env("GRIDLINK")
+    app.json.ensure_ascii = False  # JSON in Chinese, readable as it is
     if test_config:
         app.config.from_mapping(test_config)
     if not app.config["SQLALCHEMY_DATABASE_URI"]:

@@ -114,6 +114,60 @@ def grids_export(path, level):
     click.echo(f"wrote {n} features to {path}")
 
 
+@grids_cli.command("check", help="Topology checks of the current grids: validity, inside "
+                   "the parent, sibling overlaps, gaps, slivers. Exit 1 if anything is found.")
+@click.option("--tolerance", default=1.0, show_default=True, type=float,
+              help="Metres: spills and overlaps/gaps smaller than this are ignored.")
+@click.option("--under", default="", help="Only grids whose code starts with this.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per problem.")
+@with_appcontext
+def grids_check(tolerance, under, as_json):
+    from geo.topology import check
+
+    problems = check(db.session, under, tolerance)
+    for problem in problems:
+        click.echo(problem.as_json() if as_json else problem.line())
+    if not as_json:
+        click.echo(f"{len(problems)} problems" if problems else "no problems found")
+    if problems:
+        sys.exit(1)
+
+
+@grids_cli.command("diff", help="What changed between two boundary generations.")
+@click.option("--from", "old", required=True, type=int, help="Generation number.")
+@click.option("--to", "new", required=True, type=int, help="Generation number.")
+@with_appcontext
+def grids_diff(old, new):
+    from geo.versions import diff
+
+    try:
+        changes = diff(db.session, old, new)
+    except LookupError as e:
+        raise click.ClickException(str(e)) from e
+    for change in changes:
+        click.echo(change.line())
+    click.echo(f"{len(changes)} grids differ between generations {old} and {new}")
+
+
+@grids_cli.command("at", help="Which grids covered a point on a day (past boundaries too).")
+@click.option("--lonlat", required=True, help="LON,LAT in WGS84.")
+@click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), help="Default: today.")
+@with_appcontext
+def grids_at(lonlat, day):
+    from geo.versions import grids_at_point
+
+    try:
+        lon, lat = (float(v) for v in lonlat.split(","))
+    except ValueError as e:
+        raise click.ClickException(f"--lonlat wants LON,LAT, not {lonlat!r}") from e
+    found = grids_at_point(db.session, lon, lat, day.date() if day else None)
+    if not found:
+        click.echo("no grid covered that point on that day")
+    for grid in found:
+        click.echo(f"{grid.level.value:9} {grid.code} {grid.name} "
+                   f"(generations {grid.generation_low}–{grid.generation_high or 'now'})")
+
+
 @click.command("serve", help="Serve the admin (gunicorn; --dev for Flask's reloading server).")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)

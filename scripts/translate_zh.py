@@ -142,6 +142,14 @@ ZH = {
     "a password may not contain the user name": "密码不能包含用户名",
     "this password is too common": "该密码过于常见",
     "Back to the dashboard": "返回首页",
+    "Save even though it overlaps a neighbour or leaves its parent (recorded)":
+        "仍然保存（与相邻网格重叠或超出上级范围，将记录在案）",
+    "Correct the boundary, or tick the box below to save it anyway.":
+        "请修正边界，或勾选下方选项后仍然保存。",
+    "Overlaps %(name)s by %(area).0f m² near %(where)s.":
+        "与%(name)s重叠 %(area).0f 平方米（位置约 %(where)s）。",
+    "Lies %(area).0f m² outside its parent %(name)s near %(where)s.":
+        "超出上级%(name)s %(area).0f 平方米（位置约 %(where)s）。",
     "created": "新增",
     "changed": "修改",
     "deleted": "删除",

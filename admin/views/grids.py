@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import selectinload
+from wtforms import BooleanField
 from wtforms.validators import ValidationError
 
 from admin.auth import current_scope
@@ -24,7 +25,9 @@ from admin.views.formatters import area_km2, enum_choices, level_label
 from admin.views.secure import ScopedAjaxLoader, ScopedModelView
 from admin.widgets import GridMapWidget
 from geo.sql import as_sql
+from geo.topology import outside_parent, overlaps_with_siblings
 from models import Generation, Grid, GridLevel, db
+from models.audit import append
 from models.grids import GridCodeError, check_code
 
 LEVEL_LABELS = {
@@ -162,9 +165,11 @@ class GridView(GridBaseView):
     column_export_list = ["code", "name", "level", "parent"]
     edit_template = "gridlink/grid_edit.html"
     create_template = "gridlink/grid_create.html"
-    form_columns = ["code", "name", "level", "parent", "geom"]
+    form_columns = ["code", "name", "level", "parent", "geom", "accept_topology"]
     form_choices = {"level": enum_choices(LEVEL_LABELS)}
     form_args = {"geom": {"label": _l("Boundary")}}
+    form_extra_fields = {"accept_topology": BooleanField(
+        _l("Save even though it overlaps a neighbour or leaves its parent (recorded)"))}
     form_ajax_refs = {"parent": current_grids_loader("parent")}
 
     def versions(self):
@@ -182,6 +187,8 @@ class GridView(GridBaseView):
             if old_geom and db.session.scalar(
                     select(func.ST_Equals(as_sql(old_geom[0]), as_sql(model.geom)))):
                 model.geom, old_geom = old_geom[0], None  # same shape posted back
+            if is_created or old_geom:
+                _check_topology(model, form.accept_topology.data)
         if is_created or old_geom:
             action = _("new grid") if is_created else _("redrawn")
             generation = Generation(label=f"{action}: {model.name} {model.code}",
@@ -243,6 +250,35 @@ def _check_grid(model: Grid) -> None:
         raise ValidationError(_("The boundary is not a valid polygon: %(reason)s", reason=reason))
     if kind == "POLYGON":
         model.geom = db.session.scalar(select(func.ST_AsEWKT(func.ST_Multi(geom))))
+
+
+def _check_topology(model: Grid, accepted: bool) -> None:
+    """A new boundary may not overlap a sibling or leave its parent beyond tolerance,
+    unless the admin says so explicitly; then the override itself is recorded."""
+    geom_sql = "ST_GeomFromEWKT(:ewkt)"
+    params = {"ewkt": model.geom if isinstance(model.geom, str) else
+              db.session.scalar(select(func.ST_AsEWKT(as_sql(model.geom)))),
+              "level": model.level.value, "parent_id": model.parent.id if model.parent else None}
+    problems = overlaps_with_siblings(db.session, model.id, geom_sql, params)
+    if model.parent is not None:
+        problems += outside_parent(db.session, model.parent.id, geom_sql, params)
+    if not problems:
+        return
+    if not accepted:
+        raise ValidationError(" ".join(_topology_message(p) for p in problems) + " " + _(
+            "Correct the boundary, or tick the box below to save it anyway."))
+    append(db.session.connection(), "topology_override", "grid",
+           str(model.id) if model.id else model.code,
+           after={"code": model.code, "problems": [p.line() for p in problems]})
+
+
+def _topology_message(problem) -> str:
+    where = f"{problem.lon:.5f}, {problem.lat:.5f}"
+    if problem.kind == "overlap":
+        return _("Overlaps %(name)s by %(area).0f m² near %(where)s.",
+                 name=problem.names[0], area=problem.area_m2, where=where)
+    return _("Lies %(area).0f m² outside its parent %(name)s near %(where)s.",
+             name=problem.names[0], area=problem.area_m2, where=where)
 
 
 class GridHistoryView(GridBaseView):

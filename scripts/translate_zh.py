@@ -142,6 +142,18 @@ ZH = {
     "a password may not contain the user name": "密码不能包含用户名",
     "this password is too common": "该密码过于常见",
     "Back to the dashboard": "返回首页",
+    "Topology check": "拓扑检查",
+    "Invalid polygon": "无效多边形",
+    "Outside its parent": "超出上级范围",
+    "Overlap": "重叠",
+    "Gap": "缝隙",
+    "Sliver": "碎片",
+    "Tolerance (metres)": "容差（米）",
+    "Check again": "重新检查",
+    "Problem": "问题",
+    "Area (m²)": "面积（平方米）",
+    "No problems found: the grids tile their parents cleanly.":
+        "未发现问题：各网格完整覆盖上级区域，无重叠、无缝隙。",
     "Save even though it overlaps a neighbour or leaves its parent (recorded)":
         "仍然保存（与相邻网格重叠或超出上级范围，将记录在案）",
     "Correct the boundary, or tick the box below to save it anyway.":

@@ -81,3 +81,36 @@ def test_list_pages_render_in_chinese(page, artifacts, name, url, expect):
     page.wait_for_load_state("networkidle")
     page.screenshot(path=artifacts / f"{name}.png", full_page=True)
     only_local(page)
+
+
+def test_topology_report_goes_to_the_trouble_spot(page, demo, artifacts):
+    """An overlap injected into the live database shows in red; a click on its row
+    zooms the map to it."""
+    from sqlalchemy import text
+
+    village = demo.scalar(Grid.current().where(Grid.name == "分会村"))
+    other = demo.scalars(Grid.neighbours_of(village).where(
+        Grid.parent_id == village.parent_id)).first()
+    original = demo.scalar(text("SELECT ST_AsEWKT(geom) FROM grids WHERE id = :id"),
+                           {"id": village.id})
+    demo.execute(text("""UPDATE grids v SET geom = ST_Multi(ST_Union(v.geom, ST_Intersection(
+        ST_Expand(ST_PointOnSurface(o.geom), 0.002), o.geom))) FROM grids o
+        WHERE v.id = :v AND o.id = :o"""), {"v": village.id, "o": other.id})
+    demo.commit()
+    try:
+        page.goto(f"{page.base}/admin/topology/")
+        page.wait_for_selector("#gridlink-problems tbody tr")
+        row = page.locator("#gridlink-problems tbody tr", has_text=village.code)
+        zoom_before = page.evaluate("document.querySelector('#gridlink-topology-map')"
+                                    ".getAttribute('data-problems')")
+        row.click()
+        page.wait_for_timeout(400)  # Leaflet's zoom animation
+        page.screenshot(path=artifacts / "topology.png", full_page=True)
+        assert int(zoom_before) >= 1
+        assert "重叠" in row.inner_text()
+        assert page.locator("#gridlink-topology-map path[stroke='#c92a2a']").count() >= 1
+        only_local(page)
+    finally:
+        demo.execute(text("UPDATE grids SET geom = ST_GeomFromEWKT(:g) WHERE id = :id"),
+                     {"g": original, "id": village.id})
+        demo.commit()

@@ -171,3 +171,23 @@ def test_old_boundaries_answer_for_their_day_and_diff_lists_the_change(client, s
     assert "1 grids differ" in changes.output
     missing = runner.invoke(args=["grids", "diff", "--from", "1", "--to", "999"])
     assert missing.exit_code == 1 and "no boundary generation 999" in missing.output
+
+
+# --- the report page -------------------------------------------------------------------
+
+def test_report_page_lists_problems_in_scope(client, client_as, session):
+    assert "未发现问题" in client.get("/admin/topology/").get_data(as_text=True)
+    village = grid(session, XINGYAN)
+    other = neighbour_of(session, village)
+    set_geom(session, village.id, "ST_Union(geom, ST_GeomFromEWKT(:piece))",
+             piece=square_inside(session, other))
+    page = client.get("/admin/topology/").get_data(as_text=True)
+    assert "重叠" in page and XINGYAN in page and other.code in page
+    assert XINGYAN in client_as("demo_liaison").get("/admin/topology/").get_data(as_text=True)
+    # Someone answering for another town does not see this town's trouble.
+    luoding = client_as("demo_yuncheng_committee").get("/admin/topology/")
+    assert luoding.status_code == 200
+
+
+def test_report_page_needs_sign_in(anonymous):
+    assert "/admin/auth/" in anonymous.get("/admin/topology/").headers["Location"]

@@ -12,6 +12,7 @@ from admin.views.accounts import ApiTokenView, AuditView, UserView
 from admin.views.grids import GenerationView, GridHistoryView, GridView
 from admin.views.home import HomeView
 from admin.views.people import AddressPointView, CourtView, PersonView, RosterEntryView
+from admin.views.topology import TopologyView
 from models import (
     AddressPoint,
     ApiToken,
@@ -39,6 +40,7 @@ def init_app(app: Flask) -> None:
                             endpoint="grid"))
     admin.add_view(GridHistoryView(Grid, db, name=_l("Boundary history"), category=grids,
                                    endpoint="grid_history"))
+    admin.add_view(TopologyView(name=_l("Topology check"), category=grids, endpoint="topology"))
     admin.add_view(GenerationView(Generation, db, name=_l("Boundary generations"),
                                   category=grids, endpoint="generation"))
     admin.add_view(AddressPointView(AddressPoint, db, name=_l("Standard addresses"),

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask import redirect, request, url_for
 from flask_admin import AdminIndexView, expose
 from flask_login import current_user
 from sqlalchemy import func, select
 
 from admin.auth import current_scope
 from admin.views.grids import LEVEL_LABELS
+from admin.views.secure import refuse
 from models import AddressPoint, Court, Grid, GridLevel, RosterEntry, RosterRole, db
 
 
@@ -49,7 +49,7 @@ class HomeView(AdminIndexView):
         return current_user.is_authenticated
 
     def inaccessible_callback(self, name, **kwargs):
-        return redirect(url_for("auth.index", next=request.full_path))
+        return refuse()
 
     @expose("/")
     def index(self):

@@ -19,6 +19,13 @@ from sqlalchemy import inspect, true
 from admin.auth import current_scope
 
 
+def refuse():
+    """Anonymous: to the sign-in page (and back afterwards); signed in: 403."""
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.index", next=request.full_path))
+    abort(403)
+
+
 class ScopedModelView(ModelView):
     entity = ""  # the kind of record, as named in models.access.PERMISSIONS
     allow_create = allow_edit = allow_delete = True
@@ -33,9 +40,7 @@ class ScopedModelView(ModelView):
         return current_scope().may(self.entity)
 
     def inaccessible_callback(self, name, **kwargs):
-        if not current_user.is_authenticated:
-            return redirect(url_for("auth.index", next=request.full_path))
-        abort(403)
+        return refuse()
 
     def _may_write(self) -> bool:
         return current_scope().may(self.entity, "w")

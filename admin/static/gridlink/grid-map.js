@@ -138,7 +138,8 @@
       });
   }
 
-  window.GridlinkMap = {newMap: newMap, addBasemap: addBasemap, polygonsOf: polygonsOf};
+  window.GridlinkMap = {newMap: newMap, addBasemap: addBasemap, polygonsOf: polygonsOf,
+                        loadShapes: loadShapes};
   $(function () {
     $('[data-role=gridlink-map]').each(function () { initEditor(this); });
     $('[data-role=gridlink-overview]').each(function () { initOverview(this); });

@@ -6,6 +6,7 @@ from models.addresses import AddressPoint
 from models.audit import AUDITED, AuditHead, AuditRecord
 from models.base import Base, db
 from models.courts import Court, CourtKind, court_grids
+from models.directory import Submission, SubmissionRow, SubmissionState
 from models.grids import Generation, Grid, GridCodeError, GridLevel
 from models.roster import Person, RosterEntry, RosterRole
 
@@ -13,6 +14,7 @@ from models.roster import Person, RosterEntry, RosterRole
 AUDITED.update({
     Grid: "grid", Generation: "generation", RosterEntry: "roster_entry", Person: "person",
     Court: "court", AddressPoint: "address_point", User: "account", ApiToken: "api_token",
+    Submission: "directory_submission", SubmissionRow: "directory_row",
 })
 
 __all__ = [
@@ -32,6 +34,9 @@ __all__ = [
     "Role",
     "RosterEntry",
     "RosterRole",
+    "Submission",
+    "SubmissionRow",
+    "SubmissionState",
     "User",
     "court_grids",
     "db",

@@ -5,10 +5,13 @@ built from the signed-in account (or an API token) and applies its filters in
 SQL, so what is out of scope is never loaded, let alone shown.
 
   admin          everything
-  committee      its county (a city committee: the whole city), read-only
-  town centre    its town and the town's villages, read-only
+  committee      its county (a city committee: the whole city), read-only, but
+                 reviews its towns' liaison lists (models.directory)
+  town centre    its town and the town's villages, read-only, but submits
+                 the town's liaison list
   court staff    the whole city's grids and roster (to find who answers for a
-                 place), read-only; later, only their own court's matters
+                 place) and approved liaison lists, read-only; later, only their
+                 own court's matters
   liaison        their grid and what lies inside it (a town liaison: the villages)
   grid worker    their grid
 """
@@ -28,10 +31,11 @@ from models.roster import RosterEntry
 PERMISSIONS: dict[Role, dict[str, str]] = {
     Role.admin: {"grids": "rw", "roster": "rw", "courts": "rw", "people": "rw",
                  "addresses": "rw", "generations": "r", "accounts": "rw", "tokens": "rw",
-                 "audit": "r"},
-    Role.committee: {"grids": "r", "roster": "r", "courts": "r", "generations": "r"},
-    Role.town_centre: {"grids": "r", "roster": "r", "courts": "r"},
-    Role.court_staff: {"grids": "r", "roster": "r", "courts": "r"},
+                 "audit": "r", "directory": "rw"},
+    Role.committee: {"grids": "r", "roster": "r", "courts": "r", "generations": "r",
+                     "directory": "rw"},
+    Role.town_centre: {"grids": "r", "roster": "r", "courts": "r", "directory": "rw"},
+    Role.court_staff: {"grids": "r", "roster": "r", "courts": "r", "directory": "r"},
     Role.liaison: {"grids": "r", "roster": "r", "courts": "r"},
     Role.grid_worker: {"grids": "r", "roster": "r", "courts": "r"},
 }

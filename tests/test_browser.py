@@ -101,12 +101,15 @@ def test_topology_report_goes_to_the_trouble_spot(page, demo, artifacts):
         page.goto(f"{page.base}/admin/topology/")
         page.wait_for_selector("#gridlink-problems tbody tr")
         row = page.locator("#gridlink-problems tbody tr", has_text=village.code)
-        zoom_before = page.evaluate("document.querySelector('#gridlink-topology-map')"
-                                    ".getAttribute('data-problems')")
+        the_map = "$('#gridlink-topology-map').data('map')"
+        page.evaluate(f"{the_map}.setView([23.25, 111.45], 12, {{animate: false}})")  # elsewhere
+        lat, lon = float(row.get_attribute("data-lat")), float(row.get_attribute("data-lon"))
+        assert not page.evaluate(f"{the_map}.getBounds().contains([{lat}, {lon}])")
         row.click()
-        page.wait_for_timeout(400)  # Leaflet's zoom animation
+        page.wait_for_function(f"{the_map}.getBounds().contains([{lat}, {lon}])")
+        page.wait_for_load_state("networkidle")
         page.screenshot(path=artifacts / "topology.png", full_page=True)
-        assert int(zoom_before) >= 1
+        assert int(page.get_attribute("#gridlink-topology-map", "data-problems")) >= 1
         assert "重叠" in row.inner_text()
         assert page.locator("#gridlink-topology-map path[stroke='#c92a2a']").count() >= 1
         only_local(page)

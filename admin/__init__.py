@@ -8,6 +8,7 @@ from flask import Flask
 
 from admin import auth, i18n, maps, views
 from admin.api import api
+from admin.ogc import ogc
 from models import audit, db
 from models.database import database_url
 
@@ -40,6 +41,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     maps.init_app(app)
     views.init_app(app)
     app.register_blueprint(api)
+    app.register_blueprint(ogc)
 
     from admin import cli
 

@@ -7,15 +7,13 @@ out of scope is answered as if it did not exist (404), so codes cannot be probed
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-from flask import Blueprint, abort, g, jsonify, request
+from flask import Blueprint, abort, jsonify, request
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
-from admin.auth import current_principal, current_scope
+from admin.auth import current_principal, current_scope, load_bearer_token
 from admin.views.formatters import mask_phone
-from models import ApiToken, Grid, GridLevel, RosterEntry, RosterRole, db
+from models import Grid, GridLevel, RosterEntry, RosterRole, db
 from models.audit import append
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -23,14 +21,10 @@ api = Blueprint("api", __name__, url_prefix="/api/v1")
 
 @api.before_request
 def authenticate():
-    header = request.headers.get("Authorization", "")
-    if header.startswith("Bearer "):
-        token = ApiToken.find(db.session, header.removeprefix("Bearer ").strip())
-        if token is None:
-            return jsonify(error="invalid or revoked token"), 401
-        token.last_used_at = datetime.now(UTC)
-        g.api_token = token
-    elif current_principal() is None:
+    token = load_bearer_token()
+    if token is False:
+        return jsonify(error="invalid or revoked token"), 401
+    if token is None and current_principal() is None:
         return jsonify(error="sign in or send a token: Authorization: Bearer …"), 401
     return None
 

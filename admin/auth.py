@@ -22,7 +22,7 @@ from sqlalchemy import select
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from models import LoginAttempt, User, db
+from models import ApiToken, LoginAttempt, User, db
 from models.access import Scope
 from models.accounts import PasswordRejected, throttled_until
 from models.audit import Actor, append, set_actor_provider
@@ -50,6 +50,21 @@ def current_principal():
 
 def current_scope() -> Scope:
     return Scope.of(current_principal())
+
+
+def load_bearer_token() -> bool | None:
+    """Take a court system's `Authorization: Bearer glk_…` into account. None: the
+    request carries no token; False: the token is unknown or revoked; True: it is
+    valid, acts for this request (current_principal) and its last use is noted."""
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        return None
+    token = ApiToken.find(db.session, header.removeprefix("Bearer ").strip())
+    if token is None:
+        return False
+    token.last_used_at = datetime.now(UTC)
+    g.api_token = token
+    return True
 
 
 def _request_actor() -> Actor | None:

@@ -12,6 +12,7 @@ import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
+from admin.cli_grids_import import grids_import
 from models import db
 from models.audit import Actor, set_actor
 from models.database import ClusterError, database_url, embedded
@@ -96,9 +97,12 @@ def seed_demo():
     click.echo(report)
 
 
-@click.group("grids", help="Grids: export (and, later, import and checks).")
+@click.group("grids", help="Grids: import, export, topology checks, versions.")
 def grids_cli():
     as_cli_user()
+
+
+grids_cli.add_command(grids_import)
 
 
 @grids_cli.command("export", help="Write current grids as an RFC 7946 GeoJSON FeatureCollection.")

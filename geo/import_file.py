@@ -1,0 +1,174 @@
+"""Reading the file a boundary import starts from: GeoJSON, a zipped Shapefile,
+GeoPackage or KML, through pyogrio (GDAL), into plain features — code, name,
+parent code and the geometry as WKB in lon/lat — whatever the format called its
+fields and whichever coordinate system it was written in. geo.importer checks them.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyogrio
+from pyogrio.errors import DataLayerError, DataSourceError
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from models import GridLevel
+
+FORMATS = {".geojson": "GeoJSON", ".json": "GeoJSON", ".zip": "zipped Shapefile",
+           ".gpkg": "GeoPackage", ".kml": "KML"}
+CODE_FIELDS = ("code", "adcode", "区划代码")
+NAME_FIELDS = ("name", "名称")  # also KML's <name>, which GDAL calls "Name"
+PARENT_FIELDS = ("parent_code", "parent_cod", "parent")  # a Shapefile cuts names at 10 letters
+CRS_CHOICES = ("wgs84", "cgcs2000", "gcj02")
+# Taken as they are. CGCS2000 and WGS84 are different realisations of the same
+# geocentric frame: they differ by a few centimetres, far below drawing accuracy.
+LONLAT_CRS = {"EPSG:4326": "WGS84", "OGC:CRS84": "WGS84", "EPSG:4490": "CGCS2000"}
+# Projected coordinates are brought to lon/lat by PostGIS (ST_Transform: PROJ inside
+# the database; the app itself has no PROJ, i.e. no pyproj). Only projections of
+# these datums: for Beijing 1954 or Xian 1980 there are no public parameters, and
+# PROJ would silently ignore a datum shift of tens of metres.
+TRANSFORMABLE_DATUMS = {"WGS_1984", "China_2000"}
+
+
+class ImportRefused(Exception):
+    """The file as a whole cannot be imported (unreadable, unknown coordinates, no
+    code field), or a commit was asked for while features were rejected."""
+
+
+@dataclass
+class ImportOptions:
+    level: GridLevel | None = None  # default: each feature's level from its code
+    crs: str = "wgs84"  # wgs84 | cgcs2000 | gcj02 (AMap/Tencent lon/lat, converted later)
+    code_field: str | None = None
+    name_field: str | None = None
+    parent_field: str | None = None
+    layer: str | None = None  # default: the first layer
+    encoding: str | None = None  # for a Shapefile without .cpg (often GBK in China)
+
+
+@dataclass
+class Feature:
+    number: int  # 1 for the file's first feature
+    code: str | None
+    name: str | None
+    parent_code: str | None
+    wkb: bytes | None  # lon/lat (GCJ-02 ones still as drawn)
+
+
+@dataclass
+class FileContents:
+    features: list[Feature]
+    coordinates: str  # where the coordinates came from, in words
+    notes: list[str] = field(default_factory=list)  # what GDAL warned about
+
+
+def _open(path: Path, options: ImportOptions) -> tuple[str, list[str]]:
+    if path.suffix.lower() not in FORMATS:
+        raise ImportRefused(f"cannot read {path.name}: expected GeoJSON, a zipped "
+                            "Shapefile (.zip), GeoPackage (.gpkg) or KML (.kml)")
+    source = f"/vsizip/{path}" if path.suffix.lower() == ".zip" else str(path)
+    try:
+        layers = [name for name, _ in pyogrio.list_layers(source)]
+    except (DataSourceError, DataLayerError) as e:
+        raise ImportRefused(f"cannot read {path.name}: {e}") from e
+    if not layers:
+        raise ImportRefused(f"{path.name} has no layer of features")
+    if options.layer and options.layer not in layers:
+        raise ImportRefused(f"{path.name} has no layer {options.layer!r}; it has "
+                            + ", ".join(layers))
+    return source, layers
+
+
+def _source_srid(session: Session, crs: str | None, options: ImportOptions
+                 ) -> tuple[int | None, str]:
+    """The SRID to reproject from in PostGIS (None: lon/lat already), and a note."""
+    if crs is None:
+        return None, f"not stated in the file, taken as {options.crs.upper()} (--crs)"
+    if crs in LONLAT_CRS:
+        if options.crs == "gcj02":
+            return None, f"{crs} in the file, read as GCJ-02 and converted to WGS84 (--crs)"
+        return None, f"{crs} ({LONLAT_CRS[crs]})"
+    match = re.fullmatch(r"EPSG:(\d+)", crs)
+    srtext = match and session.scalar(text(
+        "SELECT srtext FROM spatial_ref_sys WHERE auth_name = 'EPSG' AND auth_srid = :n"),
+        {"n": int(match.group(1))})
+    datum = re.search(r'DATUM\["([^"]+)"', srtext or "")
+    if not (srtext and srtext.startswith("PROJCS") and datum
+            and datum.group(1) in TRANSFORMABLE_DATUMS):
+        raise ImportRefused(
+            f"the file's coordinate system is {crs[:80]}; gridlink reads lon/lat in WGS84 or "
+            "CGCS2000, and projections of those: reproject it to EPSG:4490 (CGCS2000) or "
+            "EPSG:4326 first, e.g. `ogr2ogr -t_srs EPSG:4490 out.gpkg in.shp`")
+    if options.crs == "gcj02":
+        raise ImportRefused(f"--crs gcj02, but the file is projected ({crs}): "
+                            "GCJ-02 is a lon/lat system")
+    return int(match.group(1)), f"{crs}, projected, converted to lon/lat by PostGIS"
+
+
+def _reproject(session: Session, wkbs: list, srid: int) -> list:
+    rows = session.execute(text(
+        "SELECT ST_AsBinary(ST_Transform(ST_GeomFromWKB(w, :srid), 4326)) "
+        "FROM unnest(CAST(:w AS bytea[])) WITH ORDINALITY AS t(w, n) ORDER BY n"),
+        {"w": [None if w is None else bytes(w) for w in wkbs], "srid": srid})
+    return [None if w is None else bytes(w) for (w,) in rows]
+
+
+def _field(fields: list[str], chosen: str | None, defaults: tuple[str, ...],
+           what: str, option: str) -> str | None:
+    if chosen:
+        if chosen not in fields:
+            raise ImportRefused(f"no field {chosen!r} in the file; it has: {', '.join(fields)}")
+        return chosen
+    by_lower = {f.lower(): f for f in fields}
+    found = next((by_lower[d.lower()] for d in defaults if d.lower() in by_lower), None)
+    if found is None and what != "parent":
+        raise ImportRefused(f"no {what} field (looked for {', '.join(defaults)}; the file "
+                            f"has: {', '.join(fields) or 'no fields'}): name it with {option}")
+    return found
+
+
+def _text(value) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, float | np.floating):
+        if np.isnan(value):
+            return None
+        if float(value).is_integer():
+            value = int(value)  # a code stored as a number
+    return str(value).strip() or None
+
+
+def read_features(session: Session, path: Path, options: ImportOptions) -> FileContents:
+    """The features of the file's layer, in file order. Raises ImportRefused."""
+    if options.crs not in CRS_CHOICES:
+        raise ImportRefused(f"unknown --crs {options.crs!r}: one of {', '.join(CRS_CHOICES)}")
+    source, layers = _open(path, options)
+    layer = options.layer or layers[0]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            info = pyogrio.read_info(source, layer=layer, encoding=options.encoding)
+            srid, coordinates = _source_srid(session, info["crs"], options)
+            meta, _, wkbs, values = pyogrio.raw.read(source, layer=layer,
+                                                     encoding=options.encoding)
+        except (DataSourceError, DataLayerError) as e:
+            raise ImportRefused(f"cannot read {path.name}: {e}") from e
+    notes = list(dict.fromkeys(str(w.message) for w in caught))
+    if len(layers) > 1 and not options.layer:
+        notes.insert(0, f"read layer {layer!r} of {', '.join(layers)} (choose with --layer)")
+    fields = [str(f) for f in meta["fields"]]
+    columns = dict(zip(fields, values, strict=True))
+    chosen = [_field(fields, options.code_field, CODE_FIELDS, "code", "--code-field"),
+              _field(fields, options.name_field, NAME_FIELDS, "name", "--name-field"),
+              _field(fields, options.parent_field, PARENT_FIELDS, "parent", "--parent-field")]
+    wkbs = [None if w is None else bytes(w) for w in wkbs]
+    if srid is not None:
+        wkbs = _reproject(session, wkbs, srid)
+    features = [Feature(i + 1, *(_text(columns[f][i]) if f else None for f in chosen), wkb)
+                for i, wkb in enumerate(wkbs)]
+    return FileContents(features, coordinates, notes)

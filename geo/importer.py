@@ -481,13 +481,19 @@ def commit_import(session: Session, report: ImportReport, keep_good: bool = Fals
 
 # ------------------------------------------------------------------- topology
 
+# How many leading digits of a code name the parent's area, per level.
+_PARENT_DIGITS = {GridLevel.county: 0, GridLevel.town: 6, GridLevel.village: 9,
+                  GridLevel.microgrid: 12}
+
+
 def affected_prefix(report: ImportReport) -> str:
-    """The code prefix of the smallest area holding every feature to write (their
-    common parent's own digits): the part of the map a topology check must look at."""
-    codes = sorted(r.code for r in report.to_write if r.code)
-    if not codes:
+    """The code prefix of the smallest area holding every feature to write and its
+    siblings (their common parent's digits): where a topology check must look."""
+    prefixes = sorted(r.code[:_PARENT_DIGITS[r.level]] for r in report.to_write
+                      if r.code and r.level)
+    if not prefixes:
         return ""
-    first, last = codes[0], codes[-1]  # sorted: what these two share, all share
+    first, last = prefixes[0], prefixes[-1]  # sorted: what these two share, all share
     common = next((first[:i] for i in range(len(first)) if first[i] != last[i:i + 1]), first)
     return next((common[:n] for n in (12, 9, 6) if len(common) >= n), "")
 

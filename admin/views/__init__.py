@@ -11,6 +11,7 @@ from admin.auth import AuthView
 from admin.views.accounts import ApiTokenView, AuditView, UserView
 from admin.views.grids import GenerationView, GridHistoryView, GridView
 from admin.views.home import HomeView
+from admin.views.imports import ImportView
 from admin.views.people import AddressPointView, CourtView, PersonView, RosterEntryView
 from admin.views.topology import TopologyView
 from models import (
@@ -41,6 +42,7 @@ def init_app(app: Flask) -> None:
     admin.add_view(GridHistoryView(Grid, db, name=_l("Boundary history"), category=grids,
                                    endpoint="grid_history"))
     admin.add_view(TopologyView(name=_l("Topology check"), category=grids, endpoint="topology"))
+    admin.add_view(ImportView(name=_l("Import boundaries"), category=grids, endpoint="import"))
     admin.add_view(GenerationView(Generation, db, name=_l("Boundary generations"),
                                   category=grids, endpoint="generation"))
     admin.add_view(AddressPointView(AddressPoint, db, name=_l("Standard addresses"),

@@ -1,0 +1,125 @@
+"""Boundary import in the admin: upload a file, see the report and the shapes on a
+map, then write it. The same code as `gridlink grids import` (geo.importer)."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import tempfile
+from pathlib import Path
+
+from flask import abort, flash, redirect, request, url_for
+from flask_admin import BaseView, expose
+from flask_admin.form import SecureForm
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from shapely.geometry import mapping
+from wtforms import BooleanField, FileField, SelectField
+from wtforms.fields.choices import SelectChoice
+
+from admin.auth import current_scope
+from admin.views.secure import refuse
+from geo.import_file import FORMATS, ImportOptions, ImportRefused
+from geo.importer import commit_import, prepare_import, topology_after
+from models import GridLevel, db
+from models.audit import append
+
+UPLOADS = Path(tempfile.gettempdir()) / "gridlink-uploads"
+TOKEN = re.compile(r"^[0-9a-f]{32}(\.[a-z]+)$")
+CRS_CHOICES = [SelectChoice("wgs84", _l("WGS84 / CGCS2000 (GPS, Tianditu)")),
+               SelectChoice("gcj02", _l("GCJ-02 (AMap, Tencent maps)"))]
+STATUS = {"ok": _l("ok"), "repaired": _l("repaired"), "unchanged": _l("unchanged"),
+          "rejected": _l("rejected")}
+
+
+class UploadForm(SecureForm):
+    file = FileField(_l("Boundary file"))
+    crs = SelectField(_l("Coordinates"), choices=CRS_CHOICES, default="wgs84")
+    level = SelectField(_l("Level"), choices=[SelectChoice("", _l("From each code"))] + [
+        SelectChoice(lv.value, lv.value) for lv in GridLevel], default="")
+
+
+class CommitForm(SecureForm):
+    keep_good = BooleanField(_l("Write the good features, leave out the rejected ones"))
+    accept_topology = BooleanField(_l("Write even though the result breaks the tiling "
+                                      "(recorded)"))
+
+
+class ImportView(BaseView):
+    def is_accessible(self):
+        return current_scope().may("grids", "w")
+
+    def inaccessible_callback(self, name, **kwargs):
+        return refuse()
+
+    @expose("/", methods=("GET", "POST"))
+    def index(self):
+        form = UploadForm(request.form)
+        if request.method == "POST" and form.validate():
+            upload = request.files.get("file")
+            suffix = Path(upload.filename or "").suffix.lower() if upload else ""
+            if suffix not in FORMATS:
+                flash(_("Choose a GeoJSON, zipped Shapefile (.zip), GeoPackage (.gpkg) "
+                        "or KML (.kml) file."), "error")
+            else:
+                UPLOADS.mkdir(exist_ok=True)
+                token = secrets.token_hex(16) + suffix
+                upload.save(UPLOADS / token)
+                return redirect(url_for(".preview", token=token, name=upload.filename,
+                                        crs=form.crs.data, level=form.level.data))
+        return self.render("gridlink/import_upload.html", form=form)
+
+    def _prepare(self, token: str):
+        if not TOKEN.match(token) or not (UPLOADS / token).exists():
+            abort(404)
+        options = ImportOptions(crs=request.args.get("crs", "wgs84"),
+                                level=GridLevel(request.args["level"])
+                                if request.args.get("level") in GridLevel.__members__ else None)
+        report = prepare_import(db.session, UPLOADS / token, options)
+        report.filename = request.args.get("name") or report.filename
+        return report
+
+    @expose("/preview/<token>", methods=("GET", "POST"))
+    def preview(self, token):
+        form = CommitForm(request.form)
+        try:
+            report = self._prepare(token)
+        except ImportRefused as e:
+            flash(str(e), "error")
+            return redirect(url_for(".index"))
+        problems = topology_after(db.session, report)
+        if request.method == "POST" and form.validate():
+            return self._commit(report, problems, form, token)
+        return self.render("gridlink/import_preview.html", report=report, problems=problems,
+                           form=form, status=STATUS, shapes=_shapes(report, problems))
+
+    def _commit(self, report, problems, form, token):
+        if report.rejected and not form.keep_good.data:
+            flash(_("Some features were rejected: tick the box to write only the good ones."),
+                  "error")
+        elif problems and not form.accept_topology.data:
+            flash(_("The result would overlap or leave gaps: fix the file, or tick the box "
+                    "to write it anyway."), "error")
+        else:
+            generation = commit_import(db.session, report, keep_good=True)
+            if generation and problems:
+                append(db.session.connection(), "topology_override", "generation",
+                       str(generation.id), after={"problems": [p.line() for p in problems]})
+            db.session.commit()
+            (UPLOADS / token).unlink(missing_ok=True)
+            flash(_("Written as a new boundary generation: %(g)s", g=str(generation))
+                  if generation else _("Nothing to write: every good feature is unchanged."),
+                  "success")
+            return redirect(url_for("generation.index_view"))
+        return redirect(request.full_path)
+
+
+def _shapes(report, problems) -> dict:
+    """The file's features coloured by their fate, and the topology problems, as GeoJSON."""
+    features = [{"type": "Feature", "geometry": mapping(row.geometry),
+                 "properties": {"status": row.status, "label": f"{row.code} {row.name}"}}
+                for row in report.rows if row.geometry is not None]
+    features += [{"type": "Feature", "geometry": p.geometry,
+                  "properties": {"status": "problem", "label": p.detail}}
+                 for p in problems if p.geometry]
+    return {"type": "FeatureCollection", "features": features}

@@ -43,7 +43,7 @@ clean:
 translations: setup
 	mkdir -p var
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ -o var/messages.pot .
-	$(BIN)/pybabel update -i var/messages.pot -d admin/translations -l zh_Hans_CN
+	$(BIN)/pybabel update --no-fuzzy-matching -i var/messages.pot -d admin/translations -l zh_Hans_CN
 	$(BIN)/python scripts/translate_zh.py
 
 # Refresh the screenshots in docs/ (the browser tests take them).

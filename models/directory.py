@@ -346,11 +346,16 @@ def _compare(grid: Grid, role: RosterRole, entries: list[RosterEntry],
 def diff(session: Session, submission: Submission) -> list[Change]:
     """What approving the list would change, by grid code and role (rows that name
     no known grid of the town, or no role, are left out: they are problems)."""
-    grids = town_grids(session, submission.town)
+    return _diff(town_grids(session, submission.town),
+                 standing_roster(session, submission.town), submission.rows)
+
+
+def _diff(grids: dict[str, Grid], entries: list[RosterEntry],
+          rows: list[SubmissionRow]) -> list[Change]:
     held, given = defaultdict(list), defaultdict(list)
-    for entry in standing_roster(session, submission.town):
+    for entry in entries:
         held[(entry.grid.code, entry.role)].append(entry)
-    for row in submission.rows:
+    for row in rows:
         if row.code in grids and row.role is not None:
             given[(row.code, row.role)].append(row)
     changes = []
@@ -371,9 +376,9 @@ def _person(session: Session, grid_id: uuid.UUID, name: str, phone: str) -> Pers
 
 def apply(session: Session, submission: Submission, on: date) -> list[Change]:
     """Make the list the roster from `on`: end what it replaces, start what it brings."""
-    changes = diff(session, submission)
-    grids = town_grids(session, submission.town)
-    ending = {str(e.id): e for e in standing_roster(session, submission.town)}
+    grids, entries = town_grids(session, submission.town), standing_roster(session, submission.town)
+    changes = _diff(grids, entries, submission.rows)
+    ending = {str(e.id): e for e in entries}
     for change in changes:
         entry = ending.get(change.entry_id)
         if entry is None:
@@ -421,7 +426,7 @@ def take(session: Session, submission: Submission, name: str, user: User, *,
             allowed=step.source.value)
     problems = check(session, submission) if name in ("submit", "approve") else []
     if problems:
-        raise DirectoryError(N_("The list still has %(n)d problems: correct them first."),
+        raise DirectoryError(N_("Problems left in the list: %(n)d. Correct them first."),
                              n=len(problems))
     comment = (comment or "").strip() or None
     if name == "return" and comment is None:

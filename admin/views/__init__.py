@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 
 from admin.auth import AuthView
 from admin.views.accounts import ApiTokenView, AuditView, UserView
+from admin.views.directory import DirectoryView
 from admin.views.grids import GenerationView, GridHistoryView, GridView
 from admin.views.home import HomeView
 from admin.views.imports import ImportView
@@ -52,6 +53,8 @@ def init_app(app: Flask) -> None:
                                    endpoint="roster"))
     admin.add_view(PersonView(Person, db, name=_l("People"), category=people,
                               endpoint="person"))
+    admin.add_view(DirectoryView(name=_l("Liaison list submissions"), category=people,
+                                 endpoint="directory"))
     system = _l("System")
     admin.add_view(UserView(User, db, name=_l("Accounts"), category=system,
                             endpoint="account"))

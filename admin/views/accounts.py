@@ -130,10 +130,12 @@ def _json_cell(view, context, model, name):
 ACTIONS = {"create": _l("created"), "update": _l("changed"), "delete": _l("deleted"),
            "login": _l("signed in"), "login_failed": _l("failed sign-in"),
            "logout": _l("signed out"), "reveal_phone": _l("phone shown"),
-           "seed_demo": _l("demo loaded")}
+           "seed_demo": _l("demo loaded"), "export": _l("exported"),
+           "topology_override": _l("topology override")}
 ENTITIES = {"grid": _l("Grid"), "generation": _l("Generation"), "roster_entry": _l("Roster"),
             "person": _l("Person"), "court": _l("Court"), "address_point": _l("Address"),
-            "account": _l("Account"), "api_token": _l("Token"), "database": _l("Database")}
+            "account": _l("Account"), "api_token": _l("Token"), "database": _l("Database"),
+            "directory_submission": _l("List submission"), "directory_row": _l("List row")}
 
 
 def _short_id(view, context, model, name):

@@ -128,8 +128,21 @@ class RosterEntryView(ScopedModelView):
     def get_query(self):
         # Grid and person with the rows: no query per row, nothing left to load
         # while an export streams out.
-        return super().get_query().options(joinedload(RosterEntry.grid),
-                                           joinedload(RosterEntry.person))
+        return self._in_force(super().get_query()).options(joinedload(RosterEntry.grid),
+                                                           joinedload(RosterEntry.person))
+
+    def get_count_query(self):
+        return self._in_force(super().get_count_query())
+
+    def _in_force(self, query):
+        """The list and its export show the roster in force today, as approved;
+        ?history=1 lists every entry, past and future. Details, edit and reveal
+        reach any entry in scope."""
+        listing = request.endpoint in (f"{self.endpoint}.index_view", f"{self.endpoint}.export")
+        if not listing or request.args.get("history"):
+            return query
+        in_force = RosterEntry.current().with_only_columns(RosterEntry.id)
+        return query.filter(RosterEntry.id.in_(in_force))
 
     @expose("/reveal/")
     def reveal(self):

@@ -1,0 +1,243 @@
+"""Excel in the layout of the source document: the standard template a town fills in
+to report its liaison list, reading it back, and the two lists handed to others —
+the liaisons (县（市、区） / 镇（街） / 村（社区） / 联络员 / 联系电话) and the
+attachment's court contacts (各县（市、区）人民法院、人民法庭联系人员名单).
+
+Column headings are the official ones, in Chinese: they are data layout, not
+interface text. Every sheet has a bold title row, the header frozen under it and
+columns as wide as what they hold.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+import zipfile
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import date
+from io import BytesIO
+from typing import BinaryIO
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.worksheet import Worksheet
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import Court, CourtKind, Grid, GridLevel, Person, RosterEntry, RosterRole
+from models.access import Scope
+from models.directory import DirectoryError, normalise_phone
+from models.grids import N_
+
+TEMPLATE_HEADERS = ["镇（街）", "村（社区）", "区划代码", "姓名", "职务", "联系电话",
+                    "角色（联络员/网格员）"]
+LIAISON_HEADERS = ["县（市、区）", "镇（街）", "村（社区）", "联络员", "联系电话"]
+COURT_HEADERS = ["县（市、区）", "法院", "人民法庭", "联系人", "联系电话"]
+COURT_LIST_TITLE = "各县（市、区）人民法院、人民法庭联系人员名单"
+CITY_LEVEL = "市直"  # the county column of the intermediate court
+ROLE_NAMES = {RosterRole.liaison: "联络员", RosterRole.grid_worker: "网格员"}
+# What people write in the role column (网格长: the grid head is the liaison).
+ROLE_WORDS = {"联络员": RosterRole.liaison, "网格长": RosterRole.liaison,
+              "网格员": RosterRole.grid_worker, "liaison": RosterRole.liaison,
+              "grid_worker": RosterRole.grid_worker}
+MAX_ROWS = 5000  # a town has a few hundred people at most
+TEXT = "@"  # cell format: codes and phones stay text, never numbers
+
+THIN = Side(style="thin", color="999999")
+BORDER = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
+HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+
+
+class ExcelError(DirectoryError):
+    """An upload that cannot be read at all (its rows are checked one by one elsewhere)."""
+
+
+# --- writing ---------------------------------------------------------------------------
+
+def _width(value) -> int:
+    """Display width: Chinese characters take two columns."""
+    text = "" if value is None else str(value)
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _sheet(ws: Worksheet, title: str, headers: list[str], rows: list[list],
+           text_columns: Collection[int] = ()) -> None:
+    """Title in row 1 across the columns, headers in row 2 (frozen), data below."""
+    ws.append([title])
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(headers))
+    ws["A1"].font = Font(bold=True, size=14)
+    ws["A1"].alignment = Alignment(horizontal="center", vertical="center")
+    ws.row_dimensions[1].height = 30
+    ws.append(headers)
+    for cell in ws[2]:
+        cell.font, cell.fill, cell.border = Font(bold=True), HEADER_FILL, BORDER
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    for row in rows:
+        ws.append(row)
+        for cell in ws[ws.max_row]:
+            cell.border = BORDER
+            if cell.column - 1 in text_columns:
+                cell.number_format = TEXT
+    for i, header in enumerate(headers):
+        widest = max([_width(header)] + [_width(r[i]) for r in rows])
+        ws.column_dimensions[get_column_letter(i + 1)].width = min(widest + 4, 60)
+    ws.freeze_panes = "A3"
+    ws.print_title_rows = "2:2"
+
+
+def _save(wb: Workbook) -> bytes:
+    out = BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def template_workbook(town: Grid | None, entries: list[RosterEntry]) -> bytes:
+    """The standard template, filled with the town's standing roster to correct
+    (empty when there is no town to fill it for)."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "联络员名单"
+    rows = [[town.name if town else "", "" if e.grid.level is GridLevel.town else e.grid.name,
+             e.grid.code, e.person.name, e.title or "", e.person.phone or "", ROLE_NAMES[e.role]]
+            for e in entries]
+    title = f"{town.name if town else '镇（街）'}执行联动联络员、网格员名单报送表"
+    _sheet(ws, title, TEMPLATE_HEADERS, rows, text_columns={2, 5})
+    last = ws.max_row
+    roles = DataValidation(type="list", formula1='"联络员,网格员"', allow_blank=True)
+    roles.add(f"G3:G{last + 500}")
+    ws.add_data_validation(roles)
+    for row in range(last + 1, last + 501):  # rows still to be typed: codes, phones as text
+        ws[f"C{row}"].number_format = ws[f"F{row}"].number_format = TEXT
+    return _save(wb)
+
+
+def liaison_workbook(rows: list[list], on: date) -> bytes:
+    wb = Workbook()
+    wb.active.title = "联络员名单"
+    _sheet(wb.active, f"镇（街）、村（社区）执行联动联络员名单（{on:%Y年%m月%d日}）",
+           LIAISON_HEADERS, rows, text_columns={4})
+    return _save(wb)
+
+
+def court_workbook(rows: list[list]) -> bytes:
+    wb = Workbook()
+    wb.active.title = "法院联系人员名单"
+    _sheet(wb.active, COURT_LIST_TITLE, COURT_HEADERS, rows, text_columns={4})
+    return _save(wb)
+
+
+# --- what the lists hold ---------------------------------------------------------------
+
+def liaison_rows(session: Session, scope: Scope, on: date) -> list[list]:
+    """Each town in scope and then its villages, with the liaison in post on `on`
+    (phones in full: masking is the caller's). One query for the rows, one for the
+    county and town names they mention."""
+    liaison = (RosterEntry.current(on).where(RosterEntry.role == RosterRole.liaison)
+               .subquery())
+    found = session.execute(
+        select(Grid.code, Grid.name, Grid.level, Person.name, Person.phone)
+        .outerjoin(liaison, liaison.c.grid_id == Grid.id)
+        .outerjoin(Person, Person.id == liaison.c.person_id)
+        .where(Grid.generation_high.is_(None), scope.grids(Grid),
+               Grid.level.in_([GridLevel.town, GridLevel.village]))
+        .order_by(Grid.code)).all()
+    wanted = {c[:6] + "000000" for c, *_ in found} | {c[:9] + "000" for c, *_ in found}
+    names = dict(session.execute(select(Grid.code, Grid.name).where(
+        Grid.generation_high.is_(None), Grid.code.in_(wanted))).all())
+    return [[names.get(code[:6] + "000000", ""), names.get(code[:9] + "000", ""),
+             name if level is GridLevel.village else "", person or "", phone or ""]
+            for code, name, level, person, phone in found]
+
+
+def court_rows(session: Session, scope: Scope) -> list[list]:
+    """The intermediate court, then each base court followed by its tribunals."""
+    courts = session.scalars(select(Court).where(scope.courts())
+                             .order_by(Court.county_code, Court.name)).all()
+    counties = dict(session.execute(select(Grid.county_code, Grid.name).where(
+        Grid.generation_high.is_(None), Grid.level == GridLevel.county)).all())
+
+    def row(court: Court, base: Court, tribunal: str) -> list:
+        return [counties.get(court.county_code, CITY_LEVEL), base.name, tribunal,
+                court.contact_name or "", court.contact_phone or ""]
+
+    rows = [row(c, c, "") for c in courts if c.kind is CourtKind.intermediate]
+    for base in (c for c in courts if c.kind is CourtKind.base):
+        rows.append(row(base, base, ""))
+        rows += [row(t, base, t.name.removeprefix(base.name)) for t in courts
+                 if t.kind is CourtKind.tribunal and t.parent_id == base.id]
+    return rows
+
+
+# --- reading ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class UploadedRow:
+    line: int  # the row number in Excel
+    code: str | None
+    role: RosterRole | None
+    name: str | None
+    phone: str | None
+    title: str | None
+
+
+def _text(value) -> str | None:
+    """A cell as text: 445302001003.0 (a code typed as a number) → '445302001003'."""
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = unicodedata.normalize("NFKC", str(value)).strip()
+    return text or None
+
+
+def _clip(text: str | None, length: int) -> str | None:
+    """Within the column's size (what is longer is no name or phone: it is flagged)."""
+    return text[:length] if text else text
+
+
+def _columns(sheet) -> tuple[int, dict[str, int]]:
+    """The header row (within the first ten) and where each heading is."""
+    wanted = {"code": "区划代码", "name": "姓名", "title": "职务", "phone": "联系电话",
+              "role": "角色"}
+    for number, cells in enumerate(sheet.iter_rows(max_row=10, values_only=True), start=1):
+        headings = [(_text(c) or "").replace(" ", "") for c in cells]
+        if "区划代码" not in headings:
+            continue
+        found = {key: i for key, label in wanted.items()
+                 for i, h in enumerate(headings) if h.startswith(label)}
+        for key in ("code", "name", "phone", "role"):
+            if key not in found:
+                raise ExcelError(N_("The column %(column)s is missing: use the standard "
+                                    "template."), column=wanted[key])
+        return number, found
+    raise ExcelError(N_("No header row with %(column)s was found: use the standard template."),
+                     column="区划代码")
+
+
+def read_submission(stream: BinaryIO) -> list[UploadedRow]:
+    """Every non-empty row of the first sheet, as typed (checking is models.directory's)."""
+    try:
+        sheet = load_workbook(stream, read_only=True, data_only=True).worksheets[0]
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, IndexError) as e:
+        raise ExcelError(N_("The file is not an Excel workbook (.xlsx).")) from e
+    header, at = _columns(sheet)
+    rows = []
+    for line, cells in enumerate(sheet.iter_rows(min_row=header + 1, values_only=True),
+                                 start=header + 1):
+        value = {key: _text(cells[i]) if i < len(cells) else None for key, i in at.items()}
+        if not any(value.values()):
+            continue
+        if len(rows) == MAX_ROWS:
+            raise ExcelError(N_("The file has more than %(n)d rows: is it the right one?"),
+                             n=MAX_ROWS)
+        code = value["code"].replace(" ", "") if value["code"] else None
+        rows.append(UploadedRow(line, _clip(code, 30), ROLE_WORDS.get(value["role"] or ""),
+                                _clip(value["name"], 100),
+                                _clip(normalise_phone(value["phone"]), 50),
+                                _clip(value.get("title"), 100)))
+    if not rows:
+        raise ExcelError(N_("The file holds no rows under the header."))
+    return rows

@@ -263,15 +263,29 @@ def browser_sign_in(page, username: str, password: str = DEMO_PASSWORD) -> None:
 
 
 @pytest.fixture
-def anonymous_page(browser, live_server):
+def new_page(browser, live_server):
+    """new_page(): another browser, cookies and all, recording every request it makes."""
+    contexts = []
+
+    def make():
+        context = browser.new_context(viewport={"width": 1400, "height": 1000},
+                                      locale="zh-CN")
+        contexts.append(context)
+        page = context.new_page()
+        page.requests = []
+        page.on("request", lambda request: page.requests.append(request.url))
+        page.base = live_server
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def anonymous_page(new_page):
     """A fresh page, signed in as nobody, that records every request it makes."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
-    page = context.new_page()
-    page.requests = []
-    page.on("request", lambda request: page.requests.append(request.url))
-    page.base = live_server
-    yield page
-    context.close()
+    return new_page()
 
 
 @pytest.fixture

@@ -38,26 +38,6 @@ def _counts(county: str | None = None, town: str | None = None) -> tuple[int, in
             len(rows))
 
 
-@pytest.fixture
-def new_page(browser, live_server):
-    """new_page(): another browser, cookies and all, recording every request it makes."""
-    contexts = []
-
-    def make():
-        context = browser.new_context(viewport={"width": 1400, "height": 1000},
-                                      locale="zh-CN")
-        contexts.append(context)
-        page = context.new_page()
-        page.requests = []
-        page.on("request", lambda request: page.requests.append(request.url))
-        page.base = live_server
-        return page
-
-    yield make
-    for context in contexts:
-        context.close()
-
-
 def only_local(page):
     outside = [u for u in page.requests if not u.startswith(page.base + "/")]
     assert page.requests and outside == []

@@ -13,24 +13,14 @@ NEW_LIAISON = "温新联"
 
 
 @pytest.fixture
-def person_page(browser, live_server):
+def person_page(new_page):
     """person_page("demo_…"): a browser of that person's own, signed in."""
-    contexts = []
-
     def make(username):
-        context = browser.new_context(viewport={"width": 1400, "height": 1000},
-                                      locale="zh-CN")
-        contexts.append(context)
-        page = context.new_page()
-        page.requests = []
-        page.on("request", lambda request: page.requests.append(request.url))
-        page.base = live_server
+        page = new_page()
         browser_sign_in(page, username)
         return page
 
-    yield make
-    for context in contexts:
-        context.close()
+    return make
 
 
 def test_a_list_goes_from_the_town_through_approval_to_the_courts(person_page, artifacts):

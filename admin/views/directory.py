@@ -215,13 +215,18 @@ class DirectoryView(BaseView):
         flash(_("Row %(line)d added.", line=row.line), "success")
         return redirect(url_for(".details", id=id, _anchor="rows"))
 
-    @expose("/<uuid:id>/rows/<uuid:row_id>/", methods=("GET", "POST"))
-    def edit_row(self, id, row_id):
-        submission = self._for_editing(id, lock=request.method == "POST")
+    def _draft_row(self, id, row_id, lock: bool = True):
+        """A row of a list and the list; a 404 if there is no such row, and the
+        refusal to show when the list is no longer a draft."""
+        submission = self._for_editing(id, lock=lock)
         row = next((r for r in submission.rows if r.id == row_id), None)
         if row is None:
             abort(404)
-        refused = self._refuse_unless_draft(submission)
+        return submission, row, self._refuse_unless_draft(submission)
+
+    @expose("/<uuid:id>/rows/<uuid:row_id>/", methods=("GET", "POST"))
+    def edit_row(self, id, row_id):
+        submission, row, refused = self._draft_row(id, row_id, lock=request.method == "POST")
         if refused:
             return refused
         form = self._row_form(submission, row)
@@ -237,11 +242,7 @@ class DirectoryView(BaseView):
     def delete_row(self, id, row_id):
         if not SecureForm(request.form).validate():
             abort(400)
-        submission = self._for_editing(id)
-        row = next((r for r in submission.rows if r.id == row_id), None)
-        if row is None:
-            abort(404)
-        refused = self._refuse_unless_draft(submission)
+        submission, row, refused = self._draft_row(id, row_id)
         if refused:
             return refused
         submission.rows.remove(row)

@@ -118,6 +118,16 @@
     $map.data('map', map);
   }
 
+  // A map with the villages outlined around whatever it shows, for orientation.
+  function withVillages(el) {
+    var map = newMap(el);
+    var villages = L.featureGroup().addTo(map);
+    map.on('moveend', function () {
+      loadShapes($(el).data('shapes-url'), map, villages, 'village', null);
+    });
+    return map;
+  }
+
   function initOverview(el) {
     var $el = $(el);
     var map = newMap(el);
@@ -139,7 +149,7 @@
   }
 
   window.GridlinkMap = {newMap: newMap, addBasemap: addBasemap, polygonsOf: polygonsOf,
-                        loadShapes: loadShapes};
+                        loadShapes: loadShapes, withVillages: withVillages};
   $(function () {
     $('[data-role=gridlink-map]').each(function () { initEditor(this); });
     $('[data-role=gridlink-overview]').each(function () { initOverview(this); });

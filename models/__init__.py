@@ -1,13 +1,26 @@
 """Data and its rules: grids and their boundary versions, courts, the liaison roster,
-accounts and the audit trail."""
+accounts, the audit trail, court matters and their assignments."""
 
 from models.accounts import ApiToken, LoginAttempt, Role, User
 from models.addresses import AddressPoint
+from models.assignments import DEFAULT_PRECEDENCE, Assignment, AssignmentRole, Precedence
 from models.audit import AUDITED, AuditHead, AuditRecord
 from models.base import Base, db
 from models.courts import Court, CourtKind, court_grids
 from models.directory import Submission, SubmissionRow, SubmissionState
 from models.grids import Generation, Grid, GridCodeError, GridLevel
+from models.matter_types import Credential, MatterType
+from models.matters import (
+    AddressKind,
+    Debtor,
+    DebtorKind,
+    Matter,
+    MatterAddress,
+    MatterState,
+    TransitionError,
+    Urgency,
+)
+from models.places import GazetteerVersion, PlaceAlias
 from models.roster import Person, RosterEntry, RosterRole
 
 # Changes to these are written to the audit trail, under these names.
@@ -15,28 +28,46 @@ AUDITED.update({
     Grid: "grid", Generation: "generation", RosterEntry: "roster_entry", Person: "person",
     Court: "court", AddressPoint: "address_point", User: "account", ApiToken: "api_token",
     Submission: "directory_submission", SubmissionRow: "directory_row",
+    Matter: "matter", Debtor: "debtor", MatterAddress: "matter_address",
+    Assignment: "assignment", Precedence: "assignment_precedence", PlaceAlias: "place_alias",
 })
 
 __all__ = [
+    "DEFAULT_PRECEDENCE",
+    "AddressKind",
     "AddressPoint",
     "ApiToken",
+    "Assignment",
+    "AssignmentRole",
     "AuditHead",
     "AuditRecord",
     "Base",
     "Court",
     "CourtKind",
+    "Credential",
+    "Debtor",
+    "DebtorKind",
+    "GazetteerVersion",
     "Generation",
     "Grid",
     "GridCodeError",
     "GridLevel",
     "LoginAttempt",
+    "Matter",
+    "MatterAddress",
+    "MatterState",
+    "MatterType",
     "Person",
+    "PlaceAlias",
+    "Precedence",
     "Role",
     "RosterEntry",
     "RosterRole",
     "Submission",
     "SubmissionRow",
     "SubmissionState",
+    "TransitionError",
+    "Urgency",
     "User",
     "court_grids",
     "db",

@@ -10,10 +10,11 @@ SQL, so what is out of scope is never loaded, let alone shown.
   town centre    its town and the town's villages, read-only, but submits
                  the town's liaison list
   court staff    the whole city's grids and roster (to find who answers for a
-                 place) and approved liaison lists, read-only; later, only their
-                 own court's matters
-  liaison        their grid and what lies inside it (a town liaison: the villages)
-  grid worker    their grid
+                 place) and approved liaison lists, read-only; the matters of
+                 their own court (and of its tribunals), which they file and route
+  liaison        their grid and what lies inside it (a town liaison: the villages),
+                 and the matters assigned there, which they may return ("not ours")
+  grid worker    their grid and the matters assigned there
 """
 
 from __future__ import annotations
@@ -24,20 +25,25 @@ from sqlalchemy import false, select, true
 from sqlalchemy.sql import ColumnElement
 
 from models.accounts import Role
+from models.assignments import Assignment
+from models.courts import Court
 from models.grids import Grid
+from models.matters import Matter
 from models.roster import RosterEntry
 
 # What each role may do with each kind of record: "r" read, "w" also change.
 PERMISSIONS: dict[Role, dict[str, str]] = {
     Role.admin: {"grids": "rw", "roster": "rw", "courts": "rw", "people": "rw",
                  "addresses": "rw", "generations": "r", "accounts": "rw", "tokens": "rw",
-                 "audit": "r", "directory": "rw"},
+                 "audit": "r", "directory": "rw", "matters": "rw", "routing": "rw",
+                 "precedence": "rw", "aliases": "rw"},
     Role.committee: {"grids": "r", "roster": "r", "courts": "r", "generations": "r",
                      "directory": "rw"},
     Role.town_centre: {"grids": "r", "roster": "r", "courts": "r", "directory": "rw"},
-    Role.court_staff: {"grids": "r", "roster": "r", "courts": "r", "directory": "r"},
-    Role.liaison: {"grids": "r", "roster": "r", "courts": "r"},
-    Role.grid_worker: {"grids": "r", "roster": "r", "courts": "r"},
+    Role.court_staff: {"grids": "r", "roster": "r", "courts": "r", "directory": "r",
+                       "matters": "rw", "routing": "rw"},
+    Role.liaison: {"grids": "r", "roster": "r", "courts": "r", "matters": "r", "returns": "w"},
+    Role.grid_worker: {"grids": "r", "roster": "r", "courts": "r", "matters": "r"},
 }
 
 # Who may have a masked phone number shown in full (each showing is audited).
@@ -92,6 +98,27 @@ class Scope:
 
     def people(self) -> ColumnElement[bool]:
         return true() if self.may("people") else false()
+
+    def matters(self) -> ColumnElement[bool]:
+        """Filter on Matter: a court's own matters (a base court's include its
+        tribunals'), or those currently assigned to a grid in the account's area."""
+        if not self.may("matters"):
+            return false()
+        if self.role is Role.admin:
+            return true()
+        if self.role is Role.court_staff:
+            if self.court_id is None:
+                return false()
+            return Matter.court_id.in_(
+                select(Court.id).where((Court.id == self.court_id)
+                                       | (Court.parent_id == self.court_id)))
+        if self.area_code is None:
+            return false()
+        return Matter.id.in_(
+            select(Assignment.matter_id).join(Grid, Grid.id == Assignment.grid_id).where(
+                Assignment.ended_at.is_(None),
+                Assignment.county_code == self.area_code[:6],
+                Grid.code.startswith(self.area_code)))
 
     def may_reveal_phone(self) -> bool:
         return self.role in MAY_REVEAL_PHONES

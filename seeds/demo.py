@@ -31,6 +31,7 @@ from models import (
     Grid,
     GridLevel,
     Person,
+    PlaceAlias,
     RosterEntry,
     RosterRole,
 )
@@ -89,6 +90,17 @@ def number_children(names: list[str], urban) -> dict[str, str]:
     return out
 
 
+# The served province and city narrow where names are looked for; 云安县 became
+# 云安区 in 2014 and is still written the old way.
+DEMO_ALIASES = [
+    {"alias": alias, "code": code, "note": note} for alias, code, note in (
+        ("广东省", "44", "省"), ("广东", "44", "省"),
+        ("云浮市", "4453", "市"), ("云浮", "4453", "市"),
+        ("云安县", "445303000000", "2014年撤县设区前的名称"),
+    )
+]
+
+
 def grid_id(code: str) -> uuid.UUID:
     return uuid.uuid5(DEMO_NAMESPACE, code)
 
@@ -128,6 +140,7 @@ def load_demo(session: Session) -> str:
     courts = _load_courts(session, tree, codes, tiling)
     points = address_points(tree, codes, tiling)
     session.execute(insert(AddressPoint), points)
+    session.execute(insert(PlaceAlias), DEMO_ALIASES)
     accounts = load_demo_accounts(session)
     report = (f"loaded the Yunfu demo: {len(tree)} counties, "
               f"{sum(len(t) for t in tree.values())} towns, "

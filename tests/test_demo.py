@@ -123,7 +123,7 @@ ROSTER_DIGEST = """
 def test_demo_is_deterministic_and_loads_once(session):
     before = scalar(session, DIGEST), scalar(session, ROSTER_DIGEST)
     assert load_demo(session).startswith("demo not loaded")
-    for table in ("api_tokens", "accounts", "login_attempts", "address_points",
+    for table in ("place_aliases", "api_tokens", "accounts", "login_attempts", "address_points",
                   "roster_entries", "people", "court_grids", "courts",
                   "grids", "generations"):
         session.execute(text(f"DELETE FROM {table}"))

@@ -1,0 +1,189 @@
+"""Where is it, and who answers for it: the `gridlink locate` contract.
+
+Three rungs, strongest first:
+
+1. A standard address (road + house number, geo.gazetteer finds the road) is a
+   point in `address_points`; the point's village is found by point-in-polygon.
+2. Otherwise the division names in the text (geo.gazetteer) give the village
+   or town.
+3. A point (a map click, GPS) is looked up in the current village polygons.
+
+Point-in-polygon uses ST_Covers, so a point on a boundary still finds its
+grids. A point on the edge two villages share is covered by both: the fixed
+rule gives it to the grid with the LOWEST code, and the result is flagged
+`shared_edge` with both grids as candidates, so a person can see it.
+
+If the standard address and the names disagree (the point lies in another
+village than the one written), the answer is `ambiguous`, never one of them.
+
+Batch functions take many inputs and make one SQL query per rung, so a file
+of 100,000 lines is not 100,000 round trips.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import bindparam, text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Session
+from sqlalchemy.types import Float, String
+
+from geo.gazetteer import Gazetteer, Parsed, Place, gazetteer
+from models.grids import N_
+
+# Shared-edge rule: the covering grid with the lowest code wins, flagged.
+SHARED_EDGE_CONFIDENCE = 0.9
+
+_POINTS_SQL = text("""
+    SELECT q.i, g.code
+    FROM unnest(:lons, :lats) WITH ORDINALITY AS q(lon, lat, i)
+    JOIN grids g ON g.generation_high IS NULL AND g.level = 'village'
+     AND ST_Covers(g.geom, ST_SetSRID(ST_MakePoint(q.lon, q.lat), 4326))
+    ORDER BY q.i, g.code
+""").bindparams(bindparam("lons", type_=ARRAY(Float)), bindparam("lats", type_=ARRAY(Float)))
+
+_ADDRESS_POINTS_SQL = text("""
+    SELECT q.i, g.code
+    FROM unnest(:roads, :numbers, :counties) WITH ORDINALITY AS q(road, number, county, i)
+    JOIN address_points a ON a.county_code = q.county AND a.road = q.road
+     AND a.number = q.number
+    JOIN grids g ON g.generation_high IS NULL AND g.level = 'village'
+     AND ST_Covers(g.geom, a.geom)
+    ORDER BY q.i, g.code
+""").bindparams(bindparam("roads", type_=ARRAY(String)), bindparam("numbers", type_=ARRAY(String)),
+                bindparam("counties", type_=ARRAY(String)))
+
+_LIAISONS_SQL = text("""
+    SELECT g.code, p.name, r.title, p.phone
+    FROM grids g
+    JOIN roster_entries r ON r.grid_id = g.id AND r.role = 'liaison'
+     AND r.valid_from <= current_date AND (r.valid_to IS NULL OR r.valid_to > current_date)
+    JOIN people p ON p.id = r.person_id
+    WHERE g.generation_high IS NULL AND g.code = ANY(:codes)
+""").bindparams(bindparam("codes", type_=ARRAY(String)))
+
+
+def locate_text(session: Session, address: str) -> dict:
+    return locate_texts(session, [address])[0]
+
+
+def locate_point(session: Session, lon: float, lat: float) -> dict:
+    return locate_points(session, [(lon, lat)])[0]
+
+
+def locate_texts(session: Session, addresses: list[str]) -> list[dict]:
+    gaz = gazetteer(session)
+    return with_liaisons(session, [as_json(p) for p in resolve_texts(session, gaz, addresses)])
+
+
+def locate_points(session: Session, points: list[tuple[float, float]]) -> list[dict]:
+    gaz = gazetteer(session)
+    return with_liaisons(session, [as_json(p) for p in resolve_points(session, gaz, points)])
+
+
+def resolve_texts(session: Session, gaz: Gazetteer, addresses: list[str]) -> list[Parsed]:
+    """Parse every address; those naming a road and number are looked up as points."""
+    parsed = [gaz.parse(a) for a in addresses]
+    lookups = []  # (index, road, number, county)
+    for i, p in enumerate(parsed):
+        if p.road and (number := p.details.get("number")):
+            counties = {pl.code[:6] for pl in p.places} or set(p.road_counties)
+            lookups += [(i, p.road, number, c) for c in sorted(counties & set(p.road_counties))]
+    if lookups:
+        found: dict[int, list[str]] = {}
+        for i, code in session.execute(_ADDRESS_POINTS_SQL, {
+                "roads": [r for _, r, _, _ in lookups], "numbers": [n for _, _, n, _ in lookups],
+                "counties": [c for _, _, _, c in lookups]}):
+            found.setdefault(lookups[i - 1][0], []).append(code)
+        for i in {i for i, *_ in lookups}:
+            parsed[i] = _by_address_point(gaz, parsed[i], found.get(i, []))
+    return parsed
+
+
+def _by_address_point(gaz: Gazetteer, p: Parsed, codes: list[str]) -> Parsed:
+    number = p.details.get("number")
+    if not codes:
+        if p.status == "matched":
+            return p
+        return Parsed(p.input, p.status if p.places else "unmatched", p.places,
+                      reason=N_("%(road)s %(number)s is not a standard address"),
+                      params={"road": p.road, "number": number})
+    located = _covering(gaz, p.input, sorted(set(codes)), "address_point")
+    named = [pl for pl in p.places if pl.level != "county"]
+    if named and located.place and not any(located.place.code.startswith(_own_digits(pl))
+                                           for pl in named):
+        return Parsed(p.input, "ambiguous", [located.place, *named],
+                      reason=N_("%(road)s %(number)s lies in %(found)s, not in %(named)s"),
+                      params={"road": p.road, "number": number, "found": located.place.name,
+                              "named": named[0].name})
+    return located
+
+
+def resolve_points(session: Session, gaz: Gazetteer,
+                   points: list[tuple[float, float]]) -> list[Parsed]:
+    found: dict[int, list[str]] = {}
+    if points:
+        for i, code in session.execute(_POINTS_SQL, {"lons": [float(x) for x, _ in points],
+                                                     "lats": [float(y) for _, y in points]}):
+            found.setdefault(i - 1, []).append(code)
+    return [_covering(gaz, f"{x},{y}", found.get(i, []), "point")
+            for i, (x, y) in enumerate(points)]
+
+
+def _covering(gaz: Gazetteer, label: str, codes: list[str], method: str) -> Parsed:
+    """The answer for a point covered by these village codes (sorted)."""
+    places = [gaz.places[c] for c in codes if c in gaz.places]
+    if not places:
+        return Parsed(label, "unmatched", reason=N_("the point lies outside every grid of "
+                                                    "the served area"))
+    result = Parsed(label, "matched", places, confidence=1.0)
+    result.method = method
+    if len(places) > 1:
+        result.confidence = SHARED_EDGE_CONFIDENCE
+        result.flags.append("shared_edge")
+        result.reason = N_("the point is on the boundary shared by %(names)s; by rule the "
+                           "grid with the lowest code answers")
+        result.params = {"names": "、".join(p.name for p in places)}
+    return result
+
+
+def _own_digits(place: Place) -> str:
+    return place.code[:{"county": 6, "town": 9, "village": 12}.get(place.level, 15)]
+
+
+def place_json(place: Place) -> dict:
+    return {"code": place.code, "name": place.name, "level": place.level,
+            "path": list(place.path)}
+
+
+def as_json(p: Parsed) -> dict:
+    """The contract object of DESIGN.md (liaison filled in by with_liaisons)."""
+    matched = p.status == "matched"
+    method = p.method or ("division" if p.places else None)
+    return {
+        "input": p.input,
+        "status": p.status,
+        "grid": place_json(p.places[0]) if matched else None,
+        "liaison": None,
+        "method": method if p.status != "unmatched" else None,
+        "confidence": p.confidence if p.status != "unmatched" else 0.0,
+        "candidates": ([place_json(x) for x in p.places]
+                       if not matched or len(p.places) > 1 else []),
+        "reason": p.reason % p.params if p.reason else None,
+        "reason_template": p.reason,
+        "reason_params": p.params,
+        "flags": p.flags,
+    }
+
+
+def with_liaisons(session: Session, results: list[dict]) -> list[dict]:
+    """Fill in each matched grid's liaison on duty today, in one query."""
+    codes = sorted({r["grid"]["code"] for r in results if r["grid"]})
+    if not codes:
+        return results
+    liaisons = {code: {"name": name, "title": title, "phone": phone}
+                for code, name, title, phone in session.execute(_LIAISONS_SQL,
+                                                                {"codes": codes})}
+    for r in results:
+        if r["grid"]:
+            r["liaison"] = liaisons.get(r["grid"]["code"])
+    return results

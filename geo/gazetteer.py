@@ -343,7 +343,8 @@ def current_version(session: Session) -> tuple:
 
 def gazetteer(session: Session) -> Gazetteer:
     """The index for the session's database, rebuilt when grids or aliases changed."""
-    key = str(session.get_bind().url)
+    bind = session.get_bind()
+    key = str(getattr(bind, "engine", bind).url)
     version = current_version(session)
     cached = _cache.get(key)
     if cached is not None and cached.version == version:

@@ -235,8 +235,13 @@ def build_matter(session: Session, data: MatterInput, *, officer=None,
     errors = check(data)
     if errors:
         raise FilingError(errors)
+    key = (data.court.id, check_case_number(data.case_number), data.matter_type,
+           debtor_key(data))
+    pending = session.info.setdefault("pending_matters", {})
     with session.no_autoflush:
-        existing = find_existing(session, data)
+        existing = pending.get(key)
+        if existing is None or existing not in session:
+            existing = find_existing(session, data)
         if existing is not None:
             return existing, False
         matter = Matter(
@@ -255,6 +260,7 @@ def build_matter(session: Session, data: MatterInput, *, officer=None,
                 a for a in data.addresses if (a.text or "").strip() or a.lon is not None):
             matter.addresses.append(_address(matter, position, address))
     session.add(matter)
+    pending[key] = matter  # the same filing again in this batch finds it before a flush
     return matter, True
 
 
@@ -264,12 +270,19 @@ def _debtor(session: Session, data: MatterInput) -> Debtor:
     if data.debtor_id_number:
         number = (check_id_number(data.debtor_id_number) if data.debtor_kind == "person"
                   else check_credit_code(data.debtor_id_number))
-        known = session.scalar(select(Debtor).where(Debtor.id_number == number))
+        # A debtor filed earlier in the same batch is not in the database yet.
+        pending = session.info.setdefault("pending_debtors", {})
+        known = pending.get(number)
+        if known is None or known not in session:
+            known = session.scalar(select(Debtor).where(Debtor.id_number == number))
         if known is not None:
             known.phones = sorted(set(known.phones or []) | set(phones))
             return known
-    return Debtor(kind=DebtorKind(data.debtor_kind), name=data.debtor_name.strip(),
-                  id_number=number, phones=phones)
+    debtor = Debtor(kind=DebtorKind(data.debtor_kind), name=data.debtor_name.strip(),
+                    id_number=number, phones=phones)
+    if number:
+        session.info.setdefault("pending_debtors", {})[number] = debtor
+    return debtor
 
 
 def _address(matter: Matter, position: int, address: AddressInput) -> MatterAddress:

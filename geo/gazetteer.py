@@ -28,6 +28,7 @@ address points, points in polygons and the liaison.
 
 from __future__ import annotations
 
+import re
 import threading
 from typing import NamedTuple
 
@@ -91,6 +92,8 @@ class Form(NamedTuple):
 
 
 _PREFIX_LENGTH = {"county": 6, "town": 9, "village": 12}
+# After a town, text that reads like a village or community name we do not know.
+_UNKNOWN_VILLAGE = re.compile(r"[\u4e00-\u9fff]{1,8}?(?:村|社区|居委)")
 
 
 class Parsed:
@@ -264,6 +267,11 @@ class Gazetteer:
         confidence = 1.0 if full else 0.85
         if level == "town":
             confidence -= 0.1
+            if _UNKNOWN_VILLAGE.match(rest):  # 云城街道丰盛村, with no 丰盛村 in the index
+                confidence -= 0.2
+                result.flags.append("village_not_recognised")
+                result.reason, result.params = N_("the village in %(text)s was not recognised; "
+                                                  "the town answers"), {"text": rest}
         elif level == "village" and (len(chain) < 2 or chain[-2][1][0].level != "town"):
             confidence -= 0.1  # the village was named without its town
         if len(chain) == 1 and not full:

@@ -142,7 +142,7 @@ def grids_check(tolerance, under, as_json):
 @click.option("--to", "new", required=True, type=int, help="Generation number.")
 @with_appcontext
 def grids_diff(old, new):
-    from geo.versions import diff
+    from geo.versions import diff, matters_moved
 
     try:
         changes = diff(db.session, old, new)
@@ -151,6 +151,10 @@ def grids_diff(old, new):
     for change in changes:
         click.echo(change.line())
     click.echo(f"{len(changes)} grids differ between generations {old} and {new}")
+    moved = matters_moved(db.session, new)
+    for matter in moved:
+        click.echo(matter.line())
+    click.echo(f"{len(moved)} open matters lie in another grid under generation {new}")
 
 
 @grids_cli.command("at", help="Which grids covered a point on a day (past boundaries too).")

@@ -63,3 +63,40 @@ def grids_at_point(session: Session, lon: float, lat: float,
     return session.scalars(Grid.in_generation(generation)
                            .where(func.ST_Covers(Grid.geom, point))
                            .order_by(Grid.code)).all()
+
+
+@dataclass
+class MovedMatter:
+    case_number: str
+    assigned_code: str
+    new_code: str | None  # None: the point now lies in no village
+    new_name: str | None
+
+    def line(self) -> str:
+        where = f"{self.new_code} {self.new_name}" if self.new_code else "(no grid)"
+        return f"matter   {self.case_number} {self.assigned_code} → {where}"
+
+
+# An open matter located by a point keeps the grid it was assigned to; after a
+# redraw its point may lie in another village. Only points move: a matter routed
+# by names follows the named village, whatever its boundary.
+MOVED = """
+SELECT m.case_number, old.code, new.code, new.name
+FROM assignments s
+JOIN matters m ON m.id = s.matter_id AND m.state::text = ANY(:open)
+JOIN matter_addresses a ON a.id = s.address_id AND a.geom IS NOT NULL
+JOIN grids old ON old.id = s.grid_id
+LEFT JOIN LATERAL (
+  SELECT code, name FROM grids g WHERE g.level = 'village' AND g.generation_low <= :new
+     AND (g.generation_high IS NULL OR g.generation_high >= :new) AND ST_Covers(g.geom, a.geom)
+  ORDER BY code LIMIT 1) new ON true
+WHERE s.role = 'primary' AND s.ended_at IS NULL AND new.code IS DISTINCT FROM old.code
+ORDER BY m.case_number"""
+
+
+def matters_moved(session: Session, new: int) -> list[MovedMatter]:
+    """Open matters whose point lies, in generation `new`, outside their grid."""
+    from models.matters import OPEN_STATES
+
+    rows = session.execute(text(MOVED), {"new": new, "open": [s.value for s in OPEN_STATES]})
+    return [MovedMatter(*row) for row in rows]

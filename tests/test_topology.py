@@ -148,6 +148,22 @@ def test_an_overlapping_boundary_needs_an_explicit_recorded_override(client, ses
 
 # --- versions --------------------------------------------------------------------------
 
+def matter_at(session, lon, lat):
+    """A matter filed with a point, assigned to the village there."""
+    from geo.assign import file_matter
+    from models import Court
+    from models.filing import AddressInput, MatterInput
+
+    court = session.scalar(select(Court).where(Court.case_code == "粤5302"))
+    matter, _ = file_matter(session, MatterInput(
+        court=court, officer_name="李明", case_number="（2026）粤5302执9号",
+        matter_type="other", request={"purpose": "mediation"}, debtor_kind="person",
+        debtor_name="王五", addresses=[AddressInput("residence", None, lon, lat)]))
+    assert matter.primary_assignment.grid.code == XINGYAN
+    session.commit()  # the admin's request below runs in its own savepoint
+    return matter
+
+
 def test_old_boundaries_answer_for_their_day_and_diff_lists_the_change(client, session,
                                                                        runner):
     village = grid(session, XINGYAN)
@@ -155,6 +171,7 @@ def test_old_boundaries_answer_for_their_day_and_diff_lists_the_change(client, s
     inside_old_only = session.execute(text(
         "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(ST_Difference(geom, "
         "ST_Buffer(geom, -0.0004))) p FROM grids WHERE id = :id) s"), {"id": village.id}).one()
+    matter = matter_at(session, *inside_old_only)
     smaller = shape_json(session, "ST_Buffer(geom, -0.0004)", village)
     client.post(f"/admin/grid/edit/?id={village.id}", data=edit_form(client, village, smaller))
     session.expire_all()
@@ -169,6 +186,9 @@ def test_old_boundaries_answer_for_their_day_and_diff_lists_the_change(client, s
     changes = runner.invoke(args=["grids", "diff", "--from", str(first), "--to", str(now)])
     assert re.search(rf"redrawn\s+{XINGYAN} 星岩社区 -[\d,]+ m²", changes.output)
     assert "1 grids differ" in changes.output
+    # The open matter located by that point is named, with where its point lies now.
+    assert f"matter   {matter.case_number} {XINGYAN} → (no grid)" in changes.output
+    assert "1 open matters lie in another grid" in changes.output
     missing = runner.invoke(args=["grids", "diff", "--from", "1", "--to", "999"])
     assert missing.exit_code == 1 and "no boundary generation 999" in missing.output
 

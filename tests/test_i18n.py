@@ -7,7 +7,7 @@ from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parent.parent
 PO = ROOT / "admin/translations/zh_Hans_CN/LC_MESSAGES/messages.po"
-METHODS = [("admin/**.py", "python"), ("models/**.py", "python"),
+METHODS = [("admin/**.py", "python"), ("models/**.py", "python"), ("geo/**.py", "python"),
            ("admin/templates/**.html", "jinja2")]
 KEYWORDS = {"_": None, "_l": None, "N_": None, "gettext": None, "lazy_gettext": None}
 

@@ -98,18 +98,23 @@ _UNKNOWN_VILLAGE = re.compile(r"[\u4e00-\u9fff]{1,8}?(?:村|社区|居委)")
 
 class Parsed:
     """What the text says: status, the place (or candidates), why, and what follows
-    the place names (group and house number, read only when asked for)."""
+    the place names (group and house number, read only when asked for). Rarely set
+    attributes keep their class defaults: a parse is made a hundred thousand times
+    a second."""
 
-    __slots__ = ("confidence", "flags", "input", "method", "params", "places", "reason", "rest",
-                 "road", "road_counties", "status")
+    reason: str | None = None
+    params: dict = {}  # never mutated: replaced when set
+    flags: tuple[str, ...] = ()
+    method: str | None = None  # division, unless geo.locate found a point
+    road: str | None = None
+    road_counties: tuple[str, ...] = ()
 
     def __init__(self, input: str, status: str, places=(), confidence: float = 0.0,
                  reason: str | None = None, params: dict | None = None, rest: str = ""):
-        self.input, self.status, self.places = input, status, list(places)
-        self.confidence, self.reason, self.params = confidence, reason, params or {}
-        self.rest, self.road, self.road_counties = rest, None, ()
-        self.method: str | None = None  # division, unless geo.locate found a point
-        self.flags: list[str] = []
+        self.input, self.status, self.places = input, status, places
+        self.confidence, self.rest = confidence, rest
+        if reason is not None:
+            self.reason, self.params = reason, params or {}
 
     @property
     def place(self) -> Place | None:
@@ -269,7 +274,7 @@ class Gazetteer:
             confidence -= 0.1
             if _UNKNOWN_VILLAGE.match(rest):  # 云城街道丰盛村, with no 丰盛村 in the index
                 confidence -= 0.2
-                result.flags.append("village_not_recognised")
+                result.flags = (*result.flags, "village_not_recognised")
                 result.reason, result.params = N_("the village in %(text)s was not recognised; "
                                                   "the town answers"), {"text": rest}
         elif level == "village" and (len(chain) < 2 or chain[-2][1][0].level != "town"):

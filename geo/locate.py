@@ -139,7 +139,7 @@ def _covering(gaz: Gazetteer, label: str, codes: list[str], method: str) -> Pars
     result.method = method
     if len(places) > 1:
         result.confidence = SHARED_EDGE_CONFIDENCE
-        result.flags.append("shared_edge")
+        result.flags = (*result.flags, "shared_edge")
         result.reason = N_("the point is on the boundary shared by %(names)s; by rule the "
                            "grid with the lowest code answers")
         result.params = {"names": "、".join(p.name for p in places)}
@@ -171,7 +171,7 @@ def as_json(p: Parsed) -> dict:
         "reason": p.reason % p.params if p.reason else None,
         "reason_template": p.reason,
         "reason_params": p.params,
-        "flags": p.flags,
+        "flags": list(p.flags),
     }
 
 

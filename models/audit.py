@@ -136,25 +136,37 @@ def append(connection, action: str, entity: str, entity_id: str | None,
            before: dict | None = None, after: dict | None = None,
            actor: Actor | None = None) -> int:
     """Append one record on `connection` (inside the caller's transaction)."""
+    return append_many(connection, [(action, entity, entity_id, before, after)], actor)
+
+
+def append_many(connection, records: list[tuple], actor: Actor | None = None) -> int:
+    """Append (action, entity, entity_id, before, after) records in order, under one
+    lock and one read of the head, as one multi-row insert: a flush of 10,000 new
+    rows costs one round trip, not 10,000. Returns the last sequence number."""
     if _key is None:
         raise RuntimeError("audit key not set: call models.audit.set_key(secret)")
     actor = actor or current_actor()
     connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": CHAIN_LOCK})
     head = connection.execute(select(AuditHead.seq, AuditHead.hash)
                               .where(AuditHead.id == 1)).first()
-    seq, prev = (head.seq + 1, head.hash) if head else (1, GENESIS)
-    row = {"seq": seq, "at": datetime.now(UTC), "actor": actor.name, "actor_id": actor.id,
-           "address": actor.address, "action": action, "entity": entity,
-           "entity_id": entity_id, "before": before, "after": after}
-    row["before"] = json.loads(json.dumps(before, default=str)) if before else None
-    row["after"] = json.loads(json.dumps(after, default=str)) if after else None
-    digest = _sign(_key, prev, _body(row))
-    connection.execute(insert(AuditRecord), {**row, "prev_hash": prev, "hash": digest})
+    seq, prev = (head.seq, head.hash) if head else (0, GENESIS)
+    at, rows = datetime.now(UTC), []
+    for action, entity, entity_id, before, after in records:
+        seq += 1
+        row = {"seq": seq, "at": at, "actor": actor.name, "actor_id": actor.id,
+               "address": actor.address, "action": action, "entity": entity,
+               "entity_id": entity_id,
+               "before": json.loads(json.dumps(before, default=str)) if before else None,
+               "after": json.loads(json.dumps(after, default=str)) if after else None}
+        digest = _sign(_key, prev, _body(row))
+        rows.append({**row, "prev_hash": prev, "hash": digest})
+        prev = digest
+    connection.execute(insert(AuditRecord), rows)
     if head:
         connection.execute(text("UPDATE audit_head SET seq = :s, hash = :h WHERE id = 1"),
-                           {"s": seq, "h": digest})
+                           {"s": seq, "h": prev})
     else:
-        connection.execute(insert(AuditHead), {"id": 1, "seq": seq, "hash": digest})
+        connection.execute(insert(AuditHead), {"id": 1, "seq": seq, "hash": prev})
     return seq
 
 
@@ -226,13 +238,14 @@ def _write(session: Session, flush_context) -> None:
     pending = session.info.pop("audit_pending", [])
     if not pending:
         return
-    connection = session.connection()
+    records = []
     for action, obj, before, after in pending:
         if after == "new":
             after = _columns(obj)
         pk = inspect(obj).mapper.primary_key_from_instance(obj)
-        append(connection, action, AUDITED[type(obj)],
-               str(pk[0]) if pk and pk[0] is not None else None, before, after)
+        records.append((action, AUDITED[type(obj)],
+                        str(pk[0]) if pk and pk[0] is not None else None, before, after))
+    append_many(session.connection(), records)
 
 
 def verify(session: Session, key_secret: str | None = None) -> list[str]:

@@ -61,25 +61,29 @@ def precedence(session: Session) -> dict[MatterType, tuple[AddressKind, ...]]:
 
 def assign_many(session: Session, matters: list[Matter], *, actor=None) -> None:
     """Locate every address of these new matters (one query per kind of lookup for
-    all of them) and assign each matter, or queue it for a person."""
-    gaz = gazetteer(session)
-    texts = [a for m in matters for a in m.addresses if a.geom is None and a.text]
-    points = [a for m in matters for a in m.addresses if a.geom is not None]
-    found: dict[int, Parsed] = {}
-    for address, parsed in zip(texts, resolve_texts(session, gaz, [a.text for a in texts]),
-                               strict=True):
-        found[id(address)] = parsed
-    for address, parsed in zip(points, resolve_points(session, gaz, [_lonlat(a) for a in points]),
-                               strict=True):
-        found[id(address)] = parsed
-    orders = precedence(session)
-    generation = session.scalar(select(func.max(Generation.id)))
-    grids = _grid_rows(session, {p.places[0].code for p in found.values()
-                                 if p.status == "matched"})
-    for matter in matters:
-        for address in matter.addresses:
-            _record(address, found.get(id(address)), grids)
-        _decide(session, matter, orders[matter.matter_type], generation, grids, actor)
+    all of them) and assign each matter, or queue it for a person. Nothing is
+    flushed until the end: new matters are inserted once, already assigned."""
+    with session.no_autoflush:
+        gaz = gazetteer(session)
+        texts = [a for m in matters for a in m.addresses if a.geom is None and a.text]
+        points = [a for m in matters for a in m.addresses if a.geom is not None]
+        found: dict[int, Parsed] = {}
+        for address, parsed in zip(texts, resolve_texts(session, gaz, [a.text for a in texts]),
+                                   strict=True):
+            found[id(address)] = parsed
+        for address, parsed in zip(points,
+                                   resolve_points(session, gaz, [_lonlat(a) for a in points]),
+                                   strict=True):
+            found[id(address)] = parsed
+        orders = precedence(session)
+        generation = session.scalar(select(func.max(Generation.id)))
+        grids = _grid_rows(session, {p.places[0].code for p in found.values()
+                                     if p.status == "matched"})
+        liaisons = _liaisons(session, grids.values())
+        for matter in matters:
+            for address in matter.addresses:
+                _record(address, found.get(id(address)), grids)
+            _decide(session, matter, orders[matter.matter_type], generation, liaisons, actor)
     session.flush()
 
 
@@ -99,6 +103,21 @@ def _grid_rows(session: Session, codes: set[str]) -> dict[str, Grid]:
     return {g.code: g for g in session.scalars(Grid.current().where(Grid.code.in_(codes)))}
 
 
+def _liaisons(session: Session, grids) -> dict:
+    """The liaison on duty (person id) of each grid, in one query."""
+    ids = [g.id for g in grids]
+    if not ids:
+        return {}
+    rows = session.execute(select(RosterEntry.grid_id, RosterEntry.person_id).where(
+        RosterEntry.grid_id.in_(ids), RosterEntry.role == RosterRole.liaison,
+        RosterEntry.id.in_(RosterEntry.current().with_only_columns(RosterEntry.id))))
+    return dict(rows.all())
+
+
+def _liaison(session: Session, grid: Grid):
+    return _liaisons(session, [grid]).get(grid.id)
+
+
 def _record(address: MatterAddress, parsed: Parsed | None, grids: dict[str, Grid]) -> None:
     if parsed is None:  # neither text nor point: models.filing refuses such addresses
         address.status, address.reason = "unmatched", N_("the address is empty")
@@ -111,20 +130,22 @@ def _record(address: MatterAddress, parsed: Parsed | None, grids: dict[str, Grid
                           if parsed.status != "matched" or len(parsed.places) > 1 else None)
 
 
-def _decide(session, matter, order, generation, grids, actor) -> None:
+def _decide(session, matter, order, generation, liaisons, actor) -> None:
     rank = {kind: i for i, kind in enumerate(order)}
     addresses = sorted(matter.addresses, key=lambda a: (rank.get(a.kind, 99), a.position))
     located = [a for a in addresses if a.status == "matched" and a.grid is not None]
     if located:
         primary = located[0]
-        _assign(session, matter, primary.grid, AssignmentRole.primary, primary.method,
-                primary.confidence, generation, actor, address=primary)
+        _assign(session, matter, primary.grid, liaisons.get(primary.grid.id),
+                AssignmentRole.primary, primary.method, primary.confidence, generation, actor,
+                address=primary)
         seen = {primary.grid.code}
         for address in located[1:]:
             if address.grid.code not in seen:
                 seen.add(address.grid.code)
-                _assign(session, matter, address.grid, AssignmentRole.co_assisting,
-                        address.method, address.confidence, generation, actor, address=address)
+                _assign(session, matter, address.grid, liaisons.get(address.grid.id),
+                        AssignmentRole.co_assisting, address.method, address.confidence,
+                        generation, actor, address=address)
         matter.move_to(MatterState.assigned)
         matter.queue_reason = matter.queue_params = None
         return
@@ -138,15 +159,12 @@ def _decide(session, matter, order, generation, grids, actor) -> None:
     matter.queue_params = waiting.reason_params if waiting else None
 
 
-def _assign(session, matter, grid, role, method, confidence, generation, actor,
+def _assign(session, matter, grid, liaison_id, role, method, confidence, generation, actor,
             address=None) -> Assignment:
-    liaison = session.scalar(RosterEntry.current().where(
-        RosterEntry.grid_id == grid.id, RosterEntry.role == RosterRole.liaison))
     assignment = Assignment(
         matter=matter, county_code=grid.code[:6], grid=grid, role=role, method=method,
         confidence=confidence, address=address, generation_id=generation,
-        liaison_id=liaison.person_id if liaison else None,
-        created_by_id=getattr(actor, "id", None))
+        liaison_id=liaison_id, created_by_id=getattr(actor, "id", None))
     session.add(assignment)
     return assignment
 
@@ -180,8 +198,8 @@ def pick_grid(session: Session, matter: Matter, grid: Grid, *, method: str = "ca
     _routable_grid(grid)
     matter.move_to(MatterState.assigned)
     generation = session.scalar(select(func.max(Generation.id)))
-    assignment = _assign(session, matter, grid, AssignmentRole.primary, method, 1.0,
-                         generation, actor)
+    assignment = _assign(session, matter, grid, _liaison(session, grid), AssignmentRole.primary,
+                         method, 1.0, generation, actor)
     matter.queue_reason = matter.queue_params = None
     session.flush()
     return assignment
@@ -210,8 +228,8 @@ def reroute(session: Session, matter: Matter, grid: Grid, reason: str, *,
     _end_primary(matter, reason)
     session.flush()  # the ended assignment leaves the one-primary index before the new one
     generation = session.scalar(select(func.max(Generation.id)))
-    assignment = _assign(session, matter, grid, AssignmentRole.primary, "reroute", 1.0,
-                         generation, actor)
+    assignment = _assign(session, matter, grid, _liaison(session, grid), AssignmentRole.primary,
+                         "reroute", 1.0, generation, actor)
     matter.queue_reason = matter.queue_params = None
     session.flush()
     return assignment

@@ -105,6 +105,7 @@ def check(data: MatterInput) -> list[FieldError]:
         errors.append(FieldError("court", N_("choose the requesting court")))
     if not (data.officer_name or "").strip():
         errors.append(FieldError("officer_name", N_("the officer's name is required")))
+    errors += _too_long("officer_name", data.officer_name, 50)
     errors += _identifier("case_number", check_case_number, data.case_number)
     if data.officer_phone:
         errors += _identifier("officer_phone", check_phone, data.officer_phone)
@@ -123,6 +124,12 @@ def check(data: MatterInput) -> list[FieldError]:
     errors += _debtor_errors(data)
     errors += _address_errors(data.addresses)
     return errors
+
+
+def _too_long(name: str, value: str | None, limit: int) -> list[FieldError]:
+    if len((value or "").strip()) > limit:
+        return [FieldError(name, N_("at most %(n)d characters"), {"n": limit})]
+    return []
 
 
 def _identifier(name: str, checker, value) -> list[FieldError]:
@@ -180,6 +187,7 @@ def _debtor_errors(data: MatterInput) -> list[FieldError]:
     errors = []
     if not (data.debtor_name or "").strip():
         errors.append(FieldError("debtor_name", N_("the debtor's name is required")))
+    errors += _too_long("debtor_name", data.debtor_name, 100)
     if data.debtor_kind not in DebtorKind.__members__:
         errors.append(FieldError("debtor_kind", N_("the debtor is a person or an organisation")))
     elif data.debtor_id_number:

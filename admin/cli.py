@@ -13,6 +13,8 @@ from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from admin.cli_grids_import import grids_import
+from admin.cli_locate import locate
+from admin.cli_matters import matters_cli
 from models import db
 from models.audit import Actor, set_actor
 from models.database import ClusterError, database_url, embedded
@@ -303,7 +305,8 @@ def tokens_revoke(prefix):
     click.echo(f"revoked {token.prefix}… ({token.label})")
 
 
-COMMANDS = [db_cli, seed_cli, grids_cli, audit_cli, users_cli, tokens_cli, serve]
+COMMANDS = [db_cli, seed_cli, grids_cli, matters_cli, locate, audit_cli, users_cli, tokens_cli,
+            serve]
 
 
 def init_app(app):

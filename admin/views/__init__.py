@@ -13,7 +13,13 @@ from admin.views.directory import DirectoryView
 from admin.views.grids import GenerationView, GridHistoryView, GridView
 from admin.views.home import HomeView
 from admin.views.imports import ImportView
+from admin.views.locate import LocateView
+from admin.views.matter_form import FilingView
+from admin.views.matter_import import MatterImportView
+from admin.views.matters import MatterView
 from admin.views.people import AddressPointView, CourtView, PersonView, RosterEntryView
+from admin.views.precedence import PlaceAliasView, PrecedenceView
+from admin.views.queues import QueueView
 from admin.views.topology import TopologyView
 from models import (
     AddressPoint,
@@ -22,7 +28,11 @@ from models import (
     Court,
     Generation,
     Grid,
+    Matter,
+    MatterState,
     Person,
+    PlaceAlias,
+    Precedence,
     RosterEntry,
     User,
     db,
@@ -38,6 +48,7 @@ def init_app(app: Flask) -> None:
                               fluid=True),
     )
     grids, people = _l("Grids"), _l("Courts and roster")
+    admin.add_view(LocateView(name=_l("Find a grid"), category=grids, endpoint="locate"))
     admin.add_view(GridView(Grid, db, name=_l("Divisions and grids"), category=grids,
                             endpoint="grid"))
     admin.add_view(GridHistoryView(Grid, db, name=_l("Boundary history"), category=grids,
@@ -48,6 +59,8 @@ def init_app(app: Flask) -> None:
                                   category=grids, endpoint="generation"))
     admin.add_view(AddressPointView(AddressPoint, db, name=_l("Standard addresses"),
                                     category=grids, endpoint="address"))
+    admin.add_view(PlaceAliasView(PlaceAlias, db, name=_l("Place aliases"), category=grids,
+                                  endpoint="alias"))
     admin.add_view(CourtView(Court, db, name=_l("Courts"), category=people, endpoint="court"))
     admin.add_view(RosterEntryView(RosterEntry, db, name=_l("Liaison roster"), category=people,
                                    endpoint="roster"))
@@ -55,6 +68,19 @@ def init_app(app: Flask) -> None:
                               endpoint="person"))
     admin.add_view(DirectoryView(name=_l("Liaison list submissions"), category=people,
                                  endpoint="directory"))
+    admin.add_view(MatterView(Matter, db, name=_l("Court matters"), category=_l("Matters"),
+                              endpoint="matter"))
+    admin.add_view(FilingView(name=_l("File a matter"), category=_l("Matters"),
+                              endpoint="filing"))
+    admin.add_view(QueueView((MatterState.review, MatterState.returned),
+                             name=_l("Review queue"), category=_l("Matters"),
+                             endpoint="review_queue"))
+    admin.add_view(QueueView((MatterState.manual,), name=_l("Manual location queue"),
+                             category=_l("Matters"), endpoint="manual_queue"))
+    admin.add_view(MatterImportView(name=_l("Import matters"), category=_l("Matters"),
+                                    endpoint="matter_import"))
+    admin.add_view(PrecedenceView(Precedence, db, name=_l("Address precedence"),
+                                  category=_l("Matters"), endpoint="precedence"))
     system = _l("System")
     admin.add_view(UserView(User, db, name=_l("Accounts"), category=system,
                             endpoint="account"))

@@ -1,0 +1,118 @@
+"""`gridlink locate`: which grid answers for an address or a point, as JSON.
+
+For the server's operator: the answer is the geocoder's own, for the whole city,
+phone numbers in full. A batch reads one address (or LON,LAT with --points) per
+line and writes one JSON object per line, in the same order: a blank or unreadable
+line gets an "unmatched" object saying why, so output line N answers input line N.
+Lines go to the geocoder in chunks, so a file of 100,000 lines is a few set-based
+lookups rather than 100,000 queries.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from itertools import islice
+
+import click
+from flask.cli import with_appcontext
+
+from admin.api import EMPTY_ADDRESS, LOCATE_CRS, unmatched
+from geo.gcj02 import gcj02_to_wgs84
+from geo.locate import locate_point, locate_points, locate_text, locate_texts
+from models import db
+from models.grids import N_
+
+CHUNK = 5000
+EMPTY_LINE = N_("The line is empty.")
+NOT_LONLAT = N_("%(text)s is not LON,LAT.")
+OUT_OF_RANGE = N_("%(text)s is out of range: longitude −180 to 180, latitude −90 to 90.")
+
+
+class NotAPoint(ValueError):
+    def __init__(self, template: str, text: str):
+        self.template, self.text = template, text
+        super().__init__(template % {"text": text})
+
+
+def parse_lonlat(text: str, crs: str = "wgs84") -> tuple[float, float]:
+    """"LON,LAT" (WGS84, or GCJ-02 converted) → (lon, lat); NotAPoint saying why not."""
+    parts = text.replace("，", ",").split(",")
+    try:
+        lon, lat = (float(p) for p in parts)
+    except ValueError:
+        raise NotAPoint(NOT_LONLAT, text) from None
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):  # also refuses nan
+        raise NotAPoint(OUT_OF_RANGE, text)
+    if crs == "gcj02":
+        lon, lat = (float(v) for v in gcj02_to_wgs84(lon, lat))
+    return lon, lat
+
+
+def _located(session, lines: list[str], points: bool, crs: str) -> list[dict]:
+    """One chunk: the lines that can be asked go to the geocoder at once; the others
+    keep their place with the reason they were not asked."""
+    answers: list[dict | None] = [None] * len(lines)
+    asked, where = [], []
+    for i, line in enumerate(lines):
+        text = line.strip()
+        if not text:
+            answers[i] = unmatched(line, EMPTY_LINE)
+            continue
+        if points:
+            try:
+                text = parse_lonlat(text, crs)
+            except NotAPoint as e:
+                answers[i] = unmatched(line, e.template, text=e.text)
+                continue
+        asked.append(text)
+        where.append(i)
+    found = (locate_points if points else locate_texts)(session, asked) if asked else []
+    for i, answer in zip(where, found, strict=True):
+        answers[i] = answer
+    return answers
+
+
+def locate_lines(session, lines: Iterable[str], points: bool = False,
+                 crs: str = "wgs84") -> Iterator[list[dict]]:
+    """One answer per line, in order, CHUNK lines at a time."""
+    lines = iter(lines)
+    while batch := [line.rstrip("\r\n") for line in islice(lines, CHUNK)]:
+        yield _located(session, batch, points, crs)
+
+
+def _json(answer: dict) -> str:
+    return json.dumps(answer, ensure_ascii=False)
+
+
+@click.command("locate", help="Which grid answers for an address, a point (--lonlat) or "
+               "every line of a file (--batch): JSON, one object per line, phones in full.")
+@click.argument("address", required=False)
+@click.option("--lonlat", help="LON,LAT (WGS84 unless --crs).")
+@click.option("--batch", type=click.File("r", encoding="utf-8-sig", lazy=False),
+              help="A file with one address per line (LON,LAT with --points); - for stdin.")
+@click.option("--points", is_flag=True, help="The --batch file holds LON,LAT lines.")
+@click.option("--crs", type=click.Choice(LOCATE_CRS), default="wgs84", show_default=True,
+              help="Coordinates of --lonlat and --points (gcj02: AMap, Tencent).")
+@with_appcontext
+def locate(address, lonlat, batch, points, crs):
+    given = [name for name, value in (("ADDRESS", address), ("--lonlat", lonlat),
+                                      ("--batch", batch)) if value is not None]
+    if len(given) != 1:
+        raise click.UsageError("give one of ADDRESS, --lonlat LON,LAT or --batch FILE")
+    if points and batch is None:
+        raise click.UsageError("--points goes with --batch")
+    session = db.session
+    if batch is not None:
+        for answers in locate_lines(session, batch, points, crs):
+            click.echo("\n".join(_json(a) for a in answers))  # one write per chunk
+        return
+    if lonlat is not None:
+        try:
+            lon, lat = parse_lonlat(lonlat, crs)
+        except NotAPoint as e:
+            raise click.BadParameter(str(e), param_hint="--lonlat") from None
+        click.echo(_json(locate_point(session, lon, lat)))
+        return
+    click.echo(_json(locate_text(session, address.strip()) if address.strip()
+                     else unmatched(address, EMPTY_ADDRESS)))

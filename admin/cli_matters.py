@@ -1,0 +1,82 @@
+"""`gridlink matters import`: a spreadsheet of court matters checked row by row (a dry
+run), and with --commit the good rows filed in one transaction (admin.matter_intake,
+the same as the upload page). From the command line any court may be named."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from flask.cli import with_appcontext
+from flask_babel import force_locale
+from flask_babel import gettext as _
+
+from admin.i18n import DEFAULT_LOCALE, LOCALES
+from models import db
+
+
+@click.group("matters", help="Court matters: bulk filing from a spreadsheet.")
+def matters_cli():
+    from admin.cli import as_cli_user
+
+    as_cli_user()
+
+
+@matters_cli.command("import", help="Check a spreadsheet of matters (.xlsx, or .csv in UTF-8 "
+                     "or GBK; the columns of the upload page's template) and report every "
+                     "bad row with its column. Writes nothing without --commit; with it, "
+                     "files the good rows (bad ones are left out) and locates them. Rows "
+                     "already filed are never filed twice. Exits 1 when a row is bad.")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--commit", is_flag=True, help="File the good rows.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per bad row, then a "
+              "summary object.")
+@click.option("--lang", type=click.Choice(list(LOCALES)), default=DEFAULT_LOCALE,
+              show_default=True, help="Language of the reasons.")
+@with_appcontext
+def matters_import(path, commit, as_json, lang):
+    from admin.matter_intake import IntakeError, prepare, say
+    from admin.matter_intake import commit as commit_rows
+
+    with force_locale(lang):
+        try:
+            report = prepare(db.session, Path(path).read_bytes(), Path(path).name)
+        except IntakeError as e:
+            raise click.ClickException(_(e.template, **e.params)) from e
+        outcome = "dry run: nothing written (add --commit to file the new rows)"
+        if commit:
+            states = commit_rows(db.session, report)
+            db.session.commit()
+            outcome = (f"filed {sum(states.values())} new matters: "
+                       f"{states['assigned']} assigned, {states['review']} awaiting review, "
+                       f"{states['manual']} awaiting manual location")
+        _print(report, as_json, outcome, lambda p: say(p, _))
+    if report.counts()["bad"]:
+        sys.exit(1)
+
+
+def _print(report, as_json: bool, outcome: str, reason) -> None:
+    counts = report.counts()
+    if as_json:
+        for row in report.bad:
+            for problem in row.problems:
+                click.echo(json.dumps({"row": row.line, "column": problem.column,
+                                       "reason": reason(problem)}, ensure_ascii=False))
+        summary = {**counts, "committed": report.outcome is not None}
+        if report.outcome is not None:
+            summary["states"] = {s: report.outcome[s] for s in ("assigned", "review", "manual")}
+        click.echo(json.dumps(summary, ensure_ascii=False))
+        click.echo(outcome, err=True)
+        return
+    click.echo(f"{report.filename}: {counts['rows']} rows, {counts['good']} good, "
+               f"{counts['bad']} bad, {counts['duplicates']} already filed or repeated, "
+               f"{counts['new']} new")
+    for row in report.bad:
+        for problem in row.problems:
+            click.echo(f"row {row.line}\t{problem.column}\t{reason(problem)}")
+    for row in report.rows:
+        if row.status == "repeat":
+            click.echo(f"row {row.line}\trepeats row {row.repeats}: filed once")
+    click.echo(outcome)

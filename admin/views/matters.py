@@ -1,0 +1,345 @@
+"""The court matters (联动事项): the list and one matter's page, where a grid says
+"not ours" and a court moves a matter to another grid.
+
+Every way into a matter goes through Scope.matters() in SQL (ScopedModelView's
+get_query/get_one): court staff reach their court's matters, liaisons and grid
+workers those assigned to their grid, admins all; anything else is a 404. A
+matter changes only through geo.assign, which checks the state machine and
+audits the step; this page only asks and says what happened.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from flask import abort, flash, jsonify, redirect, request, url_for
+from flask_admin import expose
+from flask_admin.babel import lazy_gettext as admin_lazy_gettext
+from flask_admin.contrib.sqla.filters import BaseSQLAFilter
+from flask_admin.form import SecureForm
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from geoalchemy2.shape import to_shape
+from sqlalchemy import false, func, or_, select
+from sqlalchemy.orm import joinedload, selectinload
+from wtforms import HiddenField, TextAreaField
+from wtforms.validators import Length
+
+from admin.auth import current_scope
+from admin.views.formatters import mask_phone
+from admin.views.grids import LiveOptions
+from admin.views.matter_formatters import (
+    ADDRESS_STATUS,
+    DEBTOR_KINDS,
+    STATE_BADGES,
+    URGENCY_LABELS,
+    bounty_cell,
+    candidate_path,
+    credential_labels,
+    grid_path,
+    id_number_cell,
+    label,
+    liaison_cell,
+    mask_id_number,
+    primary_grid_cell,
+    reason_text,
+    request_lines,
+    say,
+    state_cell,
+    type_cell,
+    urgency_cell,
+)
+from admin.views.secure import ScopedModelView
+from geo.assign import RoutingError, reroute, return_matter
+from models import Assignment, Court, Grid, GridLevel, Matter, MatterState, TransitionError, db
+from models.assignments import METHOD_LABELS
+from models.matter_types import MATTER_TYPE_LABELS, MatterType
+from models.matters import ADDRESS_KIND_LABELS, STATE_LABELS
+
+# A grid a matter can go to: a town or a village (as geo.assign accepts).
+ROUTABLE = (GridLevel.town, GridLevel.village)
+# Outlines on a matter's small map: simplified to about 20 m, plenty at village scale.
+OUTLINE_TOLERANCE = 0.0002
+
+
+class ReturnForm(SecureForm):
+    reason = TextAreaField(_l("Why it is not for this grid"), validators=[Length(max=2000)])
+
+
+class RerouteForm(SecureForm):
+    code = HiddenField()
+    reason = TextAreaField(_l("Why it moves"), validators=[Length(max=2000)])
+
+
+class EnumFilter(BaseSQLAFilter):
+    """Equals one member of an enum column, chosen by its translated label."""
+
+    def __init__(self, column, name, labels, enum):
+        super().__init__(column, name, options=[(m.value, text) for m, text in labels.items()])
+        self.enum = enum
+
+    def apply(self, query, value, alias=None):
+        return query.filter(self.column == self.enum(value))
+
+    def operation(self):
+        return admin_lazy_gettext("equals")
+
+    def validate(self, value):
+        return value in self.enum.__members__
+
+
+class CourtFilter(BaseSQLAFilter):
+    def apply(self, query, value, alias=None):
+        try:
+            return query.filter(Matter.court_id == uuid.UUID(value))
+        except ValueError:
+            return query.filter(false())
+
+    def operation(self):
+        return admin_lazy_gettext("equals")
+
+
+def court_options():
+    """Courts whose matters the asker may see: their court and its tribunals, or all."""
+    scope = current_scope()
+    query = select(Court).order_by(Court.county_code, Court.name)
+    if scope.court_id is not None:
+        query = query.where((Court.id == scope.court_id) | (Court.parent_id == scope.court_id))
+    elif not scope.may("matters", "w"):
+        return []
+    return [(str(c.id), c.name) for c in db.session.scalars(query)]
+
+
+def grid_outlines(codes) -> dict[str, dict]:
+    """code → {"geometry", "point"} of current grids, simplified for a small map; one query.
+    The point (ST_PointOnSurface) is inside the grid, where its label goes."""
+    codes = sorted(set(codes))
+    if not codes:
+        return {}
+    rows = db.session.execute(
+        select(Grid.code,
+               func.ST_AsGeoJSON(func.ST_SimplifyPreserveTopology(Grid.geom,
+                                                                  OUTLINE_TOLERANCE), 6),
+               func.ST_AsGeoJSON(func.ST_PointOnSurface(Grid.geom), 6))
+        .where(Grid.generation_high.is_(None), Grid.code.in_(codes))).all()
+    return {code: {"geometry": json.loads(shape), "point": json.loads(point)["coordinates"]}
+            for code, shape, point in rows}
+
+
+def address_points(matter) -> list[dict]:
+    points = []
+    for address in matter.addresses:
+        if address.geom is not None:
+            point = to_shape(address.geom)
+            points.append({"id": str(address.id), "lon": point.x, "lat": point.y,
+                           "text": address.text or "",
+                           "kind": label(ADDRESS_KIND_LABELS, address.kind)})
+    return points
+
+
+def routable_grid(code: str | None) -> Grid | None:
+    """The current grid with this code, if the asker sees it and a matter may go there."""
+    if not code:
+        return None
+    return db.session.scalar(Grid.current().where(
+        Grid.code == code.strip(), Grid.level.in_(ROUTABLE), current_scope().grids(Grid)))
+
+
+def where_it_is(matter) -> str:
+    """Where a matter stands, in one sentence: the grid and liaison, or the queue."""
+    reason = reason_text(matter.queue_reason, matter.queue_params)
+    if matter.state in (MatterState.review, MatterState.returned):
+        return _("It waits in the review queue: %(reason)s",
+                 reason=reason or _("an address fits more than one grid"))
+    if matter.state is MatterState.manual:
+        return _("It waits in the manual queue: %(reason)s",
+                 reason=reason or _("no grid was found for the addresses"))
+    primary = matter.primary_assignment
+    if primary is None:
+        return label(STATE_LABELS, matter.state)
+    liaison = primary.liaison.name if primary.liaison else _("no liaison on the roster")
+    return _("It is with %(grid)s, liaison %(liaison)s.", grid=grid_path(primary.grid),
+             liaison=liaison)
+
+
+def _matter_options():
+    grid = joinedload(Assignment.grid)
+    return (joinedload(Matter.debtor), joinedload(Matter.court),
+            selectinload(Matter.assignments).options(
+                grid.joinedload(Grid.parent).joinedload(Grid.parent).joinedload(Grid.parent),
+                joinedload(Assignment.liaison)))
+
+
+class MatterView(ScopedModelView):
+    entity = "matters"
+    # Matters are filed on their own page and move only through their steps.
+    allow_create = allow_edit = allow_delete = False
+    can_view_details = True
+    list_template = "gridlink/matter_list.html"
+    details_template = "gridlink/matter_details.html"
+    column_list = ["case_number", "matter_type", "debtor.name", "debtor.id_number", "grid",
+                   "liaison", "state", "deadline", "urgency", "bounty"]
+    column_labels = {
+        "case_number": _l("Case number"), "matter_type": _l("Matter type"),
+        "debtor.name": _l("Debtor"), "debtor.id_number": _l("ID number"),
+        "grid": _l("Grid"), "liaison": _l("Liaison"), "state": _l("State"),
+        "deadline": _l("Deadline"), "urgency": _l("Urgency"), "bounty": _l("Bounty"),
+    }
+    column_formatters = {
+        "matter_type": type_cell, "debtor.id_number": id_number_cell,
+        "grid": primary_grid_cell, "liaison": liaison_cell, "state": state_cell,
+        "urgency": urgency_cell, "bounty": bounty_cell,
+    }
+    column_sortable_list = ["case_number", "matter_type", "state", "deadline", "urgency",
+                            "bounty"]
+    column_searchable_list = ["case_number"]
+    column_default_sort = ("created_at", True)
+    column_filters = [
+        EnumFilter(Matter.state, _l("State"), STATE_LABELS, MatterState),
+        EnumFilter(Matter.matter_type, _l("Matter type"), MATTER_TYPE_LABELS, MatterType),
+        CourtFilter(Matter.court_id, _l("Court"), options=LiveOptions(court_options)),
+        "deadline",
+    ]
+    page_size = 50
+
+    def scope_filter(self, scope):
+        return scope.matters()
+
+    def get_query(self):
+        return super().get_query().options(*_matter_options())
+
+    @property
+    def may_file(self) -> bool:
+        return current_scope().may("matters", "w")
+
+    def search_placeholder(self):
+        return _("Case number")
+
+    # --- one matter ---------------------------------------------------------------------
+
+    def _load(self, id, lock: bool = False) -> Matter:
+        try:
+            key = id if isinstance(id, uuid.UUID) else uuid.UUID(str(id))
+        except ValueError:
+            abort(404)
+        query = select(Matter).where(Matter.id == key, current_scope().matters())
+        if lock:
+            query = query.with_for_update(of=Matter).execution_options(populate_existing=True)
+        matter = db.session.scalar(query.options(*_matter_options()))
+        if matter is None:
+            abort(404)
+        return matter
+
+    @expose("/details/")
+    def details_view(self):
+        matter = self._load(request.args.get("id", ""))
+        return self.render(self.details_template, **self._details(matter))
+
+    def _details(self, matter: Matter) -> dict:
+        scope = current_scope()
+        primary = matter.primary_assignment
+        # The grid it is with; while it waits for a person, the candidates instead.
+        codes = [primary.grid.code] if primary else [
+            c["code"] for a in matter.addresses for c in a.candidates or [] if c.get("code")]
+        outlines = grid_outlines(codes)
+        points = address_points(matter)
+        open_for_grid = matter.state in (MatterState.assigned, MatterState.accepted)
+        return dict(
+            matter=matter, primary=primary, where=where_it_is(matter),
+            type_label=label(MATTER_TYPE_LABELS, matter.matter_type),
+            state_label=label(STATE_LABELS, matter.state),
+            badge=STATE_BADGES.get(matter.state, "secondary"),
+            urgency=label(URGENCY_LABELS, matter.urgency),
+            request_lines=request_lines(matter),
+            credentials=credential_labels(matter.credentials),
+            debtor_kind=label(DEBTOR_KINDS, matter.debtor.kind),
+            id_number=mask_id_number(matter.debtor.id_number),
+            phones=[mask_phone(p) for p in matter.debtor.phones or []],
+            kinds=ADDRESS_KIND_LABELS, statuses=ADDRESS_STATUS, methods=METHOD_LABELS,
+            label=label, grid_path=grid_path, candidate_path=candidate_path,
+            reason_text=reason_text,
+            mask_phone=mask_phone,
+            assignments=sorted(matter.assignments, key=lambda a: a.created_at, reverse=True),
+            map_data={
+                "primary": ({"code": primary.grid.code, "name": grid_path(primary.grid),
+                             **outlines[primary.grid.code]}
+                            if primary and primary.grid.code in outlines else None),
+                "candidates": [{"code": c, "name": c, **o} for c, o in outlines.items()
+                               if not primary or c != primary.grid.code],
+                "points": points},
+            points={p["id"]: p for p in points},
+            may_return=open_for_grid and scope.may("returns", "w"),
+            may_reroute=open_for_grid and scope.may("routing", "w"),
+            in_queue=(matter.state in (MatterState.review, MatterState.manual,
+                                       MatterState.returned) and scope.may("routing", "w")),
+            return_form=ReturnForm(), reroute_form=RerouteForm(),
+        )
+
+    @expose("/<uuid:id>/return/", methods=("POST",))
+    def return_view(self, id):
+        form = ReturnForm(request.form)
+        if not form.validate():
+            abort(400)
+        if not current_scope().may("returns", "w"):
+            abort(403)
+        matter = self._load(id, lock=True)
+        reason = (form.reason.data or "").strip()
+        if not reason:
+            flash(_("Say why the matter is not for your grid: the court reads the reason."),
+                  "error")
+            return redirect(url_for(".details_view", id=id))
+        try:
+            return_matter(db.session, matter, reason, actor=current_user._get_current_object())
+        except (TransitionError, RoutingError) as e:
+            db.session.rollback()
+            flash(say(e), "error")
+            return redirect(url_for(".details_view", id=id))
+        db.session.commit()
+        flash(_("%(case)s was returned to the court with your reason.",
+                case=matter.case_number), "success")
+        # The grid no longer holds the matter, so its page is out of reach now.
+        return redirect(url_for(".index_view"))
+
+    @expose("/<uuid:id>/reroute/", methods=("POST",))
+    def reroute_view(self, id):
+        form = RerouteForm(request.form)
+        if not form.validate():
+            abort(400)
+        if not current_scope().may("routing", "w"):
+            abort(403)
+        matter = self._load(id, lock=True)
+        reason, grid = (form.reason.data or "").strip(), routable_grid(form.code.data)
+        problem = (_("Choose the grid the matter goes to.") if grid is None else
+                   _("Say why the matter moves: the grids read the reason.") if not reason
+                   else None)
+        if problem:
+            flash(problem, "error")
+            return redirect(url_for(".details_view", id=id))
+        try:
+            reroute(db.session, matter, grid, reason, actor=current_user._get_current_object())
+        except (TransitionError, RoutingError) as e:
+            db.session.rollback()
+            flash(say(e), "error")
+            return redirect(url_for(".details_view", id=id))
+        db.session.commit()
+        flash(_("%(case)s was re-routed. %(where)s", case=matter.case_number,
+                where=where_it_is(matter)), "success")
+        return redirect(url_for(".details_view", id=id))
+
+    @expose("/grids/")
+    def grid_lookup(self):
+        """Grids a matter may be routed to, by name or code, for the re-route box."""
+        if not current_scope().may("routing", "w"):
+            abort(403)
+        text = (request.args.get("q") or "").strip()
+        if not text:
+            return jsonify(grids=[])
+        grids = db.session.scalars(
+            Grid.current().where(Grid.level.in_(ROUTABLE), current_scope().grids(Grid),
+                                 or_(Grid.name.contains(text), Grid.code.startswith(text)))
+            .options(joinedload(Grid.parent).joinedload(Grid.parent).joinedload(Grid.parent))
+            .order_by(Grid.code).limit(20)).all()
+        return jsonify(grids=[{"code": g.code, "name": g.name, "path": grid_path(g)}
+                              for g in grids])

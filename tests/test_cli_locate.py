@@ -1,0 +1,126 @@
+"""`gridlink locate`: the contract object as JSON, one per line, in the input's order,
+for the server's operator (phones in full)."""
+
+import json
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+import admin.cli_locate
+from geo.gcj02 import wgs84_to_gcj02
+from models import Grid
+
+XINGYAN = "445302001003"
+XINGYAN_ADDRESS = "云浮市云城区云城街道星岩社区"
+GAOCUN = "云安区高村镇高村"
+FULL = re.compile(r"\d{11}")
+CONTRACT_KEYS = {"input", "status", "grid", "liaison", "method", "confidence", "candidates",
+                 "reason", "reason_template", "reason_params", "flags"}
+
+
+def point_in(session, code: str) -> tuple[float, float]:
+    point = func.ST_PointOnSurface(Grid.geom)
+    return session.execute(select(func.ST_X(point), func.ST_Y(point))
+                           .where(Grid.code == code, Grid.generation_high.is_(None))).one()
+
+
+def answers(result) -> list[dict]:
+    assert result.exit_code == 0, result.output
+    return [json.loads(line) for line in result.output.splitlines()]
+
+
+def test_an_address(runner):
+    result = runner.invoke(args=["locate", XINGYAN_ADDRESS])
+    answer, = answers(result)
+    assert set(answer) == CONTRACT_KEYS
+    assert answer["status"] == "matched" and answer["grid"]["code"] == XINGYAN
+    assert answer["grid"]["path"] == ["云城区", "云城街道", "星岩社区"]
+    assert FULL.fullmatch(answer["liaison"]["phone"])  # the operator sees it in full
+    assert "星岩社区" in result.output  # Chinese as it is, not \\u escapes
+
+
+def test_an_ambiguous_address_exits_0_with_its_candidates(runner):
+    answer, = answers(runner.invoke(args=["locate", GAOCUN]))
+    assert answer["status"] == "ambiguous" and len(answer["candidates"]) == 2
+
+
+def test_an_unknown_address_exits_0_unmatched(runner):
+    answer, = answers(runner.invoke(args=["locate", "火星基地一号"]))
+    assert answer["status"] == "unmatched" and answer["reason"]
+
+
+def test_a_point(runner, session):
+    lon, lat = point_in(session, XINGYAN)
+    answer, = answers(runner.invoke(args=["locate", "--lonlat", f"{lon},{lat}"]))
+    assert answer["grid"]["code"] == XINGYAN and answer["method"] == "point"
+
+
+def test_a_gcj02_point(runner, session):
+    lon, lat = (float(v) for v in wgs84_to_gcj02(*point_in(session, XINGYAN)))
+    answer, = answers(runner.invoke(args=["locate", "--lonlat", f"{lon},{lat}",
+                                          "--crs", "gcj02"]))
+    assert answer["grid"]["code"] == XINGYAN
+
+
+@pytest.mark.parametrize("args", [
+    [], ["--lonlat", "112,22.9", "星岩社区"], ["--lonlat", "east,north"],
+    ["--lonlat", "112,95"], ["--points", "星岩社区"], ["--lonlat", "112,22.9", "--crs", "bd09"],
+])
+def test_wrong_usage_exits_2(runner, args):
+    result = runner.invoke(args=["locate", *args])
+    assert result.exit_code == 2, result.output
+
+
+def test_a_batch_answers_line_by_line_blank_lines_included(runner, tmp_path):
+    lines = [XINGYAN_ADDRESS, "", GAOCUN, "   ", "火星基地一号", XINGYAN_ADDRESS]
+    batch = tmp_path / "addresses.txt"
+    batch.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    found = answers(runner.invoke(args=["locate", "--batch", str(batch)]))
+    assert len(found) == len(lines)
+    assert [a["input"] for a in found] == lines
+    assert all(set(a) == CONTRACT_KEYS for a in found)
+    assert [a["status"] for a in found] == [
+        "matched", "unmatched", "ambiguous", "unmatched", "unmatched", "matched"]
+    assert found[1]["reason"] == "The line is empty."
+
+
+def test_a_batch_from_stdin_with_windows_line_ends_and_a_bom(runner):
+    text = "\ufeff" + XINGYAN_ADDRESS + "\r\n" + GAOCUN + "\r\n"
+    found = answers(runner.invoke(args=["locate", "--batch", "-"], input=text.encode("utf-8")))
+    assert [a["input"] for a in found] == [XINGYAN_ADDRESS, GAOCUN]
+    assert found[0]["grid"]["code"] == XINGYAN
+
+
+def test_a_batch_of_points(runner, session, tmp_path):
+    luoding = session.scalar(select(Grid.code).where(Grid.code.startswith("445381"),
+                                                     Grid.level == "village").order_by(Grid.code))
+    (lon1, lat1), (lon2, lat2) = point_in(session, XINGYAN), point_in(session, luoding)
+    lines = [f"{lon1},{lat1}", "", "not a point", f"{lon2}, {lat2}", "200,10"]
+    batch = tmp_path / "points.csv"
+    batch.write_text("\n".join(lines), encoding="utf-8")
+    found = answers(runner.invoke(args=["locate", "--batch", str(batch), "--points"]))
+    assert len(found) == len(lines)
+    assert found[0]["grid"]["code"] == XINGYAN and found[3]["grid"]["code"] == luoding
+    assert [a["status"] for a in found[1:3]] == ["unmatched", "unmatched"]
+    assert found[2]["reason"] == "not a point is not LON,LAT."
+    assert found[2]["reason_template"] == "%(text)s is not LON,LAT."
+    assert "out of range" in found[4]["reason"]
+
+
+def test_a_batch_goes_to_the_geocoder_in_chunks(runner, tmp_path, monkeypatch):
+    calls = []
+    real = admin.cli_locate.locate_texts
+
+    def counting(session, texts):
+        calls.append(len(texts))
+        return real(session, texts)
+
+    monkeypatch.setattr(admin.cli_locate, "locate_texts", counting)
+    monkeypatch.setattr(admin.cli_locate, "CHUNK", 3)
+    lines = [XINGYAN_ADDRESS, GAOCUN, "", XINGYAN_ADDRESS, GAOCUN, XINGYAN_ADDRESS, GAOCUN]
+    batch = tmp_path / "addresses.txt"
+    batch.write_text("\n".join(lines), encoding="utf-8")
+    found = answers(runner.invoke(args=["locate", "--batch", str(batch)]))
+    assert calls == [2, 3, 1]  # the blank line is answered without asking
+    assert [a["input"] for a in found] == lines

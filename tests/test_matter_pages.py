@@ -363,3 +363,12 @@ def test_forms_without_their_token_are_refused(court, xingyan_matter):
     assert court.post(f"/admin/matter/{xingyan_matter.id}/reroute/",
                       data={"code": XINGYAN, "reason": "理由", "csrf_token": ""}
                       ).status_code == 400
+
+
+def test_the_filing_form_names_types_credentials_and_addresses_in_chinese(client_as):
+    page = client_as("demo_court_yuncheng").get("/admin/filing/").get_data(as_text=True)
+    for chinese in ("协助查找被执行人财产", "协助送达法律文书", "传票", "协助执行通知书",
+                    "户籍地", "经常居住地"):
+        assert chinese in page
+    for english in ("Find the debtor's property", "Summons", "Household registration"):
+        assert english not in page

@@ -227,3 +227,38 @@ def test_the_court_reroutes_by_searching_for_the_grid(officer, demo, artifacts):
     assert matter.primary_assignment.grid.code == target.code
     assert matter.primary_assignment.method == "reroute"
     stays_home(officer)
+
+
+def test_a_spreadsheet_is_checked_then_its_good_rows_filed_once(officer, demo, artifacts,
+                                                                 tmp_path):
+    from test_matter_intake import csv_bytes, good
+
+    serial = 9100
+    rows = [good(serial), good(serial + 1),
+            good(serial + 2, {"案号": "2026执9102"}),  # not a case number
+            good(serial + 3, {"证件号码": "445302199001010000"}),  # wrong check digit
+            good(serial + 4)]
+    path = tmp_path / "matters.csv"
+    path.write_bytes(csv_bytes(rows))
+    page = officer
+    page.goto(page.base + "/admin/matter_import/")
+    page.set_input_files("#gridlink-matter-upload input[type=file]", str(path))
+    page.click("#gridlink-matter-upload button[type=submit]")
+    expect(page.locator("[data-count=bad]")).to_have_text("2")
+    expect(page.locator("[data-count=new]")).to_have_text("3")
+    problems = page.locator("#gridlink-matter-problems tbody tr")
+    expect(problems).to_have_count(2)
+    expect(problems.nth(0)).to_contain_text("案号")
+    expect(problems.nth(1)).to_contain_text("证件号码")
+    page.screenshot(path=artifacts / "matters-import.png", full_page=True)
+    before = demo.scalar(select(func.count(Matter.id)))
+    page.click("#gridlink-matter-commit button")
+    expect(page.locator(".alert")).to_contain_text("3")
+    demo.expire_all()
+    assert demo.scalar(select(func.count(Matter.id))) == before + 3
+    # The same file again: checked, nothing new to file.
+    page.goto(page.base + "/admin/matter_import/")
+    page.set_input_files("#gridlink-matter-upload input[type=file]", str(path))
+    page.click("#gridlink-matter-upload button[type=submit]")
+    expect(page.locator("[data-count=new]")).to_have_text("0")
+    expect(page.locator("[data-count=duplicates]")).to_have_text("3")

@@ -42,6 +42,7 @@ from models.filing import (
     build_matter,
     check,
     debtor_key,
+    prefetched,
     split_phones,
 )
 from models.grids import N_
@@ -346,13 +347,13 @@ class RowReader:
     def __init__(self, table: Table, courts: Courts):
         self.table, self.courts = table, courts
         self.header = {c.key: table.headers[i] for i, c in table.columns.items()}
+        self.template_header = {c.key: c.header for c in template_columns()}
         self.types = _words(MATTER_TYPE_LABELS)
         self.credentials = _words(CREDENTIAL_LABELS)
 
     def where(self, key: str) -> str:
         """The heading of a column in this file, or the template's."""
-        return self.header.get(key) or next(
-            (c.header for c in template_columns() if c.key == key), key)
+        return self.header.get(key) or self.template_header.get(key, key)
 
     def read(self, line: int, cells: list) -> IntakeRow:
         row = IntakeRow(line, cells)
@@ -621,27 +622,27 @@ def commit(session: Session, report: IntakeReport, created_by=None) -> Counter:
     # finds its matters already filed.
     session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": IMPORT_LOCK})
     states: Counter = Counter()
-    for chunk in batched([r for r in report.rows if r.status == "new"], CHUNK):
-        fresh = []
-        for row in chunk:
-            try:
-                matter, created = build_matter(session, row.data, created_by=created_by)
-            except FilingError as refused:  # after check(): only if the day has changed
-                row.status = "bad"
-                row.problems += [Problem(_template_header(e.field), e.template, e.params)
-                                 for e in refused.errors]
-                continue
-            if not created:
-                row.status = "filed"
-                continue
-            fresh.append(matter)
-        # Located before they are first saved, so each is inserted once, already
-        # assigned (assign_many reads grids and the roster, never the new rows).
-        if fresh:
-            with session.no_autoflush:
+    rows = [r for r in report.rows if r.status == "new"]
+    with prefetched(session, [r.data for r in rows]):
+        for chunk in batched(rows, CHUNK):
+            fresh = []
+            for row in chunk:
+                try:
+                    matter, created = build_matter(session, row.data, created_by=created_by)
+                except FilingError as refused:  # after check(): only if the day has changed
+                    row.status = "bad"
+                    row.problems += [Problem(_template_header(e.field), e.template, e.params)
+                                     for e in refused.errors]
+                    continue
+                if not created:
+                    row.status = "filed"
+                    continue
+                fresh.append(matter)
+            # Located before they are first saved, so each is inserted once, already
+            # assigned (assign_many reads grids and the roster, never the new rows).
+            if fresh:
                 assign_many(session, fresh, actor=created_by)
-            session.flush()
-        states.update(m.state.value for m in fresh)
+            states.update(m.state.value for m in fresh)
     report.outcome = states
     return states
 

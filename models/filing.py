@@ -11,6 +11,7 @@ geocoder's business (geo.assign), not this module's.
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -235,6 +236,59 @@ def find_existing(session: Session, data: MatterInput) -> Matter | None:
         Matter.debtor_key == debtor_key(data)))
 
 
+@contextmanager
+def prefetched(session: Session, inputs: list[MatterInput]):
+    """Within this block build_matter asks the database nothing per row: the filings
+    and debtors these (checked) inputs may repeat are read here, a thousand keys a
+    query. For bulk intake; the answers hold only inside the caller's transaction."""
+    keys, numbers = {}, {}
+    for data in inputs:
+        try:
+            keys[_key(data)] = data
+            if data.debtor_id_number:
+                numbers[_number(data)] = data
+        except IdentifierError:
+            continue  # build_matter refuses it with the reason
+    pending = session.info.setdefault("pending_matters", {})
+    debtors = session.info.setdefault("pending_debtors", {})
+    absent_keys, absent_numbers = set(keys), set(numbers)
+    with session.no_autoflush:
+        for chunk in _chunks(list(keys), 1000):
+            for matter in session.scalars(select(Matter).where(
+                    Matter.court_id.in_({k[0] for k in chunk}),
+                    Matter.case_number.in_({k[1] for k in chunk}))):
+                key = (matter.court_id, matter.case_number, matter.matter_type.value,
+                       matter.debtor_key)
+                if key in keys:
+                    pending[key] = matter
+                    absent_keys.discard(key)
+        for chunk in _chunks(list(numbers), 1000):
+            for debtor in session.scalars(select(Debtor).where(Debtor.id_number.in_(chunk))):
+                debtors[debtor.id_number] = debtor
+                absent_numbers.discard(debtor.id_number)
+    session.info["absent_matters"], session.info["absent_debtors"] = absent_keys, absent_numbers
+    try:
+        yield
+    finally:
+        session.info.pop("absent_matters", None)
+        session.info.pop("absent_debtors", None)
+
+
+def _chunks(items: list, n: int):
+    for i in range(0, len(items), n):
+        yield items[i:i + n]
+
+
+def _key(data: MatterInput) -> tuple:
+    return (data.court.id, check_case_number(data.case_number), data.matter_type,
+            debtor_key(data))
+
+
+def _number(data: MatterInput) -> str:
+    return (check_id_number(data.debtor_id_number) if data.debtor_kind == "person"
+            else check_credit_code(data.debtor_id_number))
+
+
 def build_matter(session: Session, data: MatterInput, *, officer=None,
                  created_by=None) -> tuple[Matter, bool]:
     """The new, unsaved matter (state new until it is located), or the one
@@ -243,13 +297,13 @@ def build_matter(session: Session, data: MatterInput, *, officer=None,
     errors = check(data)
     if errors:
         raise FilingError(errors)
-    key = (data.court.id, check_case_number(data.case_number), data.matter_type,
-           debtor_key(data))
+    key = _key(data)
     pending = session.info.setdefault("pending_matters", {})
     with session.no_autoflush:
         existing = pending.get(key)
         if existing is None or existing not in session:
-            existing = find_existing(session, data)
+            absent = session.info.get("absent_matters")
+            existing = None if absent and key in absent else find_existing(session, data)
         if existing is not None:
             return existing, False
         matter = Matter(
@@ -276,13 +330,14 @@ def _debtor(session: Session, data: MatterInput) -> Debtor:
     phones = [check_phone(p) for p in data.debtor_phones]
     number = None
     if data.debtor_id_number:
-        number = (check_id_number(data.debtor_id_number) if data.debtor_kind == "person"
-                  else check_credit_code(data.debtor_id_number))
+        number = _number(data)
         # A debtor filed earlier in the same batch is not in the database yet.
         pending = session.info.setdefault("pending_debtors", {})
         known = pending.get(number)
         if known is None or known not in session:
-            known = session.scalar(select(Debtor).where(Debtor.id_number == number))
+            absent = session.info.get("absent_debtors")
+            known = None if absent and number in absent else session.scalar(
+                select(Debtor).where(Debtor.id_number == number))
         if known is not None:
             known.phones = sorted(set(known.phones or []) | set(phones))
             return known

@@ -6,7 +6,7 @@ import os
 
 from flask import Flask
 
-from admin import auth, i18n, maps, views
+from admin import api_matters, auth, i18n, maps, views  # noqa: F401 (api_matters: API routes)
 from admin.api import api
 from admin.ogc import ogc
 from models import audit, db

@@ -19,8 +19,15 @@ read (a town inside the county named before it), so 罗定市 narrows 城北村 
   every candidate;
 - a name contradicts the one before it, or unrecognised division-like text
   sits between the names → ambiguous, with the reason;
-- nothing, only the county, or a place outside the served area → unmatched,
-  with the reason.
+- nothing, only the county, or a place outside the served area (a neighbouring
+  county written short, 岑溪) → unmatched, with the reason.
+
+What is around a name may say it is not that name (Gazetteer._reading): group
+text (第三村民小组 is no 三村, 六都村民小组 no 六都村), a road named after a place (中村路,
+城北路; 河口街 is the road only with its number, else 河口街道 written short), a name
+that starts inside a longer one we do not know (城东区, 生镇安全村). Names may also
+come after the village: a town that does not contain it makes the answer ambiguous,
+a road with its number is kept for geo.locate to compare with the village.
 
 `Gazetteer.parse` is pure (no database) and fast; geo.locate adds standard
 address points, points in polygons and the liaison.
@@ -36,7 +43,17 @@ import ahocorasick
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session, aliased
 
-from geo.normalize import NOT_A_DIVISION_AFTER, clean, core_and_forms, tail
+from geo.normalize import (
+    GROUP_AFTER_村,
+    HOUSE_NUMBER,
+    NEIGHBOURS,
+    NOT_A_DIVISION_AFTER,
+    NUMERALS,
+    ROAD_AFTER,
+    clean,
+    core_and_forms,
+    tail,
+)
 from models.addresses import AddressPoint
 from models.grids import N_, Grid, GridLevel
 from models.places import PlaceAlias
@@ -76,6 +93,7 @@ class Entry(NamedTuple):
     level: str  # county | town | village
     full: bool
     prefix: str  # the code digits that identify it: its descendants start with them
+    own: bool = True  # a form of its own kind (河口街道 for a 街道, not 河口镇)
 
 
 class Form(NamedTuple):
@@ -89,6 +107,8 @@ class Form(NamedTuple):
     all_full: bool  # no division entry is a short form
     villages_only: bool  # every division entry is a village
     within: dict[str, tuple[Entry, ...]]  # the entries below each area, county or town code
+    guarded: bool  # the text around it may say it is not this name (see Gazetteer._reading)
+    bare: bool  # the official name of a village, nothing added (中村: 中村路 is a road)
 
 
 _PREFIX_LENGTH = {"county": 6, "town": 9, "village": 12}
@@ -108,6 +128,7 @@ class Parsed:
     method: str | None = None  # division, unless geo.locate found a point
     road: str | None = None
     road_counties: tuple[str, ...] = ()
+    unsure: bool = False  # text between the names was not understood: a point must not decide
 
     def __init__(self, input: str, status: str, places=(), confidence: float = 0.0,
                  reason: str | None = None, params: dict | None = None, rest: str = ""):
@@ -135,6 +156,27 @@ class Gazetteer:
         for written in forms:
             self._trie.add_word(written)
         self._longest = max(map(len, forms), default=0)
+        # What can matter after the village (a road, a full name), found in one pass.
+        self._after = ahocorasick.Automaton(ahocorasick.STORE_LENGTH)
+        for written, form in forms.items():
+            if form.roads or (form.divisions and form.all_full):
+                self._after.add_word(written)
+        if len(self._after):
+            self._after.make_automaton()
+        # ... and a quick test whether any of it may be there: a road's last letter before
+        # a number, or the last letter of a full name (of a village too, after a short one).
+        road_ends = {w[-1] for w, f in forms.items() if f.roads}
+        above = {w[-1] for w, f in forms.items() if f.divisions and f.all_full
+                 and not f.villages_only}
+        villages = {w[-1] for w, f in forms.items() if f.villages_only and f.all_full}
+        self._after_full = _letters(road_ends, above)
+        self._after_short = _letters(road_ends, above | villages)
+        # A form that is both a road and a division (河口街: a road of 河口社区, and 河口街道
+        # written short) is read as one or the other by what follows it.
+        both = [f for f in forms.values() if f.roads and f.divisions]
+        self._as_road = {f.text: _form(f.text, (), (), f.roads, False, places) for f in both}
+        self._as_division = {f.text: _form(f.text, f.divisions, f.areas, (), False, places)
+                             for f in both}
 
     # -- building -------------------------------------------------------------------
 
@@ -167,16 +209,25 @@ class Gazetteer:
             elif value not in bucket[key]:
                 bucket[key].append(value)
 
-        def division(code, level, full):
-            return Entry(code, level, full, code[:_PREFIX_LENGTH[level]])
+        def division(code, level, full, own=True):
+            return Entry(code, level, full, code[:_PREFIX_LENGTH[level]], own)
 
+        grids = [(i, code, name, getattr(level, "value", level), parent)
+                 for i, code, name, level, parent in grids]
+        # Official names carry prefixes people leave out (云浮市国有水台林场 is written
+        # 水台林场): the served province and city, the counties, 国有/国营, a bureau.
+        prefixes = sorted({a for a, code in aliases if len(code) in (2, 4)
+                           and a.endswith(("省", "市"))}
+                          | {name for _, _, name, level, _ in grids if level == "county"},
+                          key=len, reverse=True)
         for grid_id, code, name, level, parent_code in grids:
-            level = getattr(level, "value", level)
             parent_path = places[parent_code].path if parent_code in places else ()
             places[code] = Place(code, name, level, (*parent_path, name), grid_id)
-            core, full_forms = core_and_forms(name, level)
-            for form in full_forms:
+            core, own, other = core_and_forms(name, level)
+            for form in (*own, *_without_prefixes(name, prefixes)):
                 add(form, "divisions", division(code, level, True))
+            for form in other:
+                add(form, "divisions", division(code, level, True, own=False))
             if core:
                 add(core, "divisions", division(code, level, False))
         for alias, code in aliases:
@@ -191,11 +242,12 @@ class Gazetteer:
             for form in (name, *(name + s for s in _OUTSIDE_SUFFIXES)):
                 if form not in found:
                     add(form, "outside", None)
-        forms = {text: Form(text, tuple(b["divisions"]), tuple(b["areas"]), tuple(b["roads"]),
-                            b["outside"], all(e.full for e in b["divisions"]),
-                            bool(b["divisions"]) and all(e.level == "village"
-                                                         for e in b["divisions"]),
-                            _within(b["divisions"]))
+        for name in NEIGHBOURS:
+            for form in (name, name[:-1]) if len(name) > 2 else (name,):
+                if form not in found:
+                    add(form, "outside", None)
+        forms = {text: _form(text, b["divisions"], tuple(b["areas"]), tuple(b["roads"]),
+                             b["outside"], places)
                  for text, b in found.items()}
         return cls(places, forms, version)
 
@@ -209,6 +261,7 @@ class Gazetteer:
         prefixes: tuple[str, ...] = ()  # province/city codes named first
         pos = end = 0  # end: where the last name read ends
         unknown = None  # unrecognised division-like text between names
+        named = None  # (form, towns): a town named short and read past (六祖 in 六祖桥亭社区)
         while pos < n:
             # The longest written form starting here.
             form = None
@@ -216,13 +269,30 @@ class Gazetteer:
                 form = forms(s[pos:pos + k])
                 if form is not None:
                     break
-            if form is None or (not form.all_full and s.startswith(
-                    NOT_A_DIVISION_AFTER, pos + len(form.text))):
-                pos += 1  # 城北 in 城北路 or 城北镇 is part of a name we do not know
-                continue
+            if form is None:
+                if pos == end and chain and chain[-1][1][0].level == "town":
+                    form = self._form_at(s, pos - 1)  # 镇安镇安居委会: 镇安镇 + 镇安居委会
+                if form is None or not (form.all_full and form.divisions):
+                    pos += 1
+                    continue
+                pos = end = pos - 1
             after = pos + len(form.text)
-            if form.roads and _road_in_scope(form.roads, chain, prefixes):
-                return self._finish(address, chain, s[after:], unknown, form)
+            if form.guarded and (form.roads or not form.all_full or (pos and s[pos - 1] in NUMERALS)
+                                 or s[after:after + 1] in _AFTER_FULL):
+                form, skip_to, passed = self._reading(s, pos, form)
+                if form is None:
+                    if passed is not None and named is None:
+                        named = _town_named(passed, chain, prefixes)
+                    pos = skip_to
+                    continue
+                after = pos + len(form.text)
+            if form.roads:
+                if _road_in_scope(form.roads, chain, prefixes):
+                    if not chain and unknown is None and _unknown_name(s[end:pos]):
+                        unknown = s[end:pos]
+                    return self._after_road(address, s, after, chain, prefixes, unknown, form)
+                pos += 1
+                continue
             if not chain:
                 if form.outside and not (form.areas or form.divisions):
                     return Parsed(address, "unmatched", reason=N_("%(place)s is outside the "
@@ -232,29 +302,156 @@ class Gazetteer:
                     prefixes, pos = form.areas, after
                     end = pos
                     continue
+            if pos > end and unknown is None and s[pos] in _SUFFIX_CHARS:
+                unknown = s[end:pos + 1]  # 生 + 镇安全村: the 镇 ends a name not understood
+                pos += 1
+                continue
             fitting = _consistent(form, chain, prefixes)
             if fitting:
-                if pos > end and unknown is None and _looks_like_a_division(s[end:pos]):
-                    unknown = s[end:pos]
+                if named is not None:
+                    fitting = _below(fitting, named[1])
+                    if not fitting:
+                        return self._contradiction(address, form, prefixes, *named)
+                if pos > end and unknown is None:
+                    gap = s[end:pos]
+                    if _looks_like_a_division(gap) or (not chain and _unknown_name(gap) and any(
+                            e.level != "county" for e in fitting)):
+                        unknown = gap  # 岑溪城北村: a county we do not know before the name
                 chain.append((form, fitting))
                 pos = end = after
-                if form.villages_only:
-                    break  # what follows is the group, the house, the landmark
-            elif chain and any(e.full for e in form.divisions):
-                return self._contradiction(address, chain, form, prefixes)
+                if form.villages_only or (fitting[0].level == "village" and all(
+                        e.level == "village" for e in fitting)):
+                    rest = s[end:]
+                    if (self._after_full if form.all_full else self._after_short).search(rest):
+                        return self._after_village(address, s, end, chain, unknown)
+                    return self._finish(address, chain, rest, unknown)
+            elif chain and form.divisions:
+                kept = _narrowed(form, chain[-1][1])
+                if not kept:  # 罗镜镇城北: a village (or town) of another place
+                    return self._contradiction(address, form, prefixes, chain[-1][0],
+                                               chain[-1][1])
+                chain[-1] = (chain[-1][0], kept)  # 河口郁南: the county after its town
+                pos = end = after
             else:
                 pos += 1
         return self._finish(address, chain, s[end:], unknown)
+
+    def _form_at(self, s: str, pos: int) -> Form | None:
+        forms = self.forms.get
+        for k in range(self._trie.longest_prefix(s[pos:pos + self._longest]), 1, -1):
+            form = forms(s[pos:pos + k])
+            if form is not None:
+                return form
+        return None
+
+    def _reading(self, s: str, pos: int, form: Form):
+        """Whether the text around a form says it is not that name: (the form to read,
+        or None and where to go on, and a short name read past)."""
+        after = pos + len(form.text)
+        if pos and s[pos] in NUMERALS and s[pos - 1] in NUMERALS:
+            return None, pos + 1, None  # 第三村民小组, 十四组: inside a number
+        if form.text[-1] == "村" and s.startswith(GROUP_AFTER_村, after):
+            return None, after, None  # 六都村民小组: the group named 六都, not 六都村
+        if form.roads:
+            # A road is a standard address only with its number (河口街8号); 河口街红阳村 is
+            # 河口街道 written short, 通门街坊村 is 通门 + 街坊村.
+            if s[after:after + 1].isdigit() and not self._division_across(s, pos, after):
+                return (self._as_road[form.text] if form.divisions else form), 0, None
+            form = self._as_division.get(form.text) or self._division_before(s, pos, after)
+            if form is None:
+                return None, pos + 1, None
+            after = pos + len(form.text)
+        if not form.all_full and s.startswith(NOT_A_DIVISION_AFTER, after):
+            if self._full_division_at(s, after):
+                return form, 0, None  # 东成 + 里江村: the town, then a village (its own or not)
+            return None, after, form  # 城北路, 城东区: a name we do not know
+        if form.bare and s.startswith(ROAD_AFTER, after):
+            return None, after, None  # 中村路: a road named after the village
+        return form, 0, None
+
+    def _full_division_at(self, s: str, pos: int) -> bool:
+        form = self._form_at(s, pos)
+        return form is not None and form.all_full and bool(form.divisions)
+
+    def _division_before(self, s: str, pos: int, after: int) -> Form | None:
+        """The longest division name that starts where the road does and ends inside it."""
+        for k in range(after - pos - 1, 1, -1):
+            form = self.forms.get(s[pos:pos + k])
+            if form is not None and form.divisions:
+                return form if not form.roads else self._as_division[form.text]
+        return None
+
+    def _division_across(self, s: str, pos: int, after: int) -> Form | None:
+        """A division name that starts inside the road found at pos and ends past it
+        (通门街坊村: 通门 + 街坊村, not the road 通门街), with the name before it."""
+        for j in range(pos + 2, after):
+            shorter = self.forms.get(s[pos:j])
+            if shorter is not None and shorter.divisions:
+                following = self._form_at(s, j)
+                if (following is not None and following.divisions and following.all_full
+                        and j + len(following.text) > after):
+                    return shorter
+        return None
+
+    def _after_road(self, address, s, after, chain, prefixes, unknown, road: Form) -> Parsed:
+        """A village written after the road and number (星岩路5号城北村) is kept, so that
+        geo.locate compares it with the point."""
+        pos = after
+        while pos < len(s):
+            form = self._form_at(s, pos)
+            if form is not None and form.guarded:
+                form = self._reading(s, pos, form)[0]
+            if form is not None and form.villages_only and form.all_full:
+                fitting = _consistent(form, chain, prefixes)
+                if fitting:
+                    chain.append((form, fitting))
+                    break
+            pos += 1
+        return self._finish(address, chain, s[after:], unknown, road)
+
+    def _after_village(self, address, s, end, chain, unknown) -> Parsed:
+        """After the village: a town or county named after it (城北村罗镜镇) must contain
+        it, a village named short must not be followed by another one in full (城东区屋社区),
+        and a road with a number (城北村星岩路5号) is kept for geo.locate to compare."""
+        rest = s[end:]
+        village, entries = chain[-1]
+        road = None
+        forms = self.forms
+        for last, length in self._after.iter_long(rest):
+            form = forms[rest[last - length + 1:last + 1]]
+            if form.roads and road is None and rest[last + 1:last + 2].isdigit() and (
+                    _road_in_scope(form.roads, chain, ())):
+                road = form
+            elif not form.divisions or not form.all_full:
+                continue
+            elif not form.villages_only:
+                kept = _narrowed(form, chain[-1][1])
+                if not kept:
+                    return self._contradiction(address, village, (), form, form.divisions)
+                chain[-1] = (village, kept)
+            elif not village.all_full and _another_village(village, entries, form, rest,
+                                                           last - length + 1):
+                return Parsed(address, "ambiguous", [self.places[e.code] for e in (
+                    *entries, *form.divisions)][:MAX_CANDIDATES],
+                    reason=N_("%(name)s and %(other)s name different places"),
+                    params={"name": village.text, "other": form.text})
+        return self._finish(address, chain, rest, unknown, road)
 
     def _finish(self, address, chain, rest, unknown, road: Form | None = None) -> Parsed:
         result = Parsed(address, "unmatched", rest=rest)
         if road is not None:
             result.road, result.road_counties = road.text, road.roads
+        if unknown:
+            result.unsure = True
         if not chain:
             if road is not None:  # geo.locate looks the road and number up
                 result.status = "ambiguous"
-                result.reason, result.params = N_("only the road %(road)s was recognised"), {
-                    "road": road.text}
+                if unknown:
+                    result.reason, result.params = N_("%(text)s was not recognised"), {
+                        "text": unknown}
+                else:
+                    result.reason, result.params = N_("only the road %(road)s was recognised"), {
+                        "road": road.text}
                 return result
             result.reason, result.params = N_("no place name was recognised in %(text)s"), {
                 "text": address}
@@ -279,8 +476,9 @@ class Gazetteer:
                                                   "the town answers"), {"text": rest}
         elif level == "village" and (len(chain) < 2 or chain[-2][1][0].level != "town"):
             confidence -= 0.1  # the village was named without its town
-        if len(chain) == 1 and not full:
-            confidence = 0.5  # a bare short name (城北) alone is too weak to route on
+        if not full and (len(chain) == 1 or (last.text[-1] in ROAD_ENDS
+                                             and HOUSE_NUMBER.match(rest))):
+            confidence = 0.5  # 城北 alone, 东路26号 (东路村, or a road): too weak to route on
         result.confidence = round(confidence, 2)
         if unknown:
             result.status = "ambiguous"
@@ -297,12 +495,17 @@ class Gazetteer:
             result.status = "matched"
         return result
 
-    def _contradiction(self, address, chain, form: Form, prefixes) -> Parsed:
+    def _contradiction(self, address, form: Form, prefixes, parent: Form,
+                       parent_entries=()) -> Parsed:
+        """A name that is not in the place named with it: ambiguous between what each
+        says (the village, the town written), never one of them."""
         places = [self.places[e.code] for e in form.divisions
                   if e.code.startswith(prefixes or ("",))]
+        places += [self.places[e.code] for e in parent_entries
+                   if e.level != "county" and self.places[e.code] not in places]
         return Parsed(address, "ambiguous" if places else "unmatched", places[:MAX_CANDIDATES],
                       reason=N_("%(name)s is not in %(parent)s"),
-                      params={"name": form.text, "parent": chain[-1][0].text})
+                      params={"name": form.text, "parent": parent.text})
 
 
 def _road_in_scope(counties, chain, prefixes) -> bool:
@@ -323,17 +526,101 @@ def _within(divisions: list[Entry]) -> dict[str, tuple[Entry, ...]]:
 
 
 def _consistent(form: Form, chain, prefixes) -> tuple[Entry, ...]:
-    """The form's entries that lie below what the text named before it."""
+    """The form's entries that lie below what the text named before it. Below several
+    places (河口街道 may be read as 郁南县's 河口镇 too), those below a place named in
+    its own kind come first."""
     areas = [b.prefix for b in chain[-1][1]] if chain else prefixes
     if not areas:
         return form.divisions
     if len(areas) == 1:
         return form.within.get(areas[0], ())
-    return tuple(dict.fromkeys(e for a in areas for e in form.within.get(a, ())))
+    fitting = tuple(dict.fromkeys(e for a in areas for e in form.within.get(a, ())))
+    if len(fitting) > 1 and chain:
+        own = [b.prefix for b in chain[-1][1] if b.own]
+        if own and len(own) < len(areas):
+            preferred = tuple(e for e in fitting if e.code.startswith(tuple(own)))
+            if preferred:
+                return preferred
+    return fitting
+
+
+def _narrowed(form: Form, entries: tuple[Entry, ...]) -> tuple[Entry, ...]:
+    """The entries that lie below one the form names (河口 then 郁南: 郁南县's 河口镇)."""
+    above = tuple(e.prefix for e in form.divisions if e.level != "village")
+    return tuple(b for b in entries if b.code.startswith(above) and b.prefix not in above)
+
+
+def _another_village(village: Form, entries, form: Form, rest: str, start: int) -> bool:
+    """Whether a full village name after one named short is another village that the
+    text may mean: in the same town (城东 + 区屋社区), or a longer name holding the short
+    one (大历 + 大历林场虚拟生活区). Not group text (第三村民小组), not a hamlet of
+    another town (新中 + 新屋村)."""
+    if (start and rest[start] in NUMERALS and rest[start - 1] in NUMERALS) or (
+            form.text[-1] == "村" and rest.startswith(GROUP_AFTER_村, start + len(form.text))):
+        return False
+    codes = {e.code for e in entries}
+    towns = {c[:9] for c in codes}
+    return any(e.code not in codes and (e.code[:9] in towns or village.text in form.text)
+               for e in form.divisions)
+
+
+def _town_named(form: Form, chain, prefixes):
+    towns = tuple(e for e in _consistent(form, chain, prefixes) if e.level == "town")
+    return (form, towns) if towns else None
+
+
+def _below(entries: tuple[Entry, ...], towns: tuple[Entry, ...]) -> tuple[Entry, ...]:
+    inside = tuple(t.prefix for t in towns)
+    return tuple(e for e in entries if e.code.startswith(inside))
 
 
 def _looks_like_a_division(text: str) -> bool:
     return any(ch in text for ch in "省市县区镇乡村")
+
+
+def _unknown_name(text: str) -> bool:
+    """Two to four letters before the first name: a county we do not know (岑溪)."""
+    return 2 <= len(text) <= 4 and text.isalpha()
+
+
+_SUFFIX_CHARS = frozenset("省市县区镇乡村")
+ROAD_ENDS = frozenset("路街巷道")
+# What may follow a full name that is not that name: 村民小组 (民), a road (中村路, 中村大道).
+_AFTER_FULL = frozenset({"民", *(road[0] for road in ROAD_AFTER)})
+
+
+def _letters(road_ends: set[str], name_ends: set[str]) -> re.Pattern:
+    never = "(?!)"
+    roads = f"[{re.escape(''.join(sorted(road_ends)))}][0-9]" if road_ends else never
+    names = f"[{re.escape(''.join(sorted(name_ends)))}]" if name_ends else never
+    return re.compile(f"{roads}|{names}")
+_ORGANISATIONS = ("国有", "国营")
+
+
+def _without_prefixes(name: str, prefixes: list[str]) -> list[str]:
+    """云浮市国有水台林场 → 国有水台林场, 水台林场; 广东省西江林业局良洞迳林场 →
+    西江林业局良洞迳林场, 良洞迳林场: the forms without what people leave out."""
+    out, rest = [], name
+    while True:
+        for prefix in (*prefixes, *_ORGANISATIONS):
+            if rest.startswith(prefix) and len(rest) - len(prefix) >= 3:
+                rest = rest[len(prefix):]
+                break
+        else:
+            bureau = rest.find("局")
+            if not (out and bureau > 0 and len(rest) - bureau - 1 >= 3):
+                return out
+            rest = rest[bureau + 1:]
+        out.append(rest)
+
+
+def _form(text, divisions, areas, roads, outside, places) -> Form:
+    all_full = all(e.full for e in divisions)
+    villages_only = bool(divisions) and all(e.level == "village" for e in divisions)
+    bare = any(e.level == "village" and places[e.code].name == text for e in divisions)
+    guarded = bool(roads) or not all_full or bare or text[-1] == "村" or text[0] in NUMERALS
+    return Form(text, tuple(divisions), areas, roads, outside, all_full, villages_only,
+                _within(divisions), guarded, bare)
 
 
 def _level_of(code: str, places: dict[str, Place]) -> str | None:

@@ -11,10 +11,13 @@ Three rungs, strongest first:
 Point-in-polygon uses ST_Covers, so a point on a boundary still finds its
 grids. A point on the edge two villages share is covered by both: the fixed
 rule gives it to the grid with the LOWEST code, and the result is flagged
-`shared_edge` with both grids as candidates, so a person can see it.
+`shared_edge` with both grids as candidates, so a person can see it. The rule is
+for one point only: a road of one name in several counties (城东路5号, no county
+written) is several points, and the answer is `ambiguous`.
 
 If the standard address and the names disagree (the point lies in another
-village than the one written), the answer is `ambiguous`, never one of them.
+village than the one written, before or after the road), or text around the names
+was not understood, the answer is `ambiguous`, never one of them.
 
 Batch functions take many inputs and make one SQL query per rung, so a file
 of 100,000 lines is not 100,000 round trips.
@@ -89,25 +92,31 @@ def resolve_texts(session: Session, gaz: Gazetteer, addresses: list[str]) -> lis
             counties = {pl.code[:6] for pl in p.places} or set(p.road_counties)
             lookups += [(i, p.road, number, c) for c in sorted(counties & set(p.road_counties))]
     if lookups:
-        found: dict[int, list[str]] = {}
-        for i, code in session.execute(_ADDRESS_POINTS_SQL, {
+        # One list of covering villages per point: a road of one name in two counties is
+        # two points, never one point on a shared edge.
+        found: dict[int, dict[int, list[str]]] = {}
+        for k, code in session.execute(_ADDRESS_POINTS_SQL, {
                 "roads": [r for _, r, _, _ in lookups], "numbers": [n for _, _, n, _ in lookups],
                 "counties": [c for _, _, _, c in lookups]}):
-            found.setdefault(lookups[i - 1][0], []).append(code)
+            found.setdefault(lookups[k - 1][0], {}).setdefault(k, []).append(code)
         for i in {i for i, *_ in lookups}:
-            parsed[i] = _by_address_point(gaz, parsed[i], found.get(i, []))
+            parsed[i] = _by_address_point(gaz, parsed[i], list(found.get(i, {}).values()))
     return parsed
 
 
-def _by_address_point(gaz: Gazetteer, p: Parsed, codes: list[str]) -> Parsed:
+def _by_address_point(gaz: Gazetteer, p: Parsed, points: list[list[str]]) -> Parsed:
     number = p.details.get("number")
-    if not codes:
+    if not points:
         if p.status == "matched":
             return p
         return Parsed(p.input, p.status if p.places else "unmatched", p.places,
                       reason=N_("%(road)s %(number)s is not a standard address"),
                       params={"road": p.road, "number": number})
-    located = _covering(gaz, p.input, sorted(set(codes)), "address_point")
+    if len(points) > 1:  # 城东路5号 in 新兴县 and in 罗定市, no county written
+        places = [gaz.places[c] for codes in points for c in codes if c in gaz.places]
+        return Parsed(p.input, "ambiguous", places, reason=N_("%(name)s exists in %(n)d places"),
+                      params={"name": p.road + number, "n": len(points)})
+    located = _covering(gaz, p.input, sorted(set(points[0])), "address_point")
     named = [pl for pl in p.places if pl.level != "county"]
     if named and located.place and not any(located.place.code.startswith(_own_digits(pl))
                                            for pl in named):
@@ -115,6 +124,9 @@ def _by_address_point(gaz: Gazetteer, p: Parsed, codes: list[str]) -> Parsed:
                       reason=N_("%(road)s %(number)s lies in %(found)s, not in %(named)s"),
                       params={"road": p.road, "number": number, "found": located.place.name,
                               "named": named[0].name})
+    if p.unsure and located.place:  # text around the names was not understood
+        return Parsed(p.input, "ambiguous", [located.place, *named], reason=p.reason,
+                      params=p.params)
     return located
 
 

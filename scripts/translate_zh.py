@@ -635,6 +635,7 @@ ZH = {
     'no name (needed for a new grid)': '缺少名称（新建网格必须填写）',
     'code %(code)s is a %(current)s among the current grids, not a %(level)s': '代码 %(code)s 在现行网格中是%(current)s，而不是%(level)s',
     'boundary moved up to %(moved).0f m, area %(change)+.1f%%': '边界最多移动 %(moved).0f 米，面积变化 %(change)+.1f%%',
+    '%(name)s and %(other)s name different places': '%(name)s 与 %(other)s 指向不同的地点',
 }
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session
 
 from geo.gcj02 import geometry_to_wgs84
 from geo.import_file import ImportOptions, ImportRefused, read_features
+from geo.sql import refresh_statistics
 from geo.topology import DEFAULT_TOLERANCE_M, Problem, check
 from models import Generation, Grid, GridCodeError, GridLevel
 from models.grids import N_, check_code
@@ -475,6 +476,7 @@ def commit_import(session: Session, report: ImportReport, keep_good: bool = Fals
             grid.name = row.name
         written[row.code] = grid
     session.flush()
+    refresh_statistics(session)
     report.generation_id = generation.id
     return generation
 

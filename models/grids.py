@@ -138,6 +138,9 @@ class Grid(db.Model):
               postgresql_where="generation_high IS NULL"),
         Index("ix_grids_parent_id", "parent_id"),
         Index("ix_grids_county_level", "county_code", "level"),
+        # Point-in-polygon asks for current villages: see migration 0005.
+        Index("ix_grids_current_village_geom", "geom", postgresql_using="gist",
+              postgresql_where="generation_high IS NULL AND level = 'village'"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()

@@ -99,6 +99,35 @@ def seed_demo():
     click.echo(report)
 
 
+@seed_cli.command("synthetic", help="Build the synthetic province for the benchmark (bench/) "
+                  "in a database of its own on the same server.")
+@click.option("--towns", default=1600, show_default=True, type=click.IntRange(1))
+@click.option("--villages", default=26000, show_default=True, type=click.IntRange(1))
+@click.option("--microgrids", default=200000, show_default=True, type=click.IntRange(1))
+@click.option("--matters", default=1_000_000, show_default=True, type=click.IntRange(0))
+@click.option("--seed", default=2026, show_default=True, type=int)
+@click.option("--database", default="gridlink_synthetic", show_default=True,
+              help="Its own database; never the one the application uses.")
+@with_appcontext
+def seed_synthetic(towns, villages, microgrids, matters, seed, database):
+    from seeds.synthetic_province import load_province
+
+    own = db.engine.url
+    if database == own.database:
+        raise click.ClickException(f"{database} is the application's database: the synthetic "
+                                   "province goes into a database of its own (--database)")
+    try:
+        report = load_province(own.set(database=database).render_as_string(hide_password=False),
+                               towns=towns, villages=villages, microgrids=microgrids,
+                               matters=matters, seed=seed, log=click.echo)
+    except (RuntimeError, ValueError) as e:
+        raise click.ClickException(str(e)) from e
+    counts = ", ".join(f"{name} {n:,}" for name, n in report["counts"].items())
+    click.echo(f"synthetic province in {database}: {counts}")
+    click.echo(f"mean village vertices {report['mean_village_vertices']}, "
+               f"{report['total_seconds']} s, peak memory {report['peak_rss_mb']} MB")
+
+
 @click.group("grids", help="Grids: import, export, topology checks, versions.")
 def grids_cli():
     as_cli_user()

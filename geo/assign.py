@@ -239,25 +239,28 @@ def reroute(session: Session, matter: Matter, grid: Grid, reason: str, *,
 
 # Why SQL: a million stored points against tens of thousands of polygons is one join
 # that PostGIS plans over both GiST indexes (in parallel); row by row it is 100× slower.
+# Its fastest plan is driven by the polygons (each is prepared once and probes the
+# points' index) in parallel workers; grouping by address in the same statement keeps
+# it parallel (a window over the join sorted it in one process). Which side drives is
+# the planner's choice: see bench/RESULTS.md, part (a). The shared-edge
+# rule: of several covering grids, the lowest code (a village code has 12 digits, so
+# the least code || id is that grid's), with a lower confidence.
 _STORED_POINTS_STEPS = (
-    ("located", """
-        CREATE TEMP TABLE located ON COMMIT DROP AS
-        SELECT a.matter_id, a.id AS address_id, a.kind, a.position, g.id AS grid_id, g.code,
-               count(*) OVER (PARTITION BY a.id) AS covering
-        FROM matter_addresses a
-        JOIN matters m ON m.id = a.matter_id AND m.state = 'new' {where}
-        JOIN grids g ON g.generation_high IS NULL AND g.level = 'village'
-         AND ST_Covers(g.geom, a.geom)
-        WHERE a.geom IS NOT NULL AND NOT EXISTS (
-            SELECT 1 FROM matter_addresses t WHERE t.matter_id = m.id AND t.geom IS NULL)"""),
-    # The shared-edge rule: of several covering grids, the lowest code.
     ("ranked", """
         CREATE TEMP TABLE ranked ON COMMIT DROP AS
-        SELECT DISTINCT ON (l.address_id) l.*, array_position(p.kinds, l.kind::text) AS kind_rank
-        FROM located l
-        JOIN matters m ON m.id = l.matter_id
-        JOIN assignment_precedence p ON p.matter_type = m.matter_type
-        ORDER BY l.address_id, l.code"""),
+        SELECT r.matter_id, r.address_id, r.position,
+               array_position(p.kinds, r.kind::text) AS kind_rank,
+               left(r.lowest, 12) AS code, substr(r.lowest, 13)::uuid AS grid_id, r.covering
+        FROM (SELECT a.id AS address_id, a.matter_id, a.position, a.kind, m.matter_type,
+                     min(g.code || g.id::text) AS lowest, count(*) AS covering
+              FROM matter_addresses a
+              JOIN matters m ON m.id = a.matter_id AND m.state = 'new' {where}
+              JOIN grids g ON g.generation_high IS NULL AND g.level = 'village'
+               AND ST_Covers(g.geom, a.geom)
+              WHERE a.geom IS NOT NULL AND NOT EXISTS (
+                  SELECT 1 FROM matter_addresses t WHERE t.matter_id = m.id AND t.geom IS NULL)
+              GROUP BY a.id, m.matter_type) r
+        JOIN assignment_precedence p ON p.matter_type = r.matter_type"""),
     ("assignments", """
         INSERT INTO assignments (id, matter_id, county_code, grid_id, role, method, confidence,
                                  address_id, generation_id, liaison_id, created_at)
@@ -294,13 +297,22 @@ def assign_stored_points(session: Session, county_code: str | None = None) -> di
     addresses are all stored points (optionally of one county: the distribution
     key, so counties can run side by side). Returns the rows of each step."""
     session.flush()
-    session.execute(text("DROP TABLE IF EXISTS located, ranked"))
+    session.execute(text("DROP TABLE IF EXISTS ranked"))
     where = "AND m.county_code = :county" if county_code else ""
     params = {"generation": session.scalar(select(func.max(Generation.id))),
               "county": county_code}
+    # For these few large statements only: sorts of a million rows in memory, not on
+    # disk, and no JIT compilation (it buys nothing when the time is spent in PostGIS).
+    settings = {"work_mem": "256MB", "jit": "off"}
+    before = {name: session.scalar(text("SELECT current_setting(:n)"), {"n": name})
+              for name in settings}
+    for name, value in settings.items():  # local: a failed step ends them with the transaction
+        session.execute(text("SELECT set_config(:n, :v, true)"), {"n": name, "v": value})
     counts = {}
     for name, sql in _STORED_POINTS_STEPS:
         statement = sql.format(where=where)
         used = {k: v for k, v in params.items() if f":{k}" in statement}
         counts[name] = session.execute(text(statement), used).rowcount
+    for name, value in before.items():
+        session.execute(text("SELECT set_config(:n, :v, true)"), {"n": name, "v": value})
     return counts

@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum 
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test lint setup clean translations screenshots
+.PHONY: run test lint setup clean translations screenshots bench
 
 run: setup
 	scripts/system-deps.sh run
@@ -24,6 +24,14 @@ test: setup
 
 lint: setup
 	$(BIN)/ruff check .
+
+# The province-scale benchmark (bench/RESULTS.md): builds the synthetic province in
+# its own database first if it is missing (about 3 minutes), then about 5 minutes.
+bench: setup
+	scripts/system-deps.sh run
+	$(BIN)/gridlink db start
+	$(BIN)/gridlink db upgrade
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 setup: $(STAMP)
 

@@ -241,8 +241,10 @@ def reroute(session: Session, matter: Matter, grid: Grid, reason: str, *,
 # that PostGIS plans over both GiST indexes (in parallel); row by row it is 100× slower.
 # Its fastest plan is driven by the polygons (each is prepared once and probes the
 # points' index) in parallel workers; grouping by address in the same statement keeps
-# it parallel (a window over the join sorted it in one process). Which side drives is
-# the planner's choice: see bench/RESULTS.md, part (a). The shared-edge
+# it parallel (a window over the join sorted it in one process). `level::text` keeps
+# the partial index of current village polygons (made for single-point lookups) out of
+# this statement: with it PostgreSQL drives the join by the points instead, five
+# times slower on a million points (bench/RESULTS.md, part (a)). The shared-edge
 # rule: of several covering grids, the lowest code (a village code has 12 digits, so
 # the least code || id is that grid's), with a lower confidence.
 _STORED_POINTS_STEPS = (
@@ -255,7 +257,7 @@ _STORED_POINTS_STEPS = (
                      min(g.code || g.id::text) AS lowest, count(*) AS covering
               FROM matter_addresses a
               JOIN matters m ON m.id = a.matter_id AND m.state = 'new' {where}
-              JOIN grids g ON g.generation_high IS NULL AND g.level = 'village'
+              JOIN grids g ON g.generation_high IS NULL AND g.level::text = 'village'
                AND ST_Covers(g.geom, a.geom)
               WHERE a.geom IS NOT NULL AND NOT EXISTS (
                   SELECT 1 FROM matter_addresses t WHERE t.matter_id = m.id AND t.geom IS NULL)

@@ -122,7 +122,7 @@ def _record(address: MatterAddress, parsed: Parsed | None, grids: dict[str, Grid
     if parsed is None:  # neither text nor point: models.filing refuses such addresses
         address.status, address.reason = "unmatched", N_("the address is empty")
         return
-    address.status, address.confidence = parsed.status, parsed.confidence
+    address.status, address.confidence = parsed.status, parsed.grid_confidence
     address.method = parsed.method or ("division" if parsed.places else None)
     address.reason, address.reason_params = parsed.reason, parsed.params or None
     address.grid = grids.get(parsed.places[0].code) if parsed.status == "matched" else None

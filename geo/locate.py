@@ -177,7 +177,7 @@ def as_json(p: Parsed) -> dict:
         "grid": place_json(p.places[0]) if matched else None,
         "liaison": None,
         "method": method if p.status != "unmatched" else None,
-        "confidence": p.confidence if p.status != "unmatched" else 0.0,
+        "confidence": p.grid_confidence,
         "candidates": ([place_json(x) for x in p.places]
                        if not matched or len(p.places) > 1 else []),
         "reason": p.reason % p.params if p.reason else None,

@@ -74,6 +74,12 @@ class Parsed:
             self.reason, self.params = reason, params or {}
 
     @property
+    def grid_confidence(self) -> float:
+        """The confidence in the grid answered: none is answered when ambiguous or
+        unmatched, whatever the reading's own score for the name."""
+        return self.confidence if self.status == "matched" else 0.0
+
+    @property
     def place(self) -> Place | None:
         return self.places[0] if self.status == "matched" else None
 

@@ -130,6 +130,7 @@ def test_a_village_name_of_two_divisions_is_ambiguous_never_a_guess(client_as):
         "/api/v1/locate", query_string={"address": GAOCUN}).json
     assert answer["status"] == "ambiguous"
     assert answer["grid"] is None and answer["liaison"] is None
+    assert answer["confidence"] == 0.0  # no grid answered, so no confidence in one
     codes = [c["code"] for c in answer["candidates"]]
     assert len(codes) == 2 and len(set(codes)) == 2
     for candidate in answer["candidates"]:

@@ -14,6 +14,7 @@ points in polygons and the liaison.
 from __future__ import annotations
 
 import re
+import sys
 import threading
 
 import ahocorasick
@@ -105,7 +106,7 @@ class Gazetteer(Reading):
                 bucket[key].append(value)
 
         def division(code, level, full, own=True):
-            return Entry(code, level, full, code[:_PREFIX_LENGTH[level]], own)
+            return Entry(code, level, full, sys.intern(code[:_PREFIX_LENGTH[level]]), own)
 
         grids = [(i, code, name, getattr(level, "value", level), parent)
                  for i, code, name, level, parent in grids]
@@ -127,7 +128,7 @@ class Gazetteer(Reading):
                 add(core, "divisions", division(code, level, False))
         for alias, code in aliases:
             if len(code) in (2, 4):
-                add(alias, "areas", code)
+                add(alias, "areas", sys.intern(code))
             elif _level_of(code, places):
                 place = places.get(code.ljust(12, "0")) or places[code]
                 add(alias, "divisions", division(place.code, place.level, True))
@@ -148,12 +149,14 @@ class Gazetteer(Reading):
 
 
 def _within(divisions: list[Entry]) -> dict[str, tuple[Entry, ...]]:
-    """Each entry under every code it lies below: province, city, county and town."""
+    """Each entry under every code it lies below: province, city, county and town.
+    The codes are interned, as are the prefixes and areas looked up in these dicts:
+    a lookup then matches the key by identity, without reading another string."""
     below: dict[str, list[Entry]] = {}
     for entry in divisions:
         for n in (2, 4, 6, 9):
             if n < len(entry.prefix):
-                below.setdefault(entry.code[:n], []).append(entry)
+                below.setdefault(sys.intern(entry.code[:n]), []).append(entry)
     return {k: tuple(v) for k, v in below.items()}
 
 

@@ -61,12 +61,13 @@ class Reading:
         unknown = None  # unrecognised division-like text between names
         named = None  # (form, towns): a town named short and read past (六祖 in 六祖桥亭社区)
         while pos < n:
-            # The longest written form starting here.
-            form = None
-            for k in range(reach(s[pos:pos + longest]), 1, -1):
+            # The longest written form starting here: the trie says how long it can be,
+            # and that length is nearly always a form itself (one probe).
+            k = reach(s[pos:pos + longest])
+            form = forms(s[pos:pos + k]) if k > 1 else None
+            while form is None and k > 2:
+                k -= 1
                 form = forms(s[pos:pos + k])
-                if form is not None:
-                    break
             if form is None:
                 if pos == end and chain and chain[-1][1][0].level == "town":
                     form = self._form_at(s, pos - 1)  # 镇安镇安居委会: 镇安镇 + 镇安居委会
@@ -135,12 +136,14 @@ class Reading:
         return self._finish(address, chain, s[end:], unknown)
 
     def _form_at(self, s: str, pos: int) -> Form | None:
+        """The longest written form starting at pos (as in parse)."""
         forms = self.forms.get
-        for k in range(self._trie.longest_prefix(s[pos:pos + self._longest]), 1, -1):
+        k = self._trie.longest_prefix(s[pos:pos + self._longest])
+        form = forms(s[pos:pos + k]) if k > 1 else None
+        while form is None and k > 2:
+            k -= 1
             form = forms(s[pos:pos + k])
-            if form is not None:
-                return form
-        return None
+        return form
 
     def _reading(self, s: str, pos: int, form: Form):
         """Whether the text around a form says it is not that name: (the form to read,
@@ -159,7 +162,8 @@ class Reading:
             if form is None:
                 return None, pos + 1, None
             after = pos + len(form.text)
-        if not form.all_full and s.startswith(NOT_A_DIVISION_AFTER, after):
+        if (not form.all_full and s[after:after + 1] in _NOT_A_DIVISION_STARTS
+                and s.startswith(NOT_A_DIVISION_AFTER, after)):
             if self._full_division_at(s, after):
                 return form, 0, None  # 东成 + 里江村: the town, then a village (its own or not)
             return None, after, form  # 城北路, 城东区: a name we do not know
@@ -256,7 +260,10 @@ class Reading:
             return result
         last, entries = chain[-1]
         places = self.places
-        result.places = [places[e.code] for e in entries[:MAX_CANDIDATES]]
+        if len(entries) == 1:  # the usual case, without a comprehension's cost
+            result.places = [places[entries[0].code]]
+        else:
+            result.places = [places[e.code] for e in entries[:MAX_CANDIDATES]]
         level = entries[0].level if len(entries) == 1 else None
         if level == "county" or (level is None and all(e.level == "county" for e in entries)):
             result.reason, result.params = N_("only the county %(place)s was recognised; name "
@@ -277,7 +284,8 @@ class Reading:
         if not full and (len(chain) == 1 or (last.text[-1] in ROAD_ENDS
                                              and HOUSE_NUMBER.match(rest))):
             confidence = 0.5  # 城北 alone, 东路26号 (东路村, or a road): too weak to route on
-        result.confidence = round(confidence, 2)
+        # Only a score lowered by subtraction has float noise to round (0.85 - 0.1).
+        result.confidence = confidence if confidence == 1.0 else round(confidence, 2)
         if unknown:
             result.status = "ambiguous"
             result.reason, result.params = N_("%(text)s was not recognised"), {"text": unknown}
@@ -317,7 +325,13 @@ def _consistent(form: Form, chain, prefixes) -> tuple[Entry, ...]:
     """The form's entries that lie below what the text named before it. Below several
     places (河口街道 may be read as 郁南县's 河口镇 too), those below a place named in
     its own kind come first."""
-    areas = [b.prefix for b in chain[-1][1]] if chain else prefixes
+    if chain:
+        above = chain[-1][1]
+        if len(above) == 1:  # the usual case: one place named before, no list to build
+            return form.within.get(above[0].prefix, ())
+        areas = [b.prefix for b in above]
+    else:
+        areas = prefixes
     if not areas:
         return form.divisions
     if len(areas) == 1:
@@ -372,6 +386,8 @@ def _unknown_name(text: str) -> bool:
 
 
 _SUFFIX_CHARS = frozenset("省市县区镇乡村")
+# The first letters of NOT_A_DIVISION_AFTER: one set lookup rules most text out.
+_NOT_A_DIVISION_STARTS = frozenset(word[0] for word in NOT_A_DIVISION_AFTER)
 ROAD_ENDS = frozenset("路街巷道")
 # What may follow a full name that is not that name: 村民小组 (民), a road (中村路, 中村大道).
 _AFTER_FULL = frozenset({"民", *(road[0] for road in ROAD_AFTER)})

@@ -110,14 +110,11 @@ def seed_demo():
               help="Its own database; never the one the application uses.")
 @with_appcontext
 def seed_synthetic(towns, villages, microgrids, matters, seed, database):
-    from seeds.synthetic_province import load_province
+    from seeds.synthetic_province import load_province, synthetic_url
 
-    own = db.engine.url
-    if database == own.database:
-        raise click.ClickException(f"{database} is the application's database: the synthetic "
-                                   "province goes into a database of its own (--database)")
     try:
-        report = load_province(own.set(database=database).render_as_string(hide_password=False),
+        url = synthetic_url(db.engine.url, database)
+        report = load_province(url.render_as_string(hide_password=False),
                                towns=towns, villages=villages, microgrids=microgrids,
                                matters=matters, seed=seed, log=click.echo)
     except (RuntimeError, ValueError) as e:

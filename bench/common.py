@@ -10,10 +10,11 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, Engine
 
 from models.database import database_url
+from seeds.synthetic_province import synthetic_url as seeds_synthetic_url
 
 ROOT = Path(__file__).resolve().parent.parent
 GRIDLINK = [str(Path(sys.executable).with_name("gridlink"))]
@@ -21,11 +22,11 @@ GRIDLINK = [str(Path(sys.executable).with_name("gridlink"))]
 
 def synthetic_url(database: str) -> URL:
     """The synthetic database on the server the application uses (never its own)."""
-    own = make_url(database_url())
-    if own.database == database:
-        raise SystemExit(f"{database} is the application's database: the benchmark runs on "
-                         "the synthetic province's own database")
-    return own.set(drivername="postgresql+psycopg", database=database)
+    try:
+        url = seeds_synthetic_url(database_url(), database)
+    except ValueError as e:
+        raise SystemExit(str(e)) from e
+    return url.set(drivername="postgresql+psycopg")
 
 
 def engine_for(url: URL) -> Engine:

@@ -29,6 +29,7 @@ import numpy as np
 import psycopg
 import shapely
 from sqlalchemy import make_url
+from sqlalchemy.engine import URL
 
 from seeds.synthetic_load import conninfo, prepare_database, write_province
 from seeds.synthetic_tiling import (
@@ -313,6 +314,16 @@ def _address_points(names_rng: random.Random, rng: np.random.Generator, province
 
 
 # --- loading ---------------------------------------------------------------------------
+
+
+def synthetic_url(app_url: str | URL, database: str) -> URL:
+    """The synthetic province's database on the application's server: never the
+    application's own (ValueError)."""
+    own = make_url(app_url)
+    if database == own.database:
+        raise ValueError(f"{database} is the application's database: the synthetic "
+                         "province goes into a database of its own")
+    return own.set(database=database)
 
 
 def load_province(dsn: str, *, towns: int = 1600, villages: int = 26000,

@@ -210,16 +210,26 @@ class _Clock:
             self.log(f"[{now - self.start:7.1f} s] {step}: {message}")
 
 
+def province_sizes(towns: int, villages: int, microgrids: int, counties: int | None = None,
+                   cities: int | None = None) -> tuple[int, int]:
+    """Counties and cities (by default in Guangdong's proportions: 120 and 21 for 1,600
+    towns), once the sizes are checked to nest (ValueError)."""
+    counties = counties or max(1, round(towns * 120 / 1600))
+    cities = cities or max(1, round(counties * 21 / 120))
+    if not 1 <= cities <= counties <= towns <= villages <= microgrids:
+        raise ValueError(f"each level needs at least as many divisions as the one above it: "
+                         f"{cities} cities, {counties} counties, {towns} towns, "
+                         f"{villages} villages, {microgrids} micro-grids")
+    return counties, cities
+
+
 def build_province(seed: int = 2026, towns: int = 1600, villages: int = 26000,
                    microgrids: int = 200000, *, counties: int | None = None,
                    cities: int | None = None, village_vertices: int = 285,
                    log: Callable[[str], None] | None = None) -> Province:
     """The synthetic province in memory. Counties and cities default to Guangdong's
     proportions (120 and 21 for 1,600 towns)."""
-    counties = counties or max(1, round(towns * 120 / 1600))
-    cities = cities or max(1, round(counties * 21 / 120))
-    if not 1 <= cities <= counties <= towns <= villages <= microgrids:
-        raise ValueError("need cities <= counties <= towns <= villages <= microgrids")
+    counties, cities = province_sizes(towns, villages, microgrids, counties, cities)
     sizes = {"cities": cities, "counties": counties, "towns": towns, "villages": villages,
              "microgrids": microgrids}
     clock, rng, names_rng = _Clock(log), np.random.default_rng(seed), random.Random(seed)
@@ -334,6 +344,7 @@ def load_province(dsn: str, *, towns: int = 1600, villages: int = 26000,
     here; one that has grids is refused), in one transaction. Returns the counts,
     the timings in seconds, the mean vertex count of villages and this process's
     peak memory."""
+    province_sizes(towns, villages, microgrids, counties, cities)  # before creating anything
     clock, url = _Clock(log), make_url(dsn)
     prepare_database(url)
     clock("database", f"{url.database} created or found, migrated")

@@ -203,3 +203,16 @@ def test_seed_synthetic_never_writes_into_the_applications_database(app):
     result = app.test_cli_runner().invoke(args=["seed", "synthetic", "--database", own])
     assert result.exit_code == 1
     assert "is the application's database" in result.output
+
+
+def test_sizes_that_do_not_nest_are_refused_before_any_database_is_made(app):
+    name = f"gridlink_synthetic_refused_{os.getpid()}"
+    result = app.test_cli_runner().invoke(args=[
+        "seed", "synthetic", "--towns", "10", "--villages", "5", "--microgrids", "3",
+        "--matters", "0", "--database", name])
+    assert result.exit_code == 1
+    assert "10 towns, 5 villages, 3 micro-grids" in result.output
+    with app.app_context():
+        made = db.session.scalar(text("SELECT count(*) FROM pg_database WHERE datname = :d"),
+                                 {"d": name})
+    assert made == 0

@@ -10,7 +10,7 @@ endpoint's under the same load. The client shares the machine's cores with the
 server and PostgreSQL, as a court system on the same host would.
 
 Afterwards each worker's peak resident memory (VmHWM) is read from /proc. Every
-worker builds its own gazetteer (the name index: about 180 MB for the province);
+worker builds its own gazetteer (the name index: under 180 MB for the province);
 polygons stay in PostgreSQL's shared buffers, shared by all workers.
 """
 

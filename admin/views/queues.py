@@ -5,8 +5,9 @@ village name two towns share, a point on a shared edge) and matters a grid
 returned as "not ours"; the manual queue those for which no grid was found.
 Nothing is guessed: a person picks one of the candidates, or clicks on the map
 where the debtor lives (the page asks /api/v1/locate which grid is there), and
-geo.assign.pick_grid assigns it. Court staff see their court's queues, admins
-every court's; the matters are loaded through Scope.matters() like everywhere.
+geo.assign.pick_grid assigns it. A queue is work: court staff see the matters
+their court acts on (Scope.matters_to_act_on: their own court's and its
+tribunals', not those an intermediate court only supervises), admins every court's.
 """
 
 from __future__ import annotations
@@ -81,7 +82,8 @@ class QueueView(BaseView):
         return refuse()
 
     def _query(self):
-        return (select(Matter).where(current_scope().matters(), Matter.state.in_(self.states))
+        return (select(Matter).where(current_scope().matters_to_act_on(),
+                                    Matter.state.in_(self.states))
                 .options(joinedload(Matter.debtor), joinedload(Matter.court),
                          selectinload(Matter.addresses),
                          selectinload(Matter.assignments).joinedload(Assignment.grid)

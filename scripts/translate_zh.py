@@ -137,6 +137,8 @@ ZH = {
     "Before": "修改前",
     "After": "修改后",
     "Show": "显示",
+    "there is no %(text)s in %(town)s; villages with a similar name are offered":
+        "%(town)s没有%(text)s，已列出名称相近的村（社区）供选择",
     "a password needs at least %(n)d characters": "密码至少需要 %(n)d 个字符",
     "a password needs both letters and digits": "密码须同时包含字母和数字",
     "a password may not contain the user name": "密码不能包含用户名",

@@ -137,6 +137,19 @@ ZH = {
     "Before": "修改前",
     "After": "修改后",
     "Show": "显示",
+    "This entry ended on %(date)s: add a new entry for %(name)s instead.":
+        "该记录已于%(date)s截止：请为%(name)s新增一条记录。",
+    "%(name)s started on %(date)s: the change must take effect later. Give the day of the "
+    "change as the start date.":
+        "%(name)s自%(date)s起任职，变更须晚于该日：请把变更之日填为生效日期。",
+    "%(name)s is also %(role)s of %(grid)s: one person in both roles of a grid is allowed, "
+    "but check it is meant.":
+        "%(name)s同时是%(grid)s的%(role)s：同一人可兼任，但请确认确需如此。",
+    "%(old)s's entry ends on %(date)s and %(new)s's starts that day: the roster keeps both.":
+        "%(old)s的任职于%(date)s截止，%(new)s自当日起任职：两条记录均保留。",
+    "%(name)s (%(held)s, phone ending %(tail)s)": "%(name)s（%(held)s，尾号%(tail)s）",
+    "%(name)s (%(what)s)": "%(name)s（%(what)s）",
+    "phone ending %(tail)s": "尾号%(tail)s",
     "there is no %(text)s in %(town)s; villages with a similar name are offered":
         "%(town)s没有%(text)s，已列出名称相近的村（社区）供选择",
     "a password needs at least %(n)d characters": "密码至少需要 %(n)d 个字符",

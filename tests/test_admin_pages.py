@@ -211,6 +211,80 @@ def test_roster_refuses_a_second_current_liaison(client, session):
     assert [e.person.name for e in now] == ["新来的"]
 
 
+def _xingyan_liaison(session):
+    village = session.scalar(Grid.current().where(Grid.name == "星岩社区"))
+    return village, session.scalar(RosterEntry.current().where(
+        RosterEntry.grid_id == village.id, RosterEntry.role == RosterRole.liaison))
+
+
+def test_changing_the_person_of_an_entry_ends_it_and_starts_a_new_one(client, session):
+    """Picking another person on the edit form is a hand-over on the start date given,
+    never an edit in place: the previous liaison keeps the days they served."""
+    village, current = _xingyan_liaison(session)
+    before = (current.person_id, current.valid_from)
+    newcomer = Person(name="接任者", phone="10007668888")
+    session.add(newcomer)
+    session.flush()
+    page = client.post(f"/admin/roster/edit/?id={current.id}", data={
+        "grid": str(village.id), "role": "liaison", "title": current.title,
+        "person": str(newcomer.id), "valid_from": "2026-11-15"}, follow_redirects=True)
+    assert "两条记录均保留" in page.get_data(as_text=True)
+    session.expire_all()
+    old = session.get(RosterEntry, current.id)
+    assert (old.person_id, old.valid_from, old.valid_to) == (*before, date(2026, 11, 15))
+    new = session.scalar(select(RosterEntry).where(RosterEntry.person_id == newcomer.id))
+    assert (new.grid_id, new.role, new.valid_from, new.valid_to) == (
+        village.id, RosterRole.liaison, date(2026, 11, 15), None)
+    on = {d: session.scalar(RosterEntry.current(d).where(
+        RosterEntry.grid_id == village.id, RosterEntry.role == RosterRole.liaison)).person_id
+        for d in (date(2026, 11, 14), date(2026, 11, 15))}
+    assert on == {date(2026, 11, 14): before[0], date(2026, 11, 15): newcomer.id}
+
+
+def test_a_hand_over_before_the_old_start_is_refused_and_changes_nothing(client, session):
+    village, current = _xingyan_liaison(session)
+    newcomer = Person(name="接任者", phone="10007668888")
+    session.add(newcomer)
+    session.flush()
+    page = client.post(f"/admin/roster/edit/?id={current.id}", data={
+        "grid": str(village.id), "role": "liaison", "title": current.title,
+        "person": str(newcomer.id),
+        "valid_from": current.valid_from.isoformat()}, follow_redirects=True)
+    # The start date left as it was: the hand-over is today, after the old start.
+    assert "两条记录均保留" in page.get_data(as_text=True)
+    session.expire_all()
+    assert session.get(RosterEntry, current.id).valid_to == date.today()
+    again = session.scalar(select(RosterEntry).where(RosterEntry.person_id == newcomer.id))
+    page = client.post(f"/admin/roster/edit/?id={again.id}", data={
+        "grid": str(village.id), "role": "liaison", "title": again.title,
+        "person": str(current.person_id), "valid_from": "2020-01-01"}, follow_redirects=True)
+    assert "变更须晚于该日" in page.get_data(as_text=True)
+    session.expire_all()
+    assert session.get(RosterEntry, again.id).valid_to is None
+
+
+def test_the_person_picker_tells_namesakes_apart(client, session):
+    village, current = _xingyan_liaison(session)
+    twin = Person(name=current.person.name, phone="10007660042")
+    session.add(twin)
+    session.flush()
+    found = client.get("/admin/roster/ajax/lookup/?name=person&query="
+                       + current.person.name).json
+    labels = {label for _, label in found}
+    assert f"{current.person.name}（星岩社区 联络员，尾号{current.person.phone[-4:]}）" in labels
+    assert f"{current.person.name}（尾号0042）" in labels
+
+
+def test_one_person_in_both_roles_of_a_grid_is_warned(client, session):
+    village, current = _xingyan_liaison(session)
+    page = client.post("/admin/roster/new/", data={
+        "grid": str(village.id), "role": "grid_worker", "title": "网格员",
+        "person": str(current.person_id), "valid_from": "2026-11-01"}, follow_redirects=True)
+    assert "同时是星岩社区的联络员" in page.get_data(as_text=True)
+    assert session.scalar(select(RosterEntry).where(
+        RosterEntry.person_id == current.person_id, RosterEntry.role == RosterRole.grid_worker))
+
+
 def test_roster_refuses_an_end_before_the_start(client, session):
     entry = session.scalar(select(RosterEntry).limit(1))
     page = client.post(f"/admin/roster/edit/?id={entry.id}", data={

@@ -264,7 +264,7 @@ def test_a_hand_over_before_the_old_start_is_refused_and_changes_nothing(client,
 
 
 def test_the_person_picker_tells_namesakes_apart(client, session):
-    village, current = _xingyan_liaison(session)
+    _, current = _xingyan_liaison(session)
     twin = Person(name=current.person.name, phone="10007660042")
     session.add(twin)
     session.flush()

@@ -137,6 +137,10 @@ ZH = {
     "Before": "修改前",
     "After": "修改后",
     "Show": "显示",
+    "Leaves a gap of %(area).0f m² near %(where)s that no neighbouring grid covers.":
+        "在 %(where)s 附近留下约 %(area).0f 平方米的空隙，没有相邻网格覆盖。",
+    "Save even though it overlaps a neighbour, leaves a gap or leaves its parent (recorded)":
+        "即使与相邻网格重叠、留下空隙或超出上级范围也保存（将记录在案）",
     "This entry ended on %(date)s: add a new entry for %(name)s instead.":
         "该记录已于%(date)s截止：请为%(name)s新增一条记录。",
     "%(name)s started on %(date)s: the change must take effect later. Give the day of the "

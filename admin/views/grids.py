@@ -25,7 +25,7 @@ from admin.views.formatters import area_km2, enum_choices, level_label
 from admin.views.secure import ScopedAjaxLoader, ScopedModelView
 from admin.widgets import GridMapWidget
 from geo.sql import as_sql
-from geo.topology import outside_parent, overlaps_with_siblings
+from geo.topology import gaps_left, outside_parent, overlaps_with_siblings
 from models import Generation, Grid, GridLevel, db
 from models.audit import append
 from models.grids import GridCodeError, check_code
@@ -169,7 +169,8 @@ class GridView(GridBaseView):
     form_choices = {"level": enum_choices(LEVEL_LABELS)}
     form_args = {"geom": {"label": _l("Boundary")}}
     form_extra_fields = {"accept_topology": BooleanField(
-        _l("Save even though it overlaps a neighbour or leaves its parent (recorded)"))}
+        _l("Save even though it overlaps a neighbour, leaves a gap or leaves its parent "
+           "(recorded)"))}
     form_ajax_refs = {"parent": current_grids_loader("parent")}
 
     def versions(self):
@@ -253,13 +254,16 @@ def _check_grid(model: Grid) -> None:
 
 
 def _check_topology(model: Grid, accepted: bool) -> None:
-    """A new boundary may not overlap a sibling or leave its parent beyond tolerance,
-    unless the admin says so explicitly; then the override itself is recorded."""
+    """A new boundary may not overlap a sibling, open a gap no sibling covers, or
+    leave its parent beyond tolerance, unless the admin says so explicitly; then the
+    override itself is recorded."""
     geom_sql = "ST_GeomFromEWKT(:ewkt)"
     params = {"ewkt": model.geom if isinstance(model.geom, str) else
               db.session.scalar(select(func.ST_AsEWKT(as_sql(model.geom)))),
               "level": model.level.value, "parent_id": model.parent.id if model.parent else None}
     problems = overlaps_with_siblings(db.session, model.id, geom_sql, params)
+    if model.id is not None:
+        problems += gaps_left(db.session, model.id, geom_sql, params)
     if model.parent is not None:
         problems += outside_parent(db.session, model.parent.id, geom_sql, params)
     if not problems:
@@ -277,6 +281,9 @@ def _topology_message(problem) -> str:
     if problem.kind == "overlap":
         return _("Overlaps %(name)s by %(area).0f m² near %(where)s.",
                  name=problem.names[0], area=problem.area_m2, where=where)
+    if problem.kind == "gap":
+        return _("Leaves a gap of %(area).0f m² near %(where)s that no neighbouring grid "
+                 "covers.", area=problem.area_m2, where=where)
     return _("Lies %(area).0f m² outside its parent %(name)s near %(where)s.",
              name=problem.names[0], area=problem.area_m2, where=where)
 

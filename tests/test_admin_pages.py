@@ -326,3 +326,27 @@ def test_filter_operations_are_in_chinese(client):
     page = client.get("/admin/grid/?flt0_0=445381").get_data(as_text=True)
     assert "等于" in page  # in the JSON the filter bar is drawn from
     assert "equals" not in page
+
+
+RAW_TIME = re.compile(r"\d{2}:\d{2}:\d{2}(\.\d+)?([+-]\d{2}:\d{2})?")
+
+
+@pytest.mark.parametrize("url", ["/admin/account/", "/admin/generation/", "/admin/token/",
+                                 "/admin/alias/", "/admin/precedence/"])
+def test_moments_show_in_beijing_time_to_the_minute(client, runner, url):
+    """One formatter (admin.views.formatters.local_time) for every list, detail and
+    export: no raw UTC with seconds and microseconds."""
+    runner.invoke(args=["tokens", "issue", "罗定市人民法院", "--label", "x"])
+    page = client.get(url).get_data(as_text=True)
+    assert not RAW_TIME.search(page), RAW_TIME.search(page).group()
+    assert re.search(r"20\d\d-\d\d-\d\d \d\d:\d\d", page)
+
+
+def test_the_local_time_is_beijing_time(app):
+    from datetime import UTC, datetime
+
+    from admin.views.formatters import local_time
+    with app.test_request_context():
+        assert local_time(datetime(2026, 12, 4, 14, 32, 6, 617800, tzinfo=UTC)) == \
+            "2026-12-04 22:32"
+        assert local_time(None) == ""

@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from admin.auth import AuthView
 from admin.views.accounts import ApiTokenView, AuditView, UserView
 from admin.views.directory import DirectoryView
+from admin.views.formatters import local_time
 from admin.views.grids import GenerationView, GridHistoryView, GridView
 from admin.views.home import HomeView
 from admin.views.imports import ImportView
@@ -89,6 +90,8 @@ def init_app(app: Flask) -> None:
     admin.add_view(AuditView(AuditRecord, db, name=_l("Audit trail"), category=system,
                              endpoint="audit"))
     admin.add_view(AuthView(name=_l("Sign in"), endpoint="auth", url="/admin/auth"))
+
+    app.add_template_filter(local_time, "local_time")
 
     @app.route("/")
     def root():

@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 
 from flask import flash
 from flask_admin.actions import action
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
@@ -143,11 +142,6 @@ def _short_id(view, context, model, name):
     return Markup('<span title="{}">{}</span>').format(value, value[:8])
 
 
-def _local_time(view, context, model, name):
-    """In the site's time zone (Asia/Shanghai by default), to the second."""
-    return format_datetime(getattr(model, name), "yyyy-MM-dd HH:mm:ss")
-
-
 class AuditView(ScopedModelView):
     """The audit trail, read-only. `gridlink audit verify` checks it is intact."""
 
@@ -162,7 +156,7 @@ class AuditView(ScopedModelView):
                      "address": _l("From"), "action": _l("Action"), "entity": _l("Record"),
                      "entity_id": _l("Record id"), "before": _l("Before"),
                      "after": _l("After")}
-    column_formatters = {"before": _json_cell, "after": _json_cell, "at": _local_time,
+    column_formatters = {"before": _json_cell, "after": _json_cell,
                          "entity_id": _short_id, "action": level_label(ACTIONS),
                          "entity": level_label(ENTITIES)}
     column_filters = ["action", "entity", "actor", "at"]

@@ -17,6 +17,11 @@ from flask_login import current_user
 from sqlalchemy import inspect, true
 
 from admin.auth import current_scope
+from admin.views.formatters import (
+    TYPE_FORMATTERS,
+    TYPE_FORMATTERS_DETAIL,
+    TYPE_FORMATTERS_EXPORT,
+)
 
 
 def refuse():
@@ -30,6 +35,10 @@ class ScopedModelView(ModelView):
     entity = ""  # the kind of record, as named in models.access.PERMISSIONS
     allow_create = allow_edit = allow_delete = True
     form_base_class = SecureForm
+    # Moments in Beijing time to the minute, in lists, details and exports alike.
+    column_type_formatters = TYPE_FORMATTERS
+    column_type_formatters_export = TYPE_FORMATTERS_EXPORT
+    column_type_formatters_detail = TYPE_FORMATTERS_DETAIL
 
     def scope_filter(self, scope):
         """SQL condition for the records this scope may see (override per view)."""

@@ -350,3 +350,9 @@ def test_the_local_time_is_beijing_time(app):
         assert local_time(datetime(2026, 12, 4, 14, 32, 6, 617800, tzinfo=UTC)) == \
             "2026-12-04 22:32"
         assert local_time(None) == ""
+
+
+def test_the_favicon_is_there_and_cached(anonymous):
+    response = anonymous.get("/favicon.ico")
+    assert response.status_code == 200 and response.data[:4] == b"\x00\x00\x01\x00"
+    assert "max-age=604800" in response.headers["Cache-Control"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, redirect
+from flask import Flask, redirect, send_from_directory
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
@@ -96,3 +96,9 @@ def init_app(app: Flask) -> None:
     @app.route("/")
     def root():
         return redirect("/admin/")
+
+    @app.route("/favicon.ico")
+    def favicon():
+        """Browsers ask for it on every page: answer, and let them keep it a week."""
+        return send_from_directory(app.static_folder, "gridlink/favicon.ico",
+                                   max_age=7 * 24 * 3600)

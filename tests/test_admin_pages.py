@@ -353,6 +353,6 @@ def test_the_local_time_is_beijing_time(app):
 
 
 def test_the_favicon_is_there_and_cached(anonymous):
-    response = anonymous.get("/favicon.ico")
-    assert response.status_code == 200 and response.data[:4] == b"\x00\x00\x01\x00"
-    assert "max-age=604800" in response.headers["Cache-Control"]
+    with anonymous.get("/favicon.ico") as response:
+        assert response.status_code == 200 and response.data[:4] == b"\x00\x00\x01\x00"
+        assert "max-age=604800" in response.headers["Cache-Control"]

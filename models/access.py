@@ -43,6 +43,8 @@ from models.matters import Matter
 from models.roster import RosterEntry
 
 # What each role may do with each kind of record: "r" read, "w" also change.
+# "generations" stands for the boundaries' own record: versions, replaced boundaries
+# and the topology report — for those who keep and watch the boundaries.
 PERMISSIONS: dict[Role, dict[str, str]] = {
     Role.admin: {"grids": "rw", "roster": "rw", "courts": "rw", "people": "rw",
                  "addresses": "rw", "generations": "r", "accounts": "rw", "tokens": "rw",

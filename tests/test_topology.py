@@ -234,10 +234,20 @@ def test_report_page_lists_problems_in_scope(client, client_as, session):
              piece=square_inside(session, other))
     page = client.get("/admin/topology/").get_data(as_text=True)
     assert "重叠" in page and XINGYAN in page and other.code in page
-    assert XINGYAN in client_as("demo_liaison").get("/admin/topology/").get_data(as_text=True)
-    # Someone answering for another town does not see this town's trouble.
-    luoding = client_as("demo_yuncheng_committee").get("/admin/topology/")
-    assert luoding.status_code == 200
+    committee = client_as("demo_yuncheng_committee").get("/admin/topology/")
+    assert XINGYAN in committee.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("username", ["demo_liaison", "demo_worker", "demo_court_yuncheng",
+                                      "demo_town_liaison", "demo_town_centre"])
+def test_topology_and_boundary_history_are_not_for_grid_and_court_people(client_as,
+                                                                        username):
+    """They have no use for them: no menu entry, and the pages are refused."""
+    who = client_as(username)
+    for url in ("/admin/topology/", "/admin/grid_history/"):
+        assert who.get(url).status_code == 403
+    home = who.get("/admin/").get_data(as_text=True)
+    assert "/admin/topology/" not in home and "/admin/grid_history/" not in home
 
 
 def test_report_page_needs_sign_in(anonymous):

@@ -289,8 +289,11 @@ def _topology_message(problem) -> str:
 
 
 class GridHistoryView(GridBaseView):
-    """Boundaries that were replaced: read-only, they are the record."""
+    """Boundaries that were replaced: read-only, they are the record. For those who
+    keep and watch the boundaries (models.access: "generations"), not for the
+    grids' and courts' people, who have no use for them."""
 
+    entity = "generations"
     allow_create = allow_edit = allow_delete = False
     can_view_details = True
     column_list = ["code", "name", "level", "generation_low", "generation_high", "geom"]

@@ -202,6 +202,12 @@ def test_each_problem_names_its_field(court, change, field):
     assert field in [e.field for e in check(filing(court, **change))]
 
 
+@pytest.mark.parametrize("blank", ["", "  ", None])
+def test_an_empty_case_number_is_required_not_malformed(court, blank):
+    (error,) = [e for e in check(filing(court, case_number=blank)) if e.field == "case_number"]
+    assert error.template == "the case number is required"
+
+
 def test_a_bad_filing_writes_nothing(session, court):
     with pytest.raises(FilingError) as caught:
         file_matter(session, filing(court, case_number="bad", credentials=[]))

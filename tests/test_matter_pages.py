@@ -202,6 +202,13 @@ def test_the_list_masks_the_id_number_and_shows_grid_and_liaison(court, session,
     assert xingyan_matter.case_number in found
 
 
+def test_the_bounty_column_says_no_rather_than_nothing(court, xingyan_matter):
+    page = court.get("/admin/matter/").get_data(as_text=True)
+    row = page[page.index(xingyan_matter.case_number):]
+    row = row[:row.index("</tr>")]
+    assert re.search(r'col-bounty">\s*No\s*<', row), row
+
+
 def test_the_matter_page_shows_addresses_geocoding_and_assignments(court, xingyan_matter):
     page = court.get(f"/admin/matter/details/?id={xingyan_matter.id}").get_data(as_text=True)
     assert "Habitual residence" in page and XINGYAN_ADDRESS in page

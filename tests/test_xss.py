@@ -382,6 +382,24 @@ def test_a_boundary_files_names_are_text_in_the_import_preview(admin_page, demo,
     assert page.violations == []
 
 
+@pytest.mark.browser
+def test_a_configured_attribution_is_text(admin_page):
+    """GRIDLINK_TILE_ATTRIBUTION is documented as text; Leaflet would write it as HTML."""
+    page = admin_page
+    page.goto(page.base + "/admin/")
+    shown = page.evaluate("""attribution => {
+        const block = document.getElementById('gridlink-basemap');
+        block.textContent = JSON.stringify([{url: '/test-tiles/{z}/{x}/{y}.png', attribution}]);
+        const div = document.createElement('div');
+        div.style.height = '200px';
+        document.body.appendChild(div);
+        GridlinkMap.newMap(div);
+        return div.querySelector('.leaflet-control-attribution').textContent;
+    }""", "天地图" + IMG)
+    assert shown.endswith("天地图" + IMG)
+    assert page.locator("img[src='x']").count() == 0
+
+
 # ------------------------------------------- Flask-Admin's pages under the policy
 
 @pytest.mark.browser

@@ -25,6 +25,9 @@
     return el;
   }
 
+  // The same text as HTML, for the one place Leaflet takes nothing else (attributions).
+  function textAsHTML(value) { return textLabel(value).innerHTML; }
+
   function tooltip(layer, value, options) {
     return layer.bindTooltip(textLabel(value), options);
   }
@@ -47,7 +50,7 @@
         subdomains: layer.subdomains || 'abc',
         tileSize: layer.tileSize || 256,   // no zoomOffset: these are 256-pixel schemes
         maxZoom: layer.maxZoom || 18,
-        attribution: layer.attribution || ''
+        attribution: textAsHTML(layer.attribution)  // GRIDLINK_TILE_ATTRIBUTION is text
       }).addTo(map);
     });
   }

@@ -14,7 +14,7 @@ import re
 from datetime import date
 
 import pytest
-from conftest import browser_sign_in
+from conftest import ARTIFACTS, browser_sign_in
 from sqlalchemy import func, select, text
 
 from admin.headers import tile_origins
@@ -247,6 +247,13 @@ def planted(browser, live_server, demo):
     demo.execute(text("UPDATE api_tokens SET revoked_at = now() WHERE id = :id"),
                  {"id": token.id})
     demo.commit()
+
+
+@pytest.fixture
+def artifacts():
+    """Screenshots of the attacks go to test-artifacts/ only, never to the docs."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
 
 
 @pytest.fixture

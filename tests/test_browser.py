@@ -24,7 +24,7 @@ def test_grid_edit_draws_the_grid_and_its_neighbours_offline(page, demo, artifac
     page.goto(f"{page.base}/admin/grid/edit/?id={village.id}")
     edited = page.locator(f'.gridlink-editor path[stroke="{EDITED_STROKE}"]')
     edited.first.wait_for()
-    page.wait_for_function("document.querySelectorAll('.gridlink-label').length > 3")
+    page.wait_for_function("() => document.querySelectorAll('.gridlink-label').length > 3")
     labels = set(page.locator(".gridlink-label").all_inner_texts())
     page.wait_for_load_state("networkidle")
     page.screenshot(path=artifacts / "grid-edit.png", full_page=True)
@@ -106,7 +106,7 @@ def test_topology_report_goes_to_the_trouble_spot(page, demo, artifacts):
         lat, lon = float(row.get_attribute("data-lat")), float(row.get_attribute("data-lon"))
         assert not page.evaluate(f"{the_map}.getBounds().contains([{lat}, {lon}])")
         row.click()
-        page.wait_for_function(f"{the_map}.getBounds().contains([{lat}, {lon}])")
+        page.wait_for_function(f"() => {the_map}.getBounds().contains([{lat}, {lon}])")
         page.wait_for_load_state("networkidle")
         page.screenshot(path=artifacts / "topology.png", full_page=True)
         assert int(page.get_attribute("#gridlink-topology-map", "data-problems")) >= 1

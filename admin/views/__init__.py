@@ -8,6 +8,7 @@ from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 
 from admin.auth import AuthView
+from admin.headers import csp_nonce
 from admin.views.accounts import ApiTokenView, AuditView, UserView
 from admin.views.directory import DirectoryView
 from admin.views.formatters import local_time
@@ -47,6 +48,7 @@ def init_app(app: Flask) -> None:
         index_view=HomeView(name=_l("Dashboard"), url="/admin"),
         theme=Bootstrap4Theme(swatch="cerulean", base_template="gridlink/master.html",
                               fluid=True),
+        csp_nonce_generator=csp_nonce,
     )
     grids, people = _l("Grids"), _l("Courts and roster")
     admin.add_view(LocateView(name=_l("Find a grid"), category=grids, endpoint="locate"))

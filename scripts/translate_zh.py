@@ -419,6 +419,7 @@ ZH = {
     "the officer's name is required": "请填写承办人姓名",
     "the case number is required": "请填写案号",
     "Back to the list of matters": "返回事项列表",
+    "Returned it: not their grid": "已退回：不属本网格",
     "unknown matter type %(value)s": "未知的事项类型 %(value)s",
     "urgency must be normal or urgent": "紧急程度只能是一般或紧急",
     "the deadline %(value)s has passed": "期限 %(value)s 已过",

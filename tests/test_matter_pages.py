@@ -7,6 +7,7 @@ wording of the Chinese catalogue."""
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from datetime import date, timedelta
@@ -291,6 +292,39 @@ def test_returning_a_matter_needs_a_reason(client_as, session, court, xingyan_ma
     assert liaison.get(f"/admin/matter/details/?id={returned.id}").status_code == 404
     queue = court.get("/admin/review_queue/").get_data(as_text=True)
     assert returned.case_number in queue and "被执行人已迁往外地" in queue
+
+
+def test_a_returned_matter_offers_the_debtors_other_located_address_on_a_drawn_map(
+        client_as, session, court):
+    """The 经常居住地's grid returns it: the queue offers the 户籍地's grid (located, but
+    not chosen first) and draws both the candidate and the grid that returned it."""
+    court_row = session.scalar(select(Court).where(Court.name == YUNCHENG_COURT))
+    matter, _ = file_matter(session, MatterInput(
+        court=court_row, officer_name="测试干警", case_number="（2026）粤5302执203号",
+        matter_type="service", debtor_kind="person", debtor_name="李某",
+        addresses=[AddressInput(kind="habitual", text=XINGYAN_ADDRESS),
+                   AddressInput(kind="household", text=NEIGHBOUR_ADDRESS)],
+        request={"document_kinds": ["judgment"], "method": "direct"}))
+    session.flush()
+    assert matter.primary_assignment.grid.code == XINGYAN
+    household = next(a.grid.code for a in matter.addresses if a.kind.value == "household")
+    english(client_as("demo_liaison")).post(f"/admin/matter/{matter.id}/return/",
+                                            data={"reason": "不在本社区居住"})
+    queue = court.get("/admin/review_queue/").get_data(as_text=True)
+    codes = set(re.findall(r'class="d-inline gridlink-pick" data-code="(\d+)"', queue))
+    assert household in codes and XINGYAN not in codes  # not back to the grid that said no
+    data = json.loads(re.search(r'id="gridlink-queue-data">(.*?)</script>', queue).group(1))
+    card = next(c for c in data if c["id"] == str(matter.id))
+    assert card["returned_from"] == XINGYAN and card["returned"]["geometry"]["coordinates"]
+    candidates = json.loads(re.search(r'id="gridlink-queue-candidates">(.*?)</script>',
+                                      queue).group(1))
+    drawn = [c for cs in candidates for c in cs if c["code"] == household]
+    assert drawn and drawn[0]["geometry"]["coordinates"]
+    # One click places it there.
+    court.post(f"/admin/review_queue/{matter.id}/pick/",
+               data={"code": household, "method": "candidate"})
+    session.expire_all()
+    assert session.get(Matter, matter.id).primary_assignment.grid.code == household
 
 
 def test_the_court_reroutes_with_a_reason_and_a_grid(court, session, xingyan_matter):

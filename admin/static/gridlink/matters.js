@@ -8,6 +8,7 @@
   var CANDIDATE_STYLE = {color: '#e8590c', weight: 2, dashArray: '6 4', fillColor: '#ffa94d', fillOpacity: 0.25};
   var CANDIDATE_HOVER = {fillOpacity: 0.5, weight: 3};
   var PICKED_STYLE = {color: '#2b8a3e', weight: 3, fillColor: '#51cf66', fillOpacity: 0.25};
+  var RETURNED_STYLE = {color: '#868e96', weight: 2, dashArray: '2 4', fillColor: '#adb5bd', fillOpacity: 0.2};
 
   // Our shapes in a pane above the village outlines, which load later and would cover them.
   function matterPane(map) {
@@ -209,6 +210,12 @@
             .on('click', function () { submitCandidate($card, c.code); }).addTo(shapes);
         }
       });
+      if (matter.returned && matter.returned.geometry) {
+        // The grid that said "not ours": where the matter was, not a choice.
+        GridlinkMap.tooltip(L.geoJSON(matter.returned.geometry, {style: RETURNED_STYLE, interactive: true,
+                                                                 pane: matterPane(map)}),
+                            $el.data('returned-label')).addTo(shapes);
+      }
       drawPoints(map, shapes, matter.points);
       if (shapes.getLayers().length) {
         map.fitBounds(shapes.getBounds().pad(0.3), {maxZoom: 15, animate: false});

@@ -134,7 +134,11 @@ ACTIONS = {"create": _l("created"), "update": _l("changed"), "delete": _l("delet
 ENTITIES = {"grid": _l("Grid"), "generation": _l("Generation"), "roster_entry": _l("Roster"),
             "person": _l("Person"), "court": _l("Court"), "address_point": _l("Address"),
             "account": _l("Account"), "api_token": _l("Token"), "database": _l("Database"),
-            "directory_submission": _l("List submission"), "directory_row": _l("List row")}
+            "directory_submission": _l("List submission"), "directory_row": _l("List row"),
+            "matter": _l("Matter"), "debtor": _l("Debtor"), "matter_address": _l("Matter address"),
+            "assignment": _l("Assignment"), "assignment_precedence": _l("Address precedence"),
+            "place_alias": _l("Place alias"), "directory": _l("Liaison list"),
+            "matters": _l("Matters")}
 
 
 def _short_id(view, context, model, name):

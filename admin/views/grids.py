@@ -192,7 +192,8 @@ class GridView(GridBaseView):
                 _check_topology(model, form.accept_topology.data)
         if is_created or old_geom:
             action = _("new grid") if is_created else _("redrawn")
-            generation = Generation(label=f"{action}: {model.name} {model.code}",
+            generation = Generation(label=_("%(action)s: %(name)s %(code)s", action=action,
+                                            name=model.name, code=model.code),
                                     valid_from=date.today())
             if is_created:
                 model.first_generation = generation

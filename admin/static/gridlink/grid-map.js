@@ -55,6 +55,13 @@
     });
   }
 
+  // Leaflet's and Leaflet.draw's own words, in the page's language (admin/maps.py).
+  var texts = readJSON('gridlink-map-texts');
+  if (texts) {
+    $.extend(L.Control.Zoom.prototype.options, {zoomInTitle: texts.zoomIn, zoomOutTitle: texts.zoomOut});
+    if (L.drawLocal) { $.extend(true, L.drawLocal, texts.draw); }
+  }
+
   function newMap(el, options) {
     var map = L.map(el, $.extend({center: CITY_CENTER, zoom: 9, zoomSnap: 0.25}, options || {}));
     addBasemap(map);

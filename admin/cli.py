@@ -15,6 +15,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from admin.cli_grids_import import grids_import
 from admin.cli_locate import locate
 from admin.cli_matters import matters_cli
+from admin.secret_key import SecretKeyError
 from models import db
 from models.audit import Actor, set_actor
 from models.database import ClusterError, database_url, embedded, outside_database
@@ -369,7 +370,10 @@ def _create_app():
             click.echo(f"starting embedded PostGIS in {cluster.data_dir}", err=True)
             cluster.start()
         cluster.ensure_database()
-    return create_app()
+    try:
+        return create_app()
+    except SecretKeyError as e:
+        raise click.ClickException(str(e)) from e
 
 
 main = FlaskGroup(name="gridlink", create_app=_create_app, add_default_commands=False,

@@ -307,6 +307,24 @@ def users_ensure_admin():
                "(to be changed at first sign-in)")
 
 
+@users_cli.command("sign-out", help="End every session of these accounts, on every device.")
+@click.argument("usernames", nargs=-1, required=True)
+@with_appcontext
+def users_sign_out(usernames):
+    from sqlalchemy import select
+
+    from models import User
+
+    users = db.session.scalars(select(User).where(User.username.in_(usernames))).all()
+    unknown = set(usernames) - {u.username for u in users}
+    if unknown:
+        raise click.ClickException("no account named " + ", ".join(sorted(unknown)))
+    for user in users:
+        user.end_sessions()
+    db.session.commit()
+    click.echo(f"signed out everywhere: {', '.join(u.username for u in users)}")
+
+
 @click.group("tokens", help="API tokens of court systems.")
 def tokens_cli():
     as_cli_user()

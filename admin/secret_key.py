@@ -36,7 +36,13 @@ def resolve(config: dict) -> str:
     if config.get("TESTING"):
         return key or secrets.token_hex(32)
     if not key:
-        key = read_or_create(Path(config.get("SECRET_KEY_FILE") or default_key_file()))
+        path = Path(config.get("SECRET_KEY_FILE") or default_key_file())
+        try:
+            key = read_or_create(path)
+        except OSError as e:
+            raise SecretKeyError(f"SECRET_KEY is not set and {path} cannot be made or "
+                                 f"read ({e.strerror}): set SECRET_KEY, or "
+                                 "GRIDLINK_SECRET_KEY_FILE to a writable place") from e
     if key in PUBLISHED or len(key) < MIN_LENGTH:
         raise SecretKeyError(
             "SECRET_KEY is a published, empty or short value: anyone could forge sessions "

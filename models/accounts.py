@@ -86,7 +86,7 @@ def check_password_policy(password: str, username: str, user_inputs: tuple[str, 
         raise PasswordRejected(N_("a password may not be a row of keys (qwerty, asdf, 1q2w…)"))
     result = zxcvbn(password[:100], user_inputs=[username, *user_inputs, *SITE_WORDS])
     if result["score"] < MIN_STRENGTH:
-        raise PasswordRejected(_weakness(password, result["sequence"]))
+        raise PasswordRejected(_weakness(result["sequence"]))
 
 
 def _keyboard_walk(password: str) -> bool:
@@ -97,7 +97,7 @@ def _keyboard_walk(password: str) -> bool:
     return walked * 2 > len(password)
 
 
-def _weakness(password: str, sequence: list[dict]) -> str:
+def _weakness(sequence: list[dict]) -> str:
     """Why zxcvbn finds it easy, from the largest part it recognised."""
     part = max(sequence, key=lambda m: len(m["token"]))
     if part["pattern"] == "dictionary" and part.get("dictionary_name") == "passwords":

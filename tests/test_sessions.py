@@ -132,3 +132,18 @@ def test_others_may_not_sign_accounts_out(app, client_as, session):
     committee.post("/admin/account/action/", data={"action": "sign_out", "rowid": str(user.id)})
     session.expire_all()
     assert session.get(User, user.id).session_generation == before
+
+
+def test_a_key_file_that_cannot_be_made_is_said_plainly(production_app, tmp_path):
+    (tmp_path / "a_file").write_text("")
+    with pytest.raises(SecretKeyError, match="set SECRET_KEY"):
+        production_app(SECRET_KEY_FILE=str(tmp_path / "a_file" / "secret_key"))
+
+
+def test_the_command_line_signs_an_account_out_everywhere(app, client_as, runner):
+    victim = client_as("demo_town_centre")
+    thief = copied_cookie(app, victim)
+    result = runner.invoke(args=["users", "sign-out", "demo_town_centre"])
+    assert result.exit_code == 0, result.output
+    assert thief.get("/admin/").status_code == 302
+    assert runner.invoke(args=["users", "sign-out", "nobody_here"]).exit_code == 1

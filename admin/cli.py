@@ -96,6 +96,8 @@ def db_upgrade():
         app_url = os.environ.get("GRIDLINK_APP_DATABASE_URL")
         if app_url and make_url(app_url).password:
             set_app_role_password(engine, make_url(app_url))
+    except ValueError as e:
+        raise click.ClickException(str(e)) from e
     finally:
         engine.dispose()
     click.echo("database is at the newest migration")

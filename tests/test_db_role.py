@@ -3,8 +3,10 @@ audit trail's protection or rewrite it. Every way is refused (the app owns no
 table and is no superuser); the suite itself runs as that role (conftest.make_app),
 which proves its grants suffice."""
 
+import os
+
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import DBAPIError
 
 from models import db
@@ -79,3 +81,22 @@ def test_the_owner_still_runs_migrations(database_url):
         )).scalar()
     engine.dispose()
     assert owner != APP_ROLE
+
+
+def test_db_upgrade_gives_the_app_role_its_password(runner, database_url, monkeypatch):
+    password = os.environ.get("GRIDLINK_TEST_APP_PASSWORD", "test-only-password")
+    app_url = make_url(database_url).set(username=APP_ROLE, password=password)
+    monkeypatch.setenv("GRIDLINK_APP_DATABASE_URL", app_url.render_as_string(False))
+    result = runner.invoke(args=["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        stored = connection.execute(text(
+            "SELECT rolpassword FROM pg_authid WHERE rolname = :r"), {"r": APP_ROLE}).scalar()
+    engine.dispose()
+    assert stored and stored.startswith("SCRAM-SHA-256$") and password not in stored
+    # Only the app's role gets a password this way: not the owner, not anyone else.
+    monkeypatch.setenv("GRIDLINK_APP_DATABASE_URL", app_url.set(username="postgres")
+                       .render_as_string(False))
+    refused = runner.invoke(args=["db", "upgrade"])
+    assert refused.exit_code == 1 and "must connect as gridlink_app" in refused.output

@@ -6,17 +6,26 @@ import os
 
 from flask import Flask
 
-from admin import api_matters, auth, headers, i18n, maps, views  # noqa: F401 (api_matters: API routes)
+from admin import (  # noqa: F401 (api_matters: API routes)
+    api_matters,
+    auth,
+    headers,
+    i18n,
+    maps,
+    secret_key,
+    views,
+)
 from admin.api import api
 from admin.ogc import ogc
 from models import audit, db
-from models.database import database_url
+from models.database import app_database_url
 
 
 def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(__name__)
     app.config.from_mapping(
-        SECRET_KEY=os.environ.get("SECRET_KEY", "dev-only-change-me"),
+        SECRET_KEY=os.environ.get("SECRET_KEY"),  # unset: generated (admin.secret_key)
+        SECRET_KEY_FILE=None,
         SQLALCHEMY_DATABASE_URI=None,
         SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
         BABEL_DEFAULT_LOCALE="zh_Hans_CN",
@@ -31,8 +40,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.json.ensure_ascii = False  # JSON in Chinese, readable as it is
     if test_config:
         app.config.from_mapping(test_config)
+    app.config["SECRET_KEY"] = secret_key.resolve(app.config)
     if not app.config["SQLALCHEMY_DATABASE_URI"]:
-        app.config["SQLALCHEMY_DATABASE_URI"] = database_url()
+        app.config["SQLALCHEMY_DATABASE_URI"] = app_database_url()
 
     db.init_app(app)
     audit.set_key(app.config["SECRET_KEY"])

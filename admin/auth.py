@@ -1,9 +1,13 @@
 """Signing in and out, changing a password, and who is asking.
 
 Sessions are Flask's signed cookie (HttpOnly, SameSite=Lax, Secure when the
-site is served over HTTPS: GRIDLINK_HTTPS=1). Every form carries a CSRF token
-(Flask-Admin's SecureForm). Failed sign-ins are counted in the database per
-account and per address, so every server process throttles alike.
+site is served over HTTPS: GRIDLINK_HTTPS=1). The cookie names the account and
+its session generation: signing out, a new password, disabling the account and
+an administrator's "sign out everywhere" raise the generation, so every copy of
+an older cookie is refused. Every form carries a CSRF token (Flask-Admin's
+SecureForm). Failed sign-ins are counted in the database per account and
+address, per account and per address (models.accounts.FAILURE_LIMITS), under a
+per-account lock, so every server process throttles alike.
 """
 
 from __future__ import annotations
@@ -24,16 +28,15 @@ from wtforms.validators import DataRequired, EqualTo, Length
 
 from models import ApiToken, LoginAttempt, User, db
 from models.access import Scope
-from models.accounts import PasswordRejected, throttled_until
+from models.accounts import PasswordRejected, lock_sign_in, throttled_until
 from models.audit import Actor, append, set_actor_provider
 
 login_manager = LoginManager()
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    user = db.session.get(User, user_id)
-    return user if user is not None and user.active else None
+def load_user(session_id: str) -> User | None:
+    return User.from_session_id(db.session, session_id)
 
 
 def client_address() -> str:
@@ -105,6 +108,7 @@ class PasswordForm(SecureForm):
 def attempt_login(username: str, password: str, address: str) -> tuple[User | None, str | None]:
     """Check a sign-in; record it; return the user, or None and why not."""
     session = db.session
+    lock_sign_in(session, username)
     until = throttled_until(session, username, address)
     if until is not None:
         return None, _("Too many failed sign-ins. Try again after %(time)s.",
@@ -149,6 +153,9 @@ class AuthView(BaseView):
         if not form.validate():
             abort(400)
         if current_user.is_authenticated:
+            # Every copy of this cookie ends here, not only the browser's own.
+            current_user.end_sessions()
+            db.session.flush()
             append(db.session.connection(), "logout", "account", str(current_user.id))
             db.session.commit()
         logout_user()
@@ -171,6 +178,7 @@ class AuthView(BaseView):
                 else:
                     user.must_change_password = False
                     db.session.commit()
+                    login_user(user)  # this browser goes on; every other session ended
                     flash(_("Password changed."), "success")
                     return redirect(url_for("admin.index"))
         return self.render("gridlink/password.html", form=form)

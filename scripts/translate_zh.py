@@ -160,6 +160,17 @@ ZH = {
     "a password needs both letters and digits": "密码须同时包含字母和数字",
     "a password may not contain the user name": "密码不能包含用户名",
     "this password is too common": "该密码过于常见",
+    "this is the published demo password": "这是公开的演示密码，不能用于正式账号",
+    "a password may not be a row of keys (qwerty, asdf, 1q2w…)":
+        "密码不能是键盘上连续的按键（如 qwerty、asdf、1q2w…）",
+    "a password may not be mostly repeated or consecutive characters":
+        "密码不能主要由重复或连续的字符组成",
+    "this password is too easy to guess: make it longer, with unrelated words":
+        "该密码太容易被猜到：请加长，并使用互不相关的词",
+    "Sign out everywhere": "在所有设备上退出",
+    "End every session of the selected accounts? They will have to sign in again.":
+        "确定结束所选账号的全部会话？这些账号需要重新登录。",
+    "%(n)d accounts signed out everywhere.": "已让 %(n)d 个账号在所有设备上退出。",
     "Back to the dashboard": "返回首页",
     "Import boundaries": "导入边界",
     "WGS84 / CGCS2000 (GPS, Tianditu)": "WGS84 / CGCS2000（GPS、天地图）",

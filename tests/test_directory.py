@@ -61,7 +61,7 @@ def other_town_centre(session):
     qianfeng = session.scalar(Grid.current().where(Grid.name == "前锋镇"))
     user = User(username="test_qianfeng_centre", display_name="前锋镇微网格中心",
                 role=Role.town_centre, grid=qianfeng, active=True)
-    user.set_password(DEMO_PASSWORD)
+    user.set_password(DEMO_PASSWORD, demo_account=True)
     session.add(user)
     session.flush()
     return user
@@ -468,7 +468,7 @@ def test_a_committee_reviews_only_its_own_county(client_as, town, session):
     luoding = session.scalar(Grid.current().where(Grid.name == "罗定市"))
     stranger = User(username="test_luoding_committee", display_name="罗定市委政法委",
                     role=Role.committee, grid=luoding, active=True)
-    stranger.set_password(DEMO_PASSWORD)
+    stranger.set_password(DEMO_PASSWORD, demo_account=True)
     session.add(stranger)
     session.flush()
     other = client_as(stranger.username)

@@ -10,14 +10,14 @@ from flask_admin.actions import action
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
-from sqlalchemy import select, true
+from sqlalchemy import inspect, select, true
 from wtforms import PasswordField
 from wtforms.validators import ValidationError
 
 from admin.views.formatters import enum_choices, level_label
 from admin.views.grids import current_grids_loader
 from admin.views.secure import ScopedAjaxLoader, ScopedModelView
-from models import ApiToken, Court, GridLevel, Role, db
+from models import ApiToken, Court, GridLevel, Role, User, db
 from models.accounts import PasswordRejected
 
 ROLES = {
@@ -40,7 +40,8 @@ def courts_loader(name):
 
 
 class UserView(ScopedModelView):
-    """Accounts are switched off, not deleted: the audit trail names them."""
+    """Accounts are switched off, not deleted: the audit trail names them. Switching
+    one off, giving it a new password or "sign out everywhere" ends its sessions."""
 
     entity = "accounts"
     allow_delete = False
@@ -72,6 +73,20 @@ class UserView(ScopedModelView):
                     model.set_password(password)
                 except PasswordRejected as e:
                     raise ValidationError(_(e.template, **e.params)) from e
+            if not is_created and False in inspect(model).attrs.active.history.added:
+                model.end_sessions()
+
+    @action("sign_out", _l("Sign out everywhere"),
+            _l("End every session of the selected accounts? They will have to sign in again."))
+    def action_sign_out(self, ids):
+        users = db.session.scalars(select(User).where(User.id.in_(ids))).all()
+        for user in users:
+            user.end_sessions()
+        db.session.commit()
+        flash(_("%(n)d accounts signed out everywhere.", n=len(users)), "success")
+
+    def is_action_allowed(self, name):
+        return self._may_write()
 
     def _check_binding(self, model):
         if model.role is Role.court_staff and model.court is None:

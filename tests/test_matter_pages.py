@@ -413,3 +413,43 @@ def test_the_filing_form_names_types_credentials_and_addresses_in_chinese(client
         assert chinese in page
     for english in ("Find the debtor's property", "Summons", "Household registration"):
         assert english not in page
+
+
+# --- home pages by role --------------------------------------------------------------------
+
+def test_a_liaisons_home_is_their_grid_and_its_open_matters_by_deadline(client_as, session):
+    from datetime import date, timedelta
+    later = file_directly(session, YUNCHENG_COURT, "（2026）粤5302执301号", XINGYAN_ADDRESS,
+                          deadline=date.today() + timedelta(days=20))
+    soon = file_directly(session, YUNCHENG_COURT, "（2026）粤5302执302号", XINGYAN_ADDRESS,
+                         deadline=date.today() + timedelta(days=1), debtor_name="赵某")
+    elsewhere = file_directly(session, YUNCHENG_COURT, "（2026）粤5302执303号",
+                              NEIGHBOUR_ADDRESS)
+    session.execute(Matter.__table__.update().where(Matter.id == later.id)
+                    .values(deadline=date.today() - timedelta(days=2)))  # now overdue
+    for username in ("demo_liaison", "demo_worker"):
+        page = english(client_as(username)).get("/admin/").get_data(as_text=True)
+        assert "My grid: 星岩社区" in page and "云城区 / 云城街道 / 星岩社区" in page
+        table = page[page.index('id="gridlink-open"'):]
+        assert table.index(later.case_number) < table.index(soon.case_number)
+        assert elsewhere.case_number not in page
+        assert re.search(r'data-count="overdue">1<', page)
+        assert re.search(r'data-count="due_soon">1<', page)
+        assert "Overdue" in table and "Due soon" in table
+        assert 'data-role="gridlink-overview"' in page  # their grid, on a map
+
+
+def test_a_courts_home_shows_what_waits_for_it_and_what_is_overdue(client_as, session):
+    from datetime import date, timedelta
+    waiting = file_directly(session, YUNCHENG_COURT, "（2026）粤5302执304号",
+                            AMBIGUOUS_ADDRESS)
+    late = file_directly(session, YUNCHENG_COURT, "（2026）粤5302执305号", XINGYAN_ADDRESS)
+    other = file_directly(session, LUODING_COURT, "（2026）粤5381执306号", XINGYAN_ADDRESS)
+    session.execute(Matter.__table__.update().where(Matter.id.in_([late.id, other.id]))
+                    .values(deadline=date.today() - timedelta(days=1)))
+    page = english(client_as("demo_court_yuncheng")).get("/admin/").get_data(as_text=True)
+    assert waiting.state is MatterState.review
+    assert waiting.case_number in page[page.index('id="gridlink-waiting"'):]
+    assert late.case_number in page[page.index('id="gridlink-overdue"'):]
+    assert other.case_number not in page
+    assert 'data-role="gridlink-overview"' not in page  # no map library on this page

@@ -7,6 +7,7 @@
   var NEIGHBOUR_STYLE = {color: '#555', weight: 1, dashArray: '4 3', fillColor: '#999', fillOpacity: 0.12};
   var EDIT_STYLE = {color: '#d9480f', weight: 3, fillOpacity: 0.25};
   var CITY_CENTER = [22.92, 111.8];
+  var FEW_NAMED = 40;  // an overview of this many grids or fewer names each on the map
 
   // Data the page hands to its script, in a <script type="application/json"> block.
   function readJSON(id) {
@@ -64,6 +65,7 @@
 
   function newMap(el, options) {
     var map = L.map(el, $.extend({center: CITY_CENTER, zoom: 9, zoomSnap: 0.25}, options || {}));
+    if (map.attributionControl) { map.attributionControl.setPrefix(''); }  // no English link
     addBasemap(map);
     return map;
   }
@@ -184,7 +186,14 @@
             if (!(county in counties)) { counties[county] = palette[Object.keys(counties).length % palette.length]; }
             return {color: '#fff', weight: 1, fillColor: counties[county], fillOpacity: 0.55};
           },
-          onEachFeature: function (f, l) { tooltip(l, f.properties.name + ' ' + f.properties.code); }
+          onEachFeature: function (f, l) {
+            // A few grids (a town's villages, one village) are named on the map; many, on hover.
+            if (fc.features.length <= FEW_NAMED) {
+              tooltip(l, f.properties.name, {permanent: true, direction: 'center', className: 'gridlink-label'});
+            } else {
+              tooltip(l, f.properties.name + ' ' + f.properties.code);
+            }
+          }
         }).addTo(map);
         if (fc.features.length) { map.fitBounds(layer.getBounds()); }
         $el.attr('data-loaded', fc.features.length);

@@ -332,7 +332,7 @@ RAW_TIME = re.compile(r"\d{2}:\d{2}:\d{2}(\.\d+)?([+-]\d{2}:\d{2})?")
 
 
 @pytest.mark.parametrize("url", ["/admin/account/", "/admin/generation/", "/admin/token/",
-                                 "/admin/alias/", "/admin/precedence/"])
+                                 "/admin/alias/", "/admin/precedence/", "/admin/audit/"])
 def test_moments_show_in_beijing_time_to_the_minute(client, runner, url):
     """One formatter (admin.views.formatters.local_time) for every list, detail and
     export: no raw UTC with seconds and microseconds."""
@@ -356,3 +356,18 @@ def test_the_favicon_is_there_and_cached(anonymous):
     with anonymous.get("/favicon.ico") as response:
         assert response.status_code == 200 and response.data[:4] == b"\x00\x00\x01\x00"
         assert "max-age=604800" in response.headers["Cache-Control"]
+
+
+def test_the_audit_trail_shows_what_changed_readably(client, session):
+    person = session.scalar(select(Person).where(Person.name == "王五")) or Person(
+        name="王五", phone="10007661111")
+    session.add(person)
+    session.flush()
+    client.post(f"/admin/person/edit/?id={person.id}",
+                data={"name": "王五", "phone": "10007662222"})
+    page = client.get("/admin/audit/?search=" + str(person.id)).get_data(as_text=True)
+    row = page[page.index('class="list-unstyled mb-0 gridlink-changes"'):]
+    row = row[:row.index("</ul>")]
+    assert "电话</span> 10007661111 → 10007662222" in row
+    assert "{&#34;" not in page and '{"' not in row  # no raw JSON
+    assert 'class="gridlink-audit"' in page  # the table kept inside the page

@@ -9,7 +9,8 @@ from flask_babel import lazy_gettext as _l
 
 from admin.auth import AuthView
 from admin.headers import csp_nonce
-from admin.views.accounts import ApiTokenView, AuditView, UserView
+from admin.views.accounts import ApiTokenView, UserView
+from admin.views.audit import AuditView
 from admin.views.directory import DirectoryView
 from admin.views.formatters import local_time
 from admin.views.grids import GenerationView, GridHistoryView, GridView

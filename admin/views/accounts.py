@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 
 from flask import flash
 from flask_admin.actions import action
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from markupsafe import Markup
-from sqlalchemy import inspect, select, true
+from sqlalchemy import inspect, select
 from wtforms import PasswordField
 from wtforms.validators import ValidationError
 
@@ -130,57 +128,3 @@ class ApiTokenView(ScopedModelView):
 
     def is_action_allowed(self, name):
         return self._may_write()
-
-
-def _json_cell(view, context, model, name):
-    value = getattr(model, name)
-    if not value:
-        return ""
-    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
-    short = text if len(text) <= 80 else text[:77] + "…"
-    return Markup('<code title="{}">{}</code>').format(text, short)
-
-
-ACTIONS = {"create": _l("created"), "update": _l("changed"), "delete": _l("deleted"),
-           "login": _l("signed in"), "login_failed": _l("failed sign-in"),
-           "logout": _l("signed out"), "reveal_phone": _l("phone shown"),
-           "seed_demo": _l("demo loaded"), "export": _l("exported"),
-           "topology_override": _l("topology override")}
-ENTITIES = {"grid": _l("Grid"), "generation": _l("Generation"), "roster_entry": _l("Roster"),
-            "person": _l("Person"), "court": _l("Court"), "address_point": _l("Address"),
-            "account": _l("Account"), "api_token": _l("Token"), "database": _l("Database"),
-            "directory_submission": _l("List submission"), "directory_row": _l("List row"),
-            "matter": _l("Matter"), "debtor": _l("Debtor"), "matter_address": _l("Matter address"),
-            "assignment": _l("Assignment"), "assignment_precedence": _l("Address precedence"),
-            "place_alias": _l("Place alias"), "directory": _l("Liaison list"),
-            "matters": _l("Matters")}
-
-
-def _short_id(view, context, model, name):
-    value = getattr(model, name) or ""
-    return Markup('<span title="{}">{}</span>').format(value, value[:8])
-
-
-class AuditView(ScopedModelView):
-    """The audit trail, read-only. `gridlink audit verify` checks it is intact."""
-
-    entity = "audit"
-    allow_create = allow_edit = allow_delete = False
-    can_view_details = True
-    can_export = True
-    page_size = 50
-    column_list = ["seq", "at", "actor", "address", "action", "entity", "entity_id",
-                   "before", "after"]
-    column_labels = {"seq": _l("No."), "at": _l("Time"), "actor": _l("Who"),
-                     "address": _l("From"), "action": _l("Action"), "entity": _l("Record"),
-                     "entity_id": _l("Record id"), "before": _l("Before"),
-                     "after": _l("After")}
-    column_formatters = {"before": _json_cell, "after": _json_cell,
-                         "entity_id": _short_id, "action": level_label(ACTIONS),
-                         "entity": level_label(ENTITIES)}
-    column_filters = ["action", "entity", "actor", "at"]
-    column_searchable_list = ["entity_id", "actor"]
-    column_default_sort = ("seq", True)
-
-    def scope_filter(self, scope):
-        return true()  # admins only (models.access.PERMISSIONS)

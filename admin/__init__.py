@@ -6,7 +6,7 @@ import os
 
 from flask import Flask
 
-from admin import api_matters, auth, i18n, maps, views  # noqa: F401 (api_matters: API routes)
+from admin import api_matters, auth, errors, i18n, maps, views  # noqa: F401 (api_matters: API routes)
 from admin.api import api
 from admin.ogc import ogc
 from models import audit, db
@@ -38,6 +38,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     audit.set_key(app.config["SECRET_KEY"])
     i18n.init_app(app)
     auth.init_app(app)
+    errors.init_app(app)
     maps.init_app(app)
     views.init_app(app)
     app.register_blueprint(api)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import contextlib
 import json
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, current_app, g, jsonify, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import BadRequest, NotFound
@@ -136,6 +136,9 @@ def database_unreachable(error) -> Response:
         raise error
     with contextlib.suppress(DBAPIError):  # the connection is gone already
         db.session.rollback()
+    # The page is drawn for nobody: who is signed in cannot be looked up just now
+    # (Flask-Login keeps the user of the request in g._login_user).
+    g._login_user = current_app.login_manager.anonymous_user()
     response = _answer(503, _("The database cannot be reached"),
                        _("The database cannot be reached just now. Try again in a moment."),
                        "ServiceUnavailable", "the database cannot be reached; try again later")

@@ -12,11 +12,11 @@ import socket
 import threading
 
 import pytest
+from conftest import Client, make_app
 from markupsafe import escape
 from sqlalchemy import func, make_url, select
 
 from models import AddressPoint, ApiToken, AuditRecord, Grid
-from tests.conftest import Client, make_app
 
 LISTS = ["grid", "grid_history", "generation", "address", "alias", "court", "roster",
          "person", "matter", "precedence", "account", "token", "audit"]

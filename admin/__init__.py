@@ -9,6 +9,7 @@ from flask import Flask
 from admin import (  # noqa: F401 (api_matters: API routes)
     api_matters,
     auth,
+    errors,
     headers,
     i18n,
     maps,
@@ -48,6 +49,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     audit.set_key(app.config["SECRET_KEY"])
     i18n.init_app(app)
     auth.init_app(app)
+    errors.init_app(app)
     maps.init_app(app)
     headers.init_app(app)
     views.init_app(app)

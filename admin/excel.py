@@ -27,6 +27,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from admin.cells import safe_row
 from models import Court, CourtKind, Grid, GridLevel, Person, RosterEntry, RosterRole
 from models.access import Scope
 from models.directory import DirectoryError, normalise_phone
@@ -76,7 +77,7 @@ def _sheet(ws: Worksheet, title: str, headers: list[str], rows: list[list],
         cell.font, cell.fill, cell.border = Font(bold=True), HEADER_FILL, BORDER
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
     for row in rows:
-        ws.append(row)
+        ws.append(safe_row(row))  # names typed by people: text, never formulas
         for cell in ws[ws.max_row]:
             cell.border = BORDER
             if cell.column - 1 in text_columns:

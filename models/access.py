@@ -163,3 +163,15 @@ class Scope:
 
     def may_reveal_phone(self) -> bool:
         return self.role in MAY_REVEAL_PHONES
+
+
+# Phone numbers in bulk — an export, a whole list on one page — rather than one at a
+# time through the audited 显示 (MAY_REVEAL_PHONES): only admins, who keep the roster,
+# and a town centre, which collects and reports its own town's liaisons and grid
+# workers (its scope holds nothing else). Court staff and liaisons look a number up
+# when they need it; everyone else gets lists with numbers masked.
+MAY_EXPORT_PHONES = {Role.admin, Role.town_centre}
+
+
+def may_export_phones(scope: Scope) -> bool:
+    return scope.role in MAY_EXPORT_PHONES and scope.may_reveal_phone()

@@ -727,6 +727,14 @@ ZH = {
     'code %(code)s is a %(current)s among the current grids, not a %(level)s': '代码 %(code)s 在现行网格中是%(current)s，而不是%(level)s',
     'boundary moved up to %(moved).0f m, area %(change)+.1f%%': '边界最多移动 %(moved).0f 米，面积变化 %(change)+.1f%%',
     '%(name)s and %(other)s name different places': '%(name)s 与 %(other)s 指向不同的地点',
+    "Bad request": "请求有误",
+    "The address or the form holds something this page cannot take: %(why)s": "网址或表单中有本页无法接受的内容：%(why)s",
+    "There is nothing at this address.": "此网址没有内容。",
+    "The database cannot be reached": "数据库暂时无法连接",
+    "The database cannot be reached just now. Try again in a moment.": "数据库暂时无法连接，请稍后再试。",
+    "The filter %(filter)s cannot be %(value)s.": "筛选条件“%(filter)s”不能取值 %(value)s。",
+    "Draw the shape on the map: it is required.": "请在地图上绘制图形：此项必填。",
+    "The shape is not GeoJSON geometry.": "图形不是有效的 GeoJSON 几何。",
 }
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from datetime import date
 
 from flask import abort, jsonify, request
@@ -15,6 +16,8 @@ from flask_admin.contrib.sqla.filters import BaseSQLAFilter
 from flask_admin.model.form import converts
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from shapely.errors import ShapelyError
+from shapely.geometry import shape
 from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import selectinload
 from wtforms import BooleanField
@@ -44,6 +47,24 @@ class GridMapField(GeoJSONField):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.widget = GridMapWidget()
+
+    def process_formdata(self, valuelist):
+        """A boundary missing from the post, or not a GeoJSON shape, is a mistake to
+        show on the form (Flask-Admin's field hands the stored shape or any JSON to
+        shapely, and crashes)."""
+        if not valuelist or not valuelist[0].strip():
+            self.data = None
+            raise ValueError(_("Draw the shape on the map: it is required."))
+        try:
+            bounds = shape(json.loads(valuelist[0])).bounds
+        except (ValueError, TypeError, AttributeError, KeyError, IndexError,
+                ShapelyError) as e:
+            self.data = None
+            raise ValueError(_("The shape is not GeoJSON geometry.")) from e
+        if not bounds or not all(math.isfinite(b) for b in bounds):
+            self.data = None
+            raise ValueError(_("The shape is not GeoJSON geometry."))
+        super().process_formdata(valuelist)
 
 
 class GridFormConverter(AdminModelConverter):

@@ -50,6 +50,7 @@ class CourtView(ScopedModelView):
     column_default_sort = "county_code"
     can_view_details = True
     can_export = True
+    full_phone_columns = ("phone", "contact_phone")  # meant to be called: counted
     form_columns = ["name", "kind", "parent", "case_code", "county_code", "address", "phone",
                     "contact_name", "contact_phone", "grids"]
     form_ajax_refs = {"grids": current_grids_loader("grids")}

@@ -8,6 +8,7 @@ from flask import Flask
 
 from admin import (  # noqa: F401 (api_matters: API routes)
     api_matters,
+    assets,
     auth,
     errors,
     headers,
@@ -32,10 +33,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         BABEL_DEFAULT_LOCALE="zh_Hans_CN",
         BABEL_DEFAULT_TIMEZONE="Asia/Shanghai",
         FLASK_ADMIN_SWATCH="cerulean",
-        # Leaflet from Flask-Admin's own static files; our widget replaces its map code.
-        FLASK_ADMIN_MAPS=True,
-        FLASK_ADMIN_DEFAULT_CENTER_LAT=22.92,
-        FLASK_ADMIN_DEFAULT_CENTER_LONG=111.8,
+        # Off: Flask-Admin would put Leaflet on every list and form. Pages with a map
+        # load it themselves (gridlink/map_assets.html), from Flask-Admin's own files.
+        FLASK_ADMIN_MAPS=False,
     )
     app.config.from_prefixed_env("GRIDLINK")
     app.json.ensure_ascii = False  # JSON in Chinese, readable as it is
@@ -52,6 +52,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     errors.init_app(app)
     maps.init_app(app)
     headers.init_app(app)
+    assets.init_app(app)
     views.init_app(app)
     app.register_blueprint(api)
     app.register_blueprint(ogc)

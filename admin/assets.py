@@ -63,6 +63,17 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("COMPRESS_MIN_SIZE", 500)
     app.config.setdefault("COMPRESS_BR_LEVEL", 5)  # brotli's default 11 costs 10× the time
     compress.init_app(app)
+
+    # Registered after Flask-Compress, so this runs before it (after_request runs last
+    # first): a static file is read into memory here (a few hundred KB at most), so it
+    # is compressed whole and its file closed, not streamed from an open file.
+    @app.after_request
+    def whole_static_files(response):
+        if _static_folder(app, request.endpoint or "") and response.direct_passthrough:
+            response.direct_passthrough = False
+            response.make_sequence()
+        return response
+
     if not app.config.get("STATIC_CACHE", True):
         return
     versions = Versions()

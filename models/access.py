@@ -61,6 +61,12 @@ PERMISSIONS: dict[Role, dict[str, str]] = {
 
 # Who may have a masked phone number shown in full (each showing is audited).
 MAY_REVEAL_PHONES = {Role.admin, Role.court_staff, Role.town_centre, Role.liaison}
+# Phone numbers in bulk — an export, a whole list on one page — rather than one at a
+# time through the audited 显示: only admins, who keep the roster, and a town centre,
+# which collects and reports its own town's liaisons and grid workers (its scope holds
+# nothing else). Court staff and liaisons look a number up when they need it; everyone
+# else gets lists with numbers masked.
+MAY_EXPORT_PHONES = {Role.admin, Role.town_centre}
 
 # How many leading code digits identify an area of each level.
 _PREFIX = {"county": 6, "town": 9, "village": 12, "microgrid": 15}
@@ -164,14 +170,6 @@ class Scope:
     def may_reveal_phone(self) -> bool:
         return self.role in MAY_REVEAL_PHONES
 
+    def may_export_phones(self) -> bool:
+        return self.role in MAY_EXPORT_PHONES
 
-# Phone numbers in bulk — an export, a whole list on one page — rather than one at a
-# time through the audited 显示 (MAY_REVEAL_PHONES): only admins, who keep the roster,
-# and a town centre, which collects and reports its own town's liaisons and grid
-# workers (its scope holds nothing else). Court staff and liaisons look a number up
-# when they need it; everyone else gets lists with numbers masked.
-MAY_EXPORT_PHONES = {Role.admin, Role.town_centre}
-
-
-def may_export_phones(scope: Scope) -> bool:
-    return scope.role in MAY_EXPORT_PHONES and scope.may_reveal_phone()

@@ -1,5 +1,5 @@
 """Attacks on the exports, role by role: personal data leaves masked unless the role
-may take phone numbers in bulk (models.access.may_export_phones), each export says in
+may take phone numbers in bulk (models.access: Scope.may_export_phones), each export says in
 the audit trail how many numbers went out in full, and text that looks like a formula
 reaches the spreadsheet as text, in every xlsx and csv the app writes."""
 

@@ -33,7 +33,6 @@ from admin.views.formatters import mask_phone
 from admin.views.people import ROSTER_ROLES
 from admin.views.secure import refuse
 from models import Grid, RosterRole, Submission, SubmissionRow, SubmissionState, db
-from models.access import may_export_phones
 from models.audit import append
 from models.directory import (
     EDITORS,
@@ -187,7 +186,7 @@ class DirectoryView(BaseView):
             "gridlink/directory_submission.html", submission=submission, states=STATES,
             problems=by_row, n_problems=len(problems), changes=changes,
             grids=town_grids(db.session, submission.town), roles=ROSTER_ROLES,
-            change_kinds=CHANGES, fields=FIELDS, reveal=may_export_phones(current_scope()),
+            change_kinds=CHANGES, fields=FIELDS, reveal=current_scope().may_export_phones(),
             mask=mask_phone, editable=submission.editable and role in EDITORS,
             steps={name: may_take(name, submission, role) for name in TRANSITIONS},
             row_form=self._row_form(submission), upload_form=UploadForm(),
@@ -316,7 +315,7 @@ class DirectoryView(BaseView):
         rest, court staff included (one number is one audited click away)."""
         scope, today = current_scope(), date.today()
         rows = excel.liaison_rows(db.session, scope, today)
-        full = may_export_phones(scope)
+        full = scope.may_export_phones()
         for row in rows:
             row[4] = row[4] if full else mask_phone(row[4])
         _audit_export("liaisons", len(rows), full=sum(1 for r in rows if r[4]) if full else 0)

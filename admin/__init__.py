@@ -6,7 +6,14 @@ import os
 
 from flask import Flask
 
-from admin import api_matters, auth, i18n, maps, views  # noqa: F401 (api_matters: API routes)
+from admin import (  # noqa: F401 (api_matters: API routes)
+    api_matters,
+    auth,
+    i18n,
+    maps,
+    uploads,
+    views,
+)
 from admin.api import api
 from admin.ogc import ogc
 from models import audit, db
@@ -26,6 +33,12 @@ def create_app(test_config: dict | None = None) -> Flask:
         FLASK_ADMIN_MAPS=True,
         FLASK_ADMIN_DEFAULT_CENTER_LAT=22.92,
         FLASK_ADMIN_DEFAULT_CENTER_LONG=111.8,
+        # The largest request, i.e. upload, in bytes (GRIDLINK_MAX_CONTENT_LENGTH): 50 MB
+        # takes a county's boundaries many times over (geo.import_file has the limits
+        # of what a file may hold); larger ones are refused before they are read.
+        MAX_CONTENT_LENGTH=50 * 2**20,
+        UPLOAD_FOLDER=None,  # where uploads wait for confirmation: default <var>/uploads
+        UPLOAD_MAX_AGE=24 * 3600,  # seconds before an unconfirmed upload is swept
     )
     app.config.from_prefixed_env("GRIDLINK")
     app.json.ensure_ascii = False  # JSON in Chinese, readable as it is
@@ -39,6 +52,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     i18n.init_app(app)
     auth.init_app(app)
     maps.init_app(app)
+    uploads.init_app(app)
     views.init_app(app)
     app.register_blueprint(api)
     app.register_blueprint(ogc)

@@ -181,8 +181,13 @@ def _port_free(port: int) -> bool:
         return True
 
 
+def var_dir() -> Path:
+    """The app's own data folder: the embedded database, and waiting uploads."""
+    return Path(os.environ.get("GRIDLINK_VAR", PROJECT_ROOT / "var"))
+
+
 def embedded() -> Cluster:
-    return Cluster(Path(os.environ.get("GRIDLINK_VAR", PROJECT_ROOT / "var")))
+    return Cluster(var_dir())
 
 
 def database_url() -> str:

@@ -41,9 +41,13 @@ TRANSFORMABLE_DATUMS = {"WGS_1984", "China_2000"}
 # are far below: the synthetic province's 26,000 villages average 285 vertices, and a
 # county of 300 villages drawn at a metre is some 300,000 vertices and a few MB.
 MAX_FILE_BYTES = 50 * 2**20  # as stored: the upload page's request limit is the same
-MAX_UNZIPPED_BYTES = 200 * 2**20  # what a zipped Shapefile may expand to
+MAX_UNZIPPED_BYTES = 100 * 2**20  # what a zipped Shapefile may expand to
 MAX_FEATURES = 100_000
-MAX_VERTICES = 2_000_000
+MAX_VERTICES = 1_000_000
+# GDAL builds each GeoJSON feature as a tree of JSON objects, some 500 bytes a vertex,
+# before anything is checked: a feature whose tree would pass this many MB is refused
+# as soon as it does (about 200,000 vertices; other formats are read without the tree).
+GEOJSON_FEATURE_MB = 50
 
 
 class ImportRefused(Exception):
@@ -108,6 +112,10 @@ def _without_paths(message: str, path: Path) -> str:
 
 
 def _refused(path: Path, error: Exception) -> ImportRefused:
+    if "too complex/large" in str(error):  # GEOJSON_FEATURE_MB, in GDAL's words
+        return ImportRefused(f"{path.name} has a feature too large to read (about 200,000 "
+                             "vertices at most in one GeoJSON feature): simplify it, or send "
+                             "the file as a GeoPackage or zipped Shapefile")
     return ImportRefused(f"cannot read {path.name}: {_without_paths(str(error), path)}")
 
 
@@ -214,6 +222,7 @@ def read_features(session: Session, path: Path, options: ImportOptions) -> FileC
     """The features of the file's layer, in file order. Raises ImportRefused."""
     if options.crs not in CRS_CHOICES:
         raise ImportRefused(f"unknown --crs {options.crs!r}: one of {', '.join(CRS_CHOICES)}")
+    pyogrio.set_gdal_config_options({"OGR_GEOJSON_MAX_OBJ_SIZE": GEOJSON_FEATURE_MB})
     source, layers = _open(path, options)
     layer = options.layer or layers[0]
     with warnings.catch_warnings(record=True) as caught:

@@ -628,6 +628,7 @@ ZH = {
     'duplicate code: %(code)s, as on feature %(first)d': '代码重复：%(code)s，与要素 %(first)d 相同',
     'coordinates that are not numbers (Infinity or NaN)': '坐标不是数字（Infinity 或 NaN）',
     'File too large': '文件太大',
+    'The first %(shown)d of %(total)d features are listed; `gridlink grids import` lists them all.': '仅列出前 %(shown)d 个要素（共 %(total)d 个）；`gridlink grids import` 可列出全部。',
     'The file is larger than %(mb)s MB, the most this site accepts in one upload: split it (for boundaries, one county or town per file) and upload the parts one by one.': '文件超过 %(mb)s MB，这是本系统单次上传的上限：请拆分文件（边界文件可按县或镇各一个文件），再逐个上传。',
     'parent missing: %(parent)s is rejected in this file': '缺少上级：%(parent)s 在本文件中被拒绝',
     'parent missing: no current %(level)s has the code %(parent)s': '缺少上级：现行%(level)s中没有代码为 %(parent)s 的',

@@ -208,3 +208,37 @@ def test_a_token_cannot_reach_outside_the_folder(app, upload_folder):
         uploads.folder("boundaries")
         assert uploads.find("../../etc/passwd", "boundaries") is None
         assert uploads.find("0" * 32 + ".geojson", "boundaries") is None
+
+
+def test_a_geojson_feature_too_large_for_gdal_is_refused_plainly(session, tmp_path,
+                                                                 monkeypatch):
+    """GDAL builds a GeoJSON feature as a tree of some 500 bytes a vertex: past the
+    limit it stops reading, and the reason says what to do."""
+    monkeypatch.setattr(geo.import_file, "GEOJSON_FEATURE_MB", 1)
+    path = tmp_path / "detailed.geojson"
+    detailed = shapely.Point(112.03, 22.92).buffer(0.001, quad_segs=5000)  # 20,001 vertices
+    path.write_text(feature_collection([(XINGYAN, "星岩社区", mapping(detailed))]))
+    with pytest.raises(geo.import_file.ImportRefused, match="has a feature too large to read"):
+        prepare_import(session, path)
+
+
+def test_the_preview_of_a_large_file_lists_the_first_rows(client, upload_folder, monkeypatch):
+    import admin.views.imports
+    monkeypatch.setattr(admin.views.imports, "SHOWN_ROWS", 2)
+    circle = shapely.Point(112.03, 22.92).buffer(0.001)  # 65 vertices
+    data = feature_collection([(XINGYAN, f"村{i}", mapping(circle)) for i in range(3)])
+    page = client.get(upload(client, data.encode()).headers["Location"]).get_data(
+        as_text=True)
+    assert "3 features" in page
+    assert page.count('data-status="rejected"') == 2
+    assert "gridlink-import-more" in page
+
+
+def test_the_map_of_a_large_file_is_simplified_until_a_browser_can_draw_it(monkeypatch):
+    import admin.views.imports
+    monkeypatch.setattr(admin.views.imports, "MAP_VERTICES", 100)
+    circles = [shapely.Point(112.03 + i / 100, 22.92).buffer(0.001, quad_segs=64)
+               for i in range(3)]  # 257 vertices each
+    simplified = admin.views.imports._simplified(circles)
+    assert shapely.get_num_coordinates(simplified).sum() <= 100
+    assert all(s.area > 0.9 * c.area for s, c in zip(simplified, circles, strict=True))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import shapely
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import BaseView, expose
 from flask_admin.form import SecureForm
@@ -25,6 +26,11 @@ from models.audit import append
 UPLOADS = "boundaries"  # their folder in admin.uploads
 CRS_CHOICES = [SelectChoice("wgs84", _l("WGS84 / CGCS2000 (GPS, Tianditu)")),
                SelectChoice("gcj02", _l("GCJ-02 (AMap, Tencent maps)"))]
+# What the page shows of a large file: the first rows and problems (the summary counts
+# them all, `gridlink grids import` lists them all), and shapes simplified until a
+# browser can draw them.
+SHOWN_ROWS = 1000
+MAP_VERTICES = 100_000
 STATUS = {"ok": _l("ok"), "repaired": _l("repaired"), "unchanged": _l("unchanged"),
           "rejected": _l("rejected")}
 
@@ -87,8 +93,11 @@ class ImportView(BaseView):
         problems = topology_after(db.session, report)
         if request.method == "POST" and form.validate():
             return self._commit(report, problems, form, token)
-        return self.render("gridlink/import_preview.html", report=report, problems=problems,
-                           form=form, status=STATUS, shapes=_shapes(report, problems))
+        rows = report.rows[:SHOWN_ROWS]
+        return self.render("gridlink/import_preview.html", report=report, rows=rows,
+                           problems=problems[:SHOWN_ROWS], n_problems=len(problems),
+                           form=form, status=STATUS,
+                           shapes=_shapes(rows, problems[:SHOWN_ROWS]))
 
     def _commit(self, report, problems, form, token):
         if report.rejected and not form.keep_good.data:
@@ -116,12 +125,24 @@ def _shown_name(token: str) -> str:
     return Path(request.args.get("name") or "").name or token
 
 
-def _shapes(report, problems) -> dict:
-    """The file's features coloured by their fate, and the topology problems, as GeoJSON."""
-    features = [{"type": "Feature", "geometry": mapping(row.geometry),
+def _shapes(rows, problems) -> dict:
+    """The features coloured by their fate, and the topology problems, as GeoJSON."""
+    shown = [row for row in rows if row.geometry is not None]
+    geometries = _simplified([row.geometry for row in shown])
+    features = [{"type": "Feature", "geometry": mapping(geometry),
                  "properties": {"status": row.status, "label": f"{row.code} {row.name}"}}
-                for row in report.rows if row.geometry is not None]
+                for row, geometry in zip(shown, geometries, strict=True)]
     features += [{"type": "Feature", "geometry": p.geometry,
                   "properties": {"status": "problem", "label": p.detail}}
                  for p in problems if p.geometry]
     return {"type": "FeatureCollection", "features": features}
+
+
+def _simplified(geometries: list) -> list:
+    """The shapes with at most MAP_VERTICES vertices in all: from a metre's tolerance
+    up, as coarse as it takes (the report itself checked every vertex)."""
+    tolerance = 1e-5  # degrees, about a metre
+    while tolerance < 1 and shapely.get_num_coordinates(geometries).sum() > MAP_VERTICES:
+        geometries = list(shapely.simplify(geometries, tolerance))
+        tolerance *= 4
+    return geometries

@@ -39,11 +39,15 @@ TRANSFORMABLE_DATUMS = {"WGS_1984", "China_2000"}
 # What one file may hold, so that no import (command or page) needs more than about
 # 500 MB of memory (bench/limits.py measures it). A town's or a county's boundaries
 # are far below: the synthetic province's 26,000 villages average 285 vertices, and a
-# county of 300 villages drawn at a metre is some 300,000 vertices and a few MB.
+# county of 300 villages of 1,000 vertices each is 300,000 vertices, about 10 MB.
 MAX_FILE_BYTES = 50 * 2**20  # as stored: the upload page's request limit is the same
 MAX_UNZIPPED_BYTES = 100 * 2**20  # what a zipped Shapefile may expand to
-MAX_FEATURES = 100_000
-MAX_VERTICES = 1_000_000
+# What checking costs: some 0.5 KB a vertex and 10 KB a feature (its row, its parent,
+# its grid written and rolled back for the topology check), so a feature counts as
+# FEATURE_VERTICES vertices more. A city's micro-grids (10,000) fit.
+MAX_VERTICES = 500_000
+FEATURE_VERTICES = 20
+MAX_FEATURES = MAX_VERTICES // FEATURE_VERTICES
 # GDAL builds each GeoJSON feature as a tree of JSON objects, some 500 bytes a vertex,
 # before anything is checked: a feature whose tree would pass this many MB is refused
 # as soon as it does (about 200,000 vertices; other formats are read without the tree).
@@ -206,16 +210,17 @@ def _check_counts(path: Path, wkbs) -> None:
     one feature at a time: the shapes of the whole file are made once it is accepted)."""
     if len(wkbs) > MAX_FEATURES:  # when the format could not tell beforehand
         raise _too_many_features(path, len(wkbs))
-    count = 0
+    vertices = 0
     for wkb in wkbs:
         if wkb is not None:
             with np.errstate(invalid="ignore"):  # NaN coordinates: geo.importer says so
                 shape = shapely.from_wkb(wkb, on_invalid="ignore")
-            count += int(shapely.get_num_coordinates(shape))
-        if count > MAX_VERTICES:
-            raise ImportRefused(f"{path.name} has more than {MAX_VERTICES:,} vertices, more "
-                                "than one import may check: split it, or simplify the "
-                                "boundaries (to a metre is enough)")
+            vertices += int(shapely.get_num_coordinates(shape))
+    if vertices + FEATURE_VERTICES * len(wkbs) > MAX_VERTICES:
+        raise ImportRefused(f"{path.name} is too large to check in one import: {vertices:,} "
+                            f"vertices in {len(wkbs):,} features, more than {MAX_VERTICES:,} "
+                            f"(each feature counting as {FEATURE_VERTICES} vertices more): "
+                            "split it, or simplify the boundaries (to a metre is enough)")
 
 
 def read_features(session: Session, path: Path, options: ImportOptions) -> FileContents:

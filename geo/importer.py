@@ -454,6 +454,7 @@ def prepare_import(session: Session, path: str | Path, options: ImportOptions | 
             _check_alone(row, feature.wkb, options)
         except FeatureRejected as e:
             row.reject(e.template, **e.params)
+        feature.wkb = None  # the shape lives on in the row: not two copies of the file
         rows.append(row)
     _reject_duplicates(rows)
     for level in GridLevel:  # parents first: a child may sit in a parent of the same file

@@ -144,7 +144,12 @@ def test_too_many_vertices_or_features_are_refused(session, tmp_path, monkeypatc
     path = tmp_path / "detailed.geojson"
     detailed = shapely.Point(112.03, 22.92).buffer(0.001, quad_segs=300)  # 1,201 vertices
     path.write_text(feature_collection([(XINGYAN, "星岩社区", mapping(detailed))]))
-    with pytest.raises(geo.import_file.ImportRefused, match="more than 1,000 vertices"):
+    with pytest.raises(geo.import_file.ImportRefused,
+                       match="1,201 vertices in 1 features, more than 1,000"):
+        prepare_import(session, path)
+    # Many small features: each counts as FEATURE_VERTICES (20) more.
+    path.write_text(feature_collection([(XINGYAN, "星岩社区", mapping(SQUARE))] * 41))
+    with pytest.raises(geo.import_file.ImportRefused, match="205 vertices in 41 features"):
         prepare_import(session, path)
     monkeypatch.setattr(geo.import_file, "MAX_FEATURES", 3)
     path.write_text(feature_collection([(XINGYAN, "星岩社区", mapping(SQUARE))] * 4))

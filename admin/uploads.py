@@ -15,6 +15,8 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -25,6 +27,9 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from models.database import var_dir
 
 TOKEN = re.compile(r"^[0-9a-f]{32}\.[a-z]{2,8}$")
+# Where versions before this one left uploads, world-readable and never removed:
+# nothing there is reachable any more, so the first sweep removes it all.
+LEGACY = Path(tempfile.gettempdir()) / "gridlink-uploads"
 
 
 def root() -> Path:
@@ -69,6 +74,7 @@ def remove(token: str, *parts: str) -> None:
 
 def sweep(now: float | None = None) -> int:
     """Remove the uploads older than UPLOAD_MAX_AGE; how many were removed."""
+    _remove_legacy()
     where = root()
     if not where.is_dir():
         return 0
@@ -82,6 +88,15 @@ def sweep(now: float | None = None) -> int:
         except FileNotFoundError:  # removed meanwhile by another request
             pass
     return removed
+
+
+def _remove_legacy() -> None:
+    try:
+        owner = LEGACY.lstat().st_uid
+    except FileNotFoundError:
+        return
+    if owner == os.getuid() and LEGACY.is_dir() and not LEGACY.is_symlink():
+        shutil.rmtree(LEGACY, ignore_errors=True)
 
 
 def init_app(app) -> None:

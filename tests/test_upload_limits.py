@@ -247,3 +247,14 @@ def test_the_map_of_a_large_file_is_simplified_until_a_browser_can_draw_it(monke
     simplified = admin.views.imports._simplified(circles)
     assert shapely.get_num_coordinates(simplified).sum() <= 100
     assert all(s.area > 0.9 * c.area for s, c in zip(simplified, circles, strict=True))
+
+
+def test_the_old_world_readable_upload_folder_is_removed(app, upload_folder, tmp_path,
+                                                         monkeypatch):
+    legacy = tmp_path / "gridlink-uploads"
+    (legacy / "matters" / "1").mkdir(parents=True)
+    (legacy / ("c" * 32 + ".geojson")).write_text("{}")
+    monkeypatch.setattr(uploads, "LEGACY", legacy)
+    with app.test_request_context():
+        uploads.sweep()
+    assert not legacy.exists()

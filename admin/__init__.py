@@ -15,6 +15,7 @@ from admin import (  # noqa: F401 (api_matters: API routes)
     i18n,
     maps,
     secret_key,
+    uploads,
     views,
 )
 from admin.api import api
@@ -36,6 +37,12 @@ def create_app(test_config: dict | None = None) -> Flask:
         # Off: Flask-Admin would put Leaflet on every list and form. Pages with a map
         # load it themselves (gridlink/map_assets.html), from Flask-Admin's own files.
         FLASK_ADMIN_MAPS=False,
+        # The largest request, i.e. upload, in bytes (GRIDLINK_MAX_CONTENT_LENGTH): 50 MB
+        # takes a county's boundaries many times over (geo.import_file has the limits
+        # of what a file may hold); larger ones are refused before they are read.
+        MAX_CONTENT_LENGTH=50 * 2**20,
+        UPLOAD_FOLDER=None,  # where uploads wait for confirmation: default <var>/uploads
+        UPLOAD_MAX_AGE=24 * 3600,  # seconds before an unconfirmed upload is swept
     )
     app.config.from_prefixed_env("GRIDLINK")
     app.json.ensure_ascii = False  # JSON in Chinese, readable as it is
@@ -53,6 +60,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     maps.init_app(app)
     headers.init_app(app)
     assets.init_app(app)
+    uploads.init_app(app)
     views.init_app(app)
     app.register_blueprint(api)
     app.register_blueprint(ogc)

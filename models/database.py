@@ -186,13 +186,14 @@ def _port_free(port: int) -> bool:
         return True
 
 
+def var_dir() -> Path:
+    """The app's own data folder: the embedded database, the generated secret key,
+    and waiting uploads."""
+    return Path(os.environ.get("GRIDLINK_VAR", PROJECT_ROOT / "var"))
+
+
 def embedded() -> Cluster:
     return Cluster(var_dir())
-
-
-def var_dir() -> Path:
-    """The data folder: the embedded cluster, the generated secret key."""
-    return Path(os.environ.get("GRIDLINK_VAR", PROJECT_ROOT / "var"))
 
 
 def _psycopg(url: str) -> str:

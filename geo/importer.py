@@ -81,6 +81,7 @@ class Row:
     template: str = ""
     params: dict = field(default_factory=dict)
     geometry: MultiPolygon | None = field(default=None, repr=False)
+    written_code: str | None = None  # a 6- or 9-digit code as written, when padded
     grid_id: uuid.UUID | None = None  # the current grid with this code
     parent_id: uuid.UUID | None = None  # None when the parent is new, in the file
 
@@ -210,6 +211,21 @@ def repair(geometry) -> tuple[MultiPolygon, str, dict]:
     return fixed, template, at
 
 
+# Public boundary files (those derived from the civil-affairs adcode tables) carry a
+# county's 6-digit adcode and a town's 9 digits. Where the level is one those lengths
+# imply, the rest of the 12-digit division code is zeros: padded, and said so.
+SHORT_CODES = {6: GridLevel.county, 9: GridLevel.town}
+
+
+def full_code(code: str | None, level: GridLevel | None = None) -> str | None:
+    """The 12-digit division code a 6- or 9-digit one stands for, when the level (if
+    given) is the one its length implies; None when it is not such a code."""
+    implied = SHORT_CODES.get(len(code or ""))
+    if implied is None or not code.isdigit() or level not in (None, implied):
+        return None
+    return code.ljust(12, "0")
+
+
 def _check_alone(row: Row, wkb, options: ImportOptions) -> None:
     """What can be said of a feature without the database. Raises FeatureRejected."""
     try:
@@ -227,6 +243,9 @@ def _check_alone(row: Row, wkb, options: ImportOptions) -> None:
         geometry = geometry_to_wgs84(geometry)
     if row.code is None:
         raise FeatureRejected(N_("no code"))
+    written, row.code = row.code, full_code(row.code, options.level) or row.code
+    if row.parent_code:
+        row.parent_code = full_code(row.parent_code) or row.parent_code
     row.level = options.level or level_of_code(row.code)
     if row.level is None:
         raise FeatureRejected(N_("bad code: cannot tell the level of %(code)s (division codes "
@@ -237,6 +256,24 @@ def _check_alone(row: Row, wkb, options: ImportOptions) -> None:
         raise FeatureRejected("bad code: " + e.template, **e.params) from e
     row.geometry, row.template, row.params = repair(geometry)
     row.status = REPAIRED if row.template else OK
+    if written != row.code:
+        row.written_code = written
+
+
+def _say_padded_codes(rows: list[Row]) -> None:
+    """A code padded to 12 digits is a repair, said before whatever else the row says
+    (an unchanged shape stays unchanged: nothing is written for it)."""
+    for row in rows:
+        if row.written_code is None or row.status == REJECTED:
+            continue
+        shape = row.reason
+        row.template = (N_("code repaired: the %(digits)d-digit %(written)s read as %(code)s; "
+                           "%(shape)s") if shape else
+                        N_("code repaired: the %(digits)d-digit %(written)s read as %(code)s"))
+        row.params = {"digits": len(row.written_code), "written": row.written_code,
+                      "code": row.code, **({"shape": shape} if shape else {})}
+        if row.status == OK:
+            row.status = REPAIRED
 
 
 # How many feature numbers a duplicate code's rejection names: the report stays one
@@ -460,6 +497,7 @@ def prepare_import(session: Session, path: str | Path, options: ImportOptions | 
     for level in GridLevel:  # parents first: a child may sit in a parent of the same file
         _place_level(session, rows, level)
     _compare_with_current(session, rows)
+    _say_padded_codes(rows)
     return ImportReport(path.name, contents.coordinates, rows, contents.notes)
 
 

@@ -262,7 +262,7 @@ def test_court_staff_reveal_a_phone_and_the_admin_sees_it_audited(new_page, arti
     admin.goto(admin.base + "/admin/audit/")
     rows = admin.locator("table.model-list tbody tr")
     shown = rows.filter(has=admin.locator("td.col-action", has_text="查看电话")) \
-        .filter(has=admin.locator("td.col-after", has_text=entry_id))
+        .filter(has=admin.locator("td.col-changes", has_text=entry_id))
     expect(shown).to_have_count(1)
     expect(shown.locator("td.col-actor")).to_have_text("demo_court_yuncheng")
     expect(shown.locator("td.col-entity")).to_have_text("人员")  # person

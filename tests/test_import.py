@@ -24,7 +24,7 @@ from sqlalchemy import func, select, text
 
 from geo.gcj02 import gcj02_to_wgs84, geometry_to_gcj02, wgs84_to_gcj02
 from geo.importer import REJECTED, FeatureRejected, ImportOptions, prepare_import, repair
-from models import AuditRecord, Generation, Grid
+from models import AuditRecord, Generation, Grid, GridLevel
 
 TOWN = "445302001000"  # 云城街道
 NANSHAN, TIANMA, XINGYAN, JINLONG = "445302001001", "445302001002", "445302001003", "445302001007"
@@ -391,6 +391,59 @@ def test_projected_cgcs2000_is_converted_and_xian_1980_is_refused(session, runne
     assert result.exit_code == 1
     assert "Error: the file's coordinate system is EPSG:2383; gridlink reads lon/lat in " \
            "WGS84 or CGCS2000, and projections of those: reproject it" in result.output
+
+
+# ------------------------------------------------------------ public boundary files
+
+def public_file(path, features):
+    """As the public files derived from the civil-affairs adcode tables are: properties
+    `name` and `adcode` (county 6 digits, town 9), and nothing else."""
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": mapping(geometry),
+         "properties": {"adcode": int(adcode), "name": name}}
+        for adcode, name, geometry in features]}, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def test_a_public_county_file_with_6_digit_adcodes_passes_as_repaired(session, runner,
+                                                                      tmp_path):
+    counties = session.execute(select(Grid.code, Grid.name).where(
+        Grid.level == "county", Grid.generation_high.is_(None)).order_by(Grid.code)).all()
+    path = public_file(tmp_path / "counties.geojson",
+                       [(code[:6], name, shape_of(session, code)) for code, name in counties])
+    result = runner.invoke(args=["grids", "import", str(path), "--level", "county"])
+    assert result.exit_code == 0, result.output
+    rows = prepare_import(session, path, ImportOptions(level=GridLevel.county)).rows
+    assert [r.code for r in rows] == [code for code, _ in counties]
+    # The demo's own county shapes: nothing to write, and each code's repair said.
+    assert all(r.status == "unchanged" for r in rows), [r.line() for r in rows]
+    assert rows[0].reason == (f"code repaired: the 6-digit {counties[0][0][:6]} read as "
+                              f"{counties[0][0]}")
+    assert result.output.count("code repaired: the 6-digit") == len(counties)
+    assert "0 rejected" in result.output
+
+
+def test_a_public_town_file_with_9_digit_adcodes_names_its_county_by_6(session, tmp_path):
+    town = shape_of(session, TOWN)
+    path = tmp_path / "towns.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": mapping(town),
+         "properties": {"adcode": TOWN[:9], "name": "云城街道", "parent_code": TOWN[:6]}}]},
+        ensure_ascii=False), encoding="utf-8")
+    redrawn = affinity.translate(town, xoff=0.0001)  # a little off: a redraw to write
+    path.write_text(path.read_text().replace(json.dumps(mapping(town)["coordinates"]),
+                                             json.dumps(mapping(redrawn)["coordinates"])))
+    (row,) = prepare_import(session, path).rows
+    assert (row.code, row.parent_code, row.status) == (TOWN, TOWN[:6] + "000000", "repaired")
+    assert row.change == "redrawn"
+    assert row.reason.startswith(f"code repaired: the 9-digit {TOWN[:9]} read as {TOWN}; "
+                                 "boundary moved up to")
+
+
+def test_a_short_code_that_does_not_fit_the_level_is_still_refused(session, tmp_path):
+    path = public_file(tmp_path / "odd.geojson", [(TOWN[:9], "云城街道", shape_of(session, TOWN))])
+    (row,) = prepare_import(session, path, ImportOptions(level=GridLevel.county)).rows
+    assert row.status == REJECTED and "12 digits" in row.reason
 
 
 # ------------------------------------------------------------ parents

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import random
+import zipfile
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -445,3 +446,110 @@ def test_a_broken_upload_says_why_and_keeps_nothing(client_as, session):
     old = court.post("/admin/matter_import/", data={"file": (io.BytesIO(b"x"), "a.xls")},
                      content_type="multipart/form-data").get_data(as_text=True)
     assert "a.xls" in old
+
+
+# --- bounded reading -----------------------------------------------------------------------
+# A stray cell in the last column (XFD) once made every row 16,384 cells wide: a 157 KB
+# workbook took gigabytes. The readers read only as wide as the header, count rows as
+# they come, and refuse what unpacks to more than a full file ever needs.
+
+XFD = 16384
+
+
+def with_stray_cells(rows: list[dict], stray_rows: int) -> bytes:
+    """The rows, then `stray_rows` rows holding nothing but a cell in column XFD."""
+    book = load_workbook(io.BytesIO(xlsx(rows)))
+    sheet = book.worksheets[0]
+    for line in range(2, len(rows) + stray_rows + 2):
+        sheet.cell(line, XFD, "x")
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def test_a_cell_in_the_last_column_makes_no_row_wider_than_the_header():
+    table = intake.read_table(with_stray_cells([good(1), good(2)], 300), "a.xlsx")
+    assert [line for line, _ in table.rows] == [2, 3]
+    assert {len(cells) for _, cells in table.rows} == {len(HEADERS)}
+
+
+def test_a_sheet_of_nothing_but_stray_cells_is_one_clear_error():
+    with pytest.raises(intake.IntakeError) as refused:
+        intake.read_table(with_stray_cells([], 500), "a.xlsx")
+    assert refused.value.template == "The file holds no rows under the header."
+
+
+def test_a_header_reaching_far_to_the_right_is_refused_naming_the_column():
+    book = load_workbook(io.BytesIO(xlsx([good(1)])))
+    book.worksheets[0].cell(1, XFD, "备注2")
+    out = io.BytesIO()
+    book.save(out)
+    with pytest.raises(intake.IntakeError) as refused:
+        intake.read_table(out.getvalue(), "a.xlsx")
+    assert refused.value.params == {"column": "XFD", "n": len(HEADERS)}
+
+
+def unpacking_to(megabytes: int, headers: list[str], first_column: str = "A") -> bytes:
+    """A small workbook whose sheet unpacks to `megabytes` of rows of one number each."""
+    book = Workbook()
+    book.active.append(headers)
+    out = io.BytesIO()
+    book.save(out)
+    rows = []
+    size, line = 0, 2
+    while size < megabytes * 2**20:
+        rows.append(f'<row r="{line}"><c r="{first_column}{line}"><v>1</v></c></row>')
+        size, line = size + len(rows[-1]), line + 1
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(out.getvalue())) as source, \
+            zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = data.replace(b"</row></sheetData>",
+                                    ("</row>" + "".join(rows) + "</sheetData>").encode())
+            target.writestr(item, data)
+    return bomb.getvalue()
+
+
+def test_a_workbook_unpacking_to_more_than_a_full_file_needs_is_refused_before_reading():
+    data = unpacking_to(33, HEADERS)
+    assert len(data) < 4 * 2**20  # within what may be uploaded
+    with pytest.raises(intake.IntakeError) as refused:
+        intake.read_table(data, "a.xlsx")
+    assert refused.value.params["max"] == 32
+
+
+def test_more_rows_than_the_maximum_are_refused_naming_it(monkeypatch):
+    monkeypatch.setattr(intake, "MAX_ROWS", 50)
+    with pytest.raises(intake.IntakeError) as refused:
+        intake.read_table(xlsx([good(n) for n in range(51)]), "a.xlsx")
+    assert intake.say(intake.Problem("", refused.value.template, refused.value.params),
+                      zh).count("50") == 1
+    assert len(intake.read_table(xlsx([good(n) for n in range(50)]), "a.xlsx").rows) == 50
+
+
+def test_csv_rows_are_read_only_as_wide_as_the_header():
+    data = csv_bytes([good(1)]).replace(b"\r\n", b"," * XFD + b"\r\n", 2)
+    table = intake.read_table(data, "a.csv")
+    assert {len(cells) for _, cells in table.rows} == {len(HEADERS)}
+
+
+def test_a_csv_line_longer_than_any_row_is_refused_naming_the_line(monkeypatch):
+    data = csv_bytes([good(1), good(2, {"备注": "很长" * 40_000}), good(3)])
+    with pytest.raises(intake.IntakeError) as refused:
+        intake.read_table(data, "a.csv")
+    assert refused.value.params == {"line": 3, "n": intake.MAX_LINE}
+    monkeypatch.setattr(intake, "MAX_ROWS", 2)
+    with pytest.raises(intake.IntakeError, match="more than 2 rows"):
+        intake.read_table(csv_bytes([good(1), good(2), good(3)]), "a.csv")
+
+
+def test_the_command_line_refuses_a_file_larger_than_the_maximum_unread(runner, tmp_path,
+                                                                        monkeypatch):
+    path = tmp_path / "大.csv"
+    path.write_bytes(csv_bytes([good(n) for n in range(40)]))
+    monkeypatch.setattr(intake, "MAX_FILE", 1000)
+    monkeypatch.setattr(Path, "read_bytes", lambda self: pytest.fail("read it all"))
+    refused = runner.invoke(matters_cli, ["import", str(path), "--lang", "en"])
+    assert refused.exit_code == 1 and "split it" in refused.output

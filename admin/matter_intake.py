@@ -27,7 +27,7 @@ from functools import cache
 
 from babel.support import Translations
 from openpyxl.utils.datetime import from_excel
-from sqlalchemy import select, text
+from sqlalchemy import inspect, select, text
 from sqlalchemy.orm import Session
 
 from admin.excel import HEADER_ROWS, column_letter, first_sheet, header_width
@@ -35,6 +35,7 @@ from admin.i18n import DEFAULT_LOCALE, TRANSLATIONS, compile_catalogs
 from models import Court, Matter
 from models.access import Scope
 from models.accounts import Role
+from models.bulk import insert_new
 from models.filing import (
     AddressInput,
     FieldError,
@@ -687,12 +688,30 @@ def commit(session: Session, report: IntakeReport, created_by=None) -> Counter:
                     continue
                 fresh.append(matter)
             # Located before they are first saved, so each is inserted once, already
-            # assigned (assign_many reads grids and the roster, never the new rows).
+            # assigned (assign_many reads grids and the roster, never the new rows);
+            # then written set-based, with the audit records a flush would write.
             if fresh:
-                assign_many(session, fresh, actor=created_by)
+                assign_many(session, fresh, actor=created_by, flush=False)
+                _write(session, fresh)
             states.update(m.state.value for m in fresh)
     report.outcome = states
     return states
+
+
+def _write(session: Session, matters: list[Matter]) -> None:
+    """Insert the new matters with their new debtors, addresses and assignments."""
+    debtors = list({id(m.debtor): m.debtor for m in matters
+                    if inspect(m.debtor).pending}.values())
+    known = {id(m.debtor): m.debtor for m in matters if inspect(m.debtor).persistent}
+    insert_new(session, [*debtors, *matters, *(a for m in matters for a in m.addresses),
+                         *(a for m in matters for a in m.assignments)])
+    for debtor in known.values():  # it was told of the new matters; they are written
+        session.expire(debtor, ["matters"])
+    # Written: a later row finds them in the database, no longer absent from it.
+    session.info.get("absent_matters", set()).difference_update(
+        (m.court_id, m.case_number, m.matter_type.value, m.debtor_key) for m in matters)
+    session.info.get("absent_debtors", set()).difference_update(
+        d.id_number for d in debtors if d.id_number)
 
 
 def _template_header(field_name: str) -> str:

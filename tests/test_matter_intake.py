@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import random
 import zipfile
 from datetime import date, datetime, timedelta
@@ -553,3 +554,105 @@ def test_the_command_line_refuses_a_file_larger_than_the_maximum_unread(runner, 
     monkeypatch.setattr(Path, "read_bytes", lambda self: pytest.fail("read it all"))
     refused = runner.invoke(matters_cli, ["import", str(path), "--lang", "en"])
     assert refused.exit_code == 1 and "split it" in refused.output
+
+
+# --- writing many rows at once (models.bulk) --------------------------------------------------
+
+def _outcome(session, since: int, case_numbers: list[str]) -> dict:
+    """What a confirm wrote, without the random ids: per filing its state, addresses
+    and assignments; and the audit records after `since`, ids and times masked."""
+    from models import Assignment, AuditRecord
+
+    found = {}
+    for matter in session.scalars(select(Matter).where(Matter.case_number.in_(case_numbers))):
+        assignments = session.scalars(select(Assignment).where(
+            Assignment.matter_id == matter.id)).all()
+        found[(matter.case_number, matter.debtor_key)] = (
+            matter.state.value, matter.queue_reason, matter.debtor.id_number,
+            tuple(matter.debtor.phones),
+            tuple((a.kind.value, a.text, a.status, a.method, a.confidence,
+                   a.grid.code if a.grid else None, str(a.candidates)) for a in
+                  sorted(matter.addresses, key=lambda a: a.position)),
+            tuple(sorted((a.grid.code, a.role.value, a.method, a.confidence,
+                          str(a.liaison_id), a.address.position if a.address else None)
+                         for a in assignments)))
+    records = []
+    for record in session.scalars(select(AuditRecord).where(AuditRecord.seq > since)):
+        masked = {k: ("<id>" if v and (k == "id" or k.endswith("_id")) else v)
+                  for k, v in (record.after or {}).items()}
+        before = {k: v for k, v in (record.before or {}).items()}
+        records.append(json.dumps([record.action, record.entity, before, masked],
+                                  sort_keys=True, ensure_ascii=False, default=str))
+    return {"matters": found, "audit": sorted(records)}
+
+
+def _last_seq(session) -> int:
+    from models import AuditRecord
+
+    return session.scalar(select(func.coalesce(func.max(AuditRecord.seq), 0)))
+
+
+def test_a_large_confirm_writes_what_the_flush_wrote_and_the_per_row_path_assigns(
+        app, session, monkeypatch):
+    from geo.assign import file_matter
+    from models.audit import Actor, set_actor
+
+    set_actor(Actor("test"))
+    monkeypatch.setattr(intake, "CHUNK", 250)  # several chunks: a debtor across two
+    filed_before = good(90_000, {"证件号码": id_number(5)})  # a debtor already known
+    with app.app_context():
+        report = intake.prepare(session, xlsx([filed_before]), "a.xlsx")
+        intake.commit(session, report)
+    rows = []
+    for n in range(1, 801):
+        changes = {}
+        if n % 7 == 0:  # the same debtor as the row before, another phone
+            changes = {"证件号码": id_number(n - 1), "被执行人": f"张{n - 1}",
+                       "被执行人电话": f"1000766{n:04d}"}
+        if n % 11 == 0:
+            changes["户籍地"] = "云城区某处"  # waits for a person
+        if n % 13 == 0:
+            changes.update({"其他地址经度": 112.04, "其他地址纬度": 22.93})
+        if n % 97 == 0:
+            changes["案号"] = "坏"
+        rows.append(good(n, changes))
+    rows.append(good(3))  # a repeat
+    data = xlsx(rows)
+    cases = [f"（{YEAR}）粤5302执{n}号" for n in range(1, 801)]
+
+    def confirm(write=None) -> dict:
+        since = _last_seq(session)
+        savepoint = session.begin_nested()
+        if write is not None:
+            monkeypatch.setattr(intake, "_write", write)
+        with app.app_context():
+            report = intake.prepare(session, data, "a.xlsx")
+            states = intake.commit(session, report)
+        session.flush()
+        session.expire_all()  # as the database has them
+        outcome = _outcome(session, since, cases)
+        counts = report.counts()
+        assert len(outcome["matters"]) == counts["new"] == sum(states.values())
+        savepoint.rollback()
+        monkeypatch.undo()
+        monkeypatch.setattr(intake, "CHUNK", 250)
+        return outcome
+
+    bulk = confirm()
+    flushed = confirm(lambda session, matters: session.flush())  # as before models.bulk
+    assert bulk["matters"] == flushed["matters"]
+    assert bulk["audit"] == flushed["audit"]
+    assert len(bulk["matters"]) == 800 - 8  # every good row once
+    assert sum(1 for s, *_ in bulk["matters"].values() if s == "assigned") > 600
+
+    # Row by row (the filing form's way), the same matters land in the same grids.
+    with app.app_context():
+        report = intake.prepare(session, data, "a.xlsx")
+    for row in report.rows:
+        if row.status == "new":
+            file_matter(session, row.data)
+    session.flush()
+    session.expire_all()
+    by_row = _outcome(session, _last_seq(session), cases)["matters"]
+    assert {k: (v[0], v[4], v[5]) for k, v in by_row.items()} == {
+        k: (v[0], v[4], v[5]) for k, v in bulk["matters"].items()}

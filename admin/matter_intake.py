@@ -707,11 +707,15 @@ def _write(session: Session, matters: list[Matter]) -> None:
                          *(a for m in matters for a in m.assignments)])
     for debtor in known.values():  # it was told of the new matters; they are written
         session.expire(debtor, ["matters"])
-    # Written: a later row finds them in the database, no longer absent from it.
-    session.info.get("absent_matters", set()).difference_update(
-        (m.court_id, m.case_number, m.matter_type.value, m.debtor_key) for m in matters)
-    session.info.get("absent_debtors", set()).difference_update(
-        d.id_number for d in debtors if d.id_number)
+    # Written: a later row finds them in the database, no longer absent from it, and
+    # they are let go of (a large file's matters are not all held in memory).
+    keys = [(m.court_id, m.case_number, m.matter_type.value, m.debtor_key) for m in matters]
+    numbers = [d.id_number for d in debtors if d.id_number]
+    for name, written in (("absent_matters", keys), ("absent_debtors", numbers)):
+        session.info.get(name, set()).difference_update(written)
+    for name, written in (("pending_matters", keys), ("pending_debtors", numbers)):
+        for key in written:
+            session.info.get(name, {}).pop(key, None)
 
 
 def _template_header(field_name: str) -> str:

@@ -81,12 +81,15 @@ def _sheet(ws: Worksheet, title: str, headers: list[str], rows: list[list],
     for cell in ws[2]:
         cell.font, cell.fill, cell.border = Font(bold=True), HEADER_FILL, BORDER
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-    for row in rows:
+    # The row just appended, by its number: ws.max_row would look at every cell
+    # written so far, row after row (20,000 bad rows took minutes).
+    for line, row in enumerate(rows, start=3):
         ws.append(row)
-        for cell in ws[ws.max_row]:
-            cell.border = BORDER
-            if cell.column - 1 in text_columns:
-                cell.number_format = TEXT
+        for cells in ws.iter_rows(min_row=line, max_row=line, max_col=len(headers)):
+            for cell in cells:
+                cell.border = BORDER
+                if cell.column - 1 in text_columns:
+                    cell.number_format = TEXT
     for i, header in enumerate(headers):
         widest = max([_width(header)] + [_width(r[i]) for r in rows])
         ws.column_dimensions[get_column_letter(i + 1)].width = min(widest + 4, 60)

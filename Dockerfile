@@ -1,5 +1,7 @@
 # gridlink in production: the app under gunicorn, talking to the PostGIS named by
-# DATABASE_URL (docker-compose.yml provides one). Migrations run on every start.
+# GRIDLINK_APP_DATABASE_URL (as the app's role) or DATABASE_URL. When DATABASE_URL
+# (the owner's) is given, the migrations and ensure-admin run first; compose gives
+# it only to its one-shot `migrate` service.
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -32,7 +34,7 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/admin/', timeout=4)"]
 
-# Every command runs after the migrations (`docker-compose run --rm app gridlink seed demo`
-# too); the default command serves the admin.
-ENTRYPOINT ["sh", "-c", "gridlink db upgrade && gridlink users ensure-admin && exec \"$@\"", "gridlink-entrypoint"]
+# With the owner's DATABASE_URL every command runs after the migrations; the default
+# command serves the admin.
+ENTRYPOINT ["sh", "-c", "if [ -n \"$DATABASE_URL\" ]; then gridlink db upgrade && gridlink users ensure-admin || exit 1; fi; exec \"$@\"", "gridlink-entrypoint"]
 CMD ["sh", "-c", "exec gunicorn --bind 0.0.0.0:8000 --workers ${WEB_CONCURRENCY:-2} --access-logfile - admin.wsgi:app"]

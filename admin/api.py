@@ -16,6 +16,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import aliased, joinedload
 
 from admin.auth import current_principal, current_scope, load_bearer_token
+from admin.errors import MAX_OFFSET, whole_number
 from admin.views.formatters import mask_phone
 from geo.gcj02 import gcj02_to_wgs84
 from geo.locate import locate_point, locate_points, locate_text, locate_texts
@@ -85,11 +86,8 @@ def grids():
         query = query.where(Grid.level == GridLevel(level))
     if request.args.get("parent_code"):
         query = query.where(parent.code == request.args["parent_code"])
-    try:
-        limit = min(int(request.args.get("limit", 100)), 1000)
-        offset = max(int(request.args.get("offset", 0)), 0)
-    except ValueError:
-        return jsonify(error="limit and offset are whole numbers"), 400
+    limit = whole_number("limit", 100, least=0, most=1000, clamp=True)
+    offset = whole_number("offset", 0, least=0, most=MAX_OFFSET)
     rows = db.session.execute(query.limit(limit).offset(offset)).all()
     return jsonify(grids=[_grid_json(g_, p) for g_, p in rows], limit=limit, offset=offset)
 

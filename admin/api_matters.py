@@ -25,6 +25,7 @@ from sqlalchemy import select
 
 from admin.api import api
 from admin.auth import current_scope
+from admin.errors import whole_number
 from admin.views.formatters import mask_phone
 from admin.views.matter_formatters import mask_id_number, say
 from geo.assign import file_matter
@@ -175,10 +176,7 @@ def matters():
             return jsonify(error=f"unknown state {state!r}: one of "
                                  f"{', '.join(MatterState.__members__)}"), 400
         query = query.where(Matter.state == MatterState(state))
-    try:
-        limit = min(max(int(request.args.get("limit", 100)), 1), MAX_LIST)
-    except ValueError:
-        return jsonify(error="limit must be a whole number"), 400
+    limit = whole_number("limit", 100, least=1, most=MAX_LIST, clamp=True)
     found = db.session.scalars(query.order_by(Matter.created_at.desc()).limit(limit)).all()
     return jsonify(matters=[matter_json(m) for m in found])
 

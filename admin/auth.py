@@ -1,9 +1,13 @@
 """Signing in and out, changing a password, and who is asking.
 
 Sessions are Flask's signed cookie (HttpOnly, SameSite=Lax, Secure when the
-site is served over HTTPS: GRIDLINK_HTTPS=1). Every form carries a CSRF token
-(Flask-Admin's SecureForm). Failed sign-ins are counted in the database per
-account and per address, so every server process throttles alike.
+site is served over HTTPS: GRIDLINK_HTTPS=1). The cookie names the account and
+its session generation: signing out, a new password, disabling the account and
+an administrator's "sign out everywhere" raise the generation, so every copy of
+an older cookie is refused. Every form carries a CSRF token (Flask-Admin's
+SecureForm). Failed sign-ins are counted in the database per account and
+address, per account and per address (models.accounts.FAILURE_LIMITS), under a
+per-account lock, so every server process throttles alike.
 """
 
 from __future__ import annotations
@@ -18,22 +22,21 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user, login_user, logout_user
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from models import ApiToken, LoginAttempt, User, db
 from models.access import Scope
-from models.accounts import PasswordRejected, throttled_until
+from models.accounts import PasswordRejected, lock_sign_in, throttled_until
 from models.audit import Actor, append, set_actor_provider
 
 login_manager = LoginManager()
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    user = db.session.get(User, user_id)
-    return user if user is not None and user.active else None
+def load_user(session_id: str) -> User | None:
+    return User.from_session_id(db.session, session_id)
 
 
 def client_address() -> str:
@@ -62,9 +65,27 @@ def load_bearer_token() -> bool | None:
     token = ApiToken.find(db.session, header.removeprefix("Bearer ").strip())
     if token is None:
         return False
-    token.last_used_at = datetime.now(UTC)
+    _note_use(token)
     g.api_token = token
     return True
+
+
+TOKEN_USE_GRAIN = timedelta(minutes=1)
+
+
+def _note_use(token: ApiToken) -> None:
+    """A token's last use, to the minute. It is bookkeeping, not a change anyone made:
+    a plain UPDATE, outside the ORM whose changes become audit records, and at most
+    once a minute however busy the court system is (the WHERE keeps concurrent
+    workers from writing it twice). The caller's commit keeps it."""
+    now = datetime.now(UTC)
+    if token.last_used_at is not None and now - token.last_used_at < TOKEN_USE_GRAIN:
+        return
+    table = ApiToken.__table__
+    db.session.execute(update(table).where(
+        table.c.id == token.id,
+        or_(table.c.last_used_at.is_(None), table.c.last_used_at < now - TOKEN_USE_GRAIN))
+        .values(last_used_at=now))
 
 
 def _request_actor() -> Actor | None:
@@ -105,6 +126,7 @@ class PasswordForm(SecureForm):
 def attempt_login(username: str, password: str, address: str) -> tuple[User | None, str | None]:
     """Check a sign-in; record it; return the user, or None and why not."""
     session = db.session
+    lock_sign_in(session, username)
     until = throttled_until(session, username, address)
     if until is not None:
         return None, _("Too many failed sign-ins. Try again after %(time)s.",
@@ -149,6 +171,9 @@ class AuthView(BaseView):
         if not form.validate():
             abort(400)
         if current_user.is_authenticated:
+            # Every copy of this cookie ends here, not only the browser's own.
+            current_user.end_sessions()
+            db.session.flush()
             append(db.session.connection(), "logout", "account", str(current_user.id))
             db.session.commit()
         logout_user()
@@ -171,6 +196,7 @@ class AuthView(BaseView):
                 else:
                     user.must_change_password = False
                     db.session.commit()
+                    login_user(user)  # this browser goes on; every other session ended
                     flash(_("Password changed."), "success")
                     return redirect(url_for("admin.index"))
         return self.render("gridlink/password.html", form=form)

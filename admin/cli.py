@@ -15,9 +15,10 @@ from flask.cli import FlaskGroup, with_appcontext
 from admin.cli_grids_import import grids_import
 from admin.cli_locate import locate
 from admin.cli_matters import matters_cli
+from admin.secret_key import SecretKeyError
 from models import db
 from models.audit import Actor, set_actor
-from models.database import ClusterError, database_url, embedded
+from models.database import ClusterError, database_url, embedded, outside_database
 
 
 def as_cli_user() -> None:
@@ -75,12 +76,30 @@ def db_url():
         raise click.ClickException(str(e)) from e
 
 
-@db_cli.command("upgrade", help="Apply the migrations up to the newest.")
+def owner_url() -> str:
+    """The owner's connection (migrations): OWNER_DATABASE_URI in the config (tests),
+    else DATABASE_URL or the embedded cluster as postgres."""
+    return current_app.config.get("OWNER_DATABASE_URI") or database_url()
+
+
+@db_cli.command("upgrade", help="Apply the migrations up to the newest, as the owner; "
+                "the app's role gets the password of GRIDLINK_APP_DATABASE_URL.")
 @with_appcontext
 def db_upgrade():
-    from models.migrate import upgrade
+    from sqlalchemy import create_engine, make_url
 
-    upgrade(db.engine)
+    from models.migrate import set_app_role_password, upgrade
+
+    engine = create_engine(owner_url())
+    try:
+        upgrade(engine)
+        app_url = os.environ.get("GRIDLINK_APP_DATABASE_URL")
+        if app_url and make_url(app_url).password:
+            set_app_role_password(engine, make_url(app_url))
+    except ValueError as e:
+        raise click.ClickException(str(e)) from e
+    finally:
+        engine.dispose()
     click.echo("database is at the newest migration")
 
 
@@ -113,7 +132,7 @@ def seed_synthetic(towns, villages, microgrids, matters, seed, database):
     from seeds.synthetic_province import load_province, synthetic_url
 
     try:
-        url = synthetic_url(db.engine.url, database)
+        url = synthetic_url(owner_url(), database)  # a new database: the owner's work
         report = load_province(url.render_as_string(hide_password=False),
                                towns=towns, villages=villages, microgrids=microgrids,
                                matters=matters, seed=seed, log=click.echo)
@@ -223,7 +242,9 @@ def serve(host, port, workers, timeout, dev):
     if dev:
         current_app.run(host=host, port=port, debug=True)
         return
-    os.environ.setdefault("DATABASE_URL", database_url())
+    # The workers connect as the app's role, like this process.
+    os.environ.setdefault("GRIDLINK_APP_DATABASE_URL",
+                          db.engine.url.render_as_string(hide_password=False))
     os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "--workers", str(workers),
                                "--timeout", str(timeout), "--bind", f"{host}:{port}",
                                "--access-logfile", "-", "admin.wsgi:app"])
@@ -297,6 +318,24 @@ def users_ensure_admin():
                "(to be changed at first sign-in)")
 
 
+@users_cli.command("sign-out", help="End every session of these accounts, on every device.")
+@click.argument("usernames", nargs=-1, required=True)
+@with_appcontext
+def users_sign_out(usernames):
+    from sqlalchemy import select
+
+    from models import User
+
+    users = db.session.scalars(select(User).where(User.username.in_(usernames))).all()
+    unknown = set(usernames) - {u.username for u in users}
+    if unknown:
+        raise click.ClickException("no account named " + ", ".join(sorted(unknown)))
+    for user in users:
+        user.end_sessions()
+    db.session.commit()
+    click.echo(f"signed out everywhere: {', '.join(u.username for u in users)}")
+
+
 @click.group("tokens", help="API tokens of court systems.")
 def tokens_cli():
     as_cli_user()
@@ -354,13 +393,16 @@ def _create_app():
     started on demand, so `gridlink seed demo` works after a reboot too."""
     from admin import create_app
 
-    if not os.environ.get("DATABASE_URL"):
+    if not outside_database():
         cluster = embedded()
         if not cluster.running():
             click.echo(f"starting embedded PostGIS in {cluster.data_dir}", err=True)
             cluster.start()
         cluster.ensure_database()
-    return create_app()
+    try:
+        return create_app()
+    except SecretKeyError as e:
+        raise click.ClickException(str(e)) from e
 
 
 main = FlaskGroup(name="gridlink", create_app=_create_app, add_default_commands=False,

@@ -19,7 +19,7 @@ from flask.cli import with_appcontext
 
 from admin.api import EMPTY_ADDRESS, LOCATE_CRS, unmatched
 from geo.gcj02 import gcj02_to_wgs84
-from geo.locate import locate_point, locate_points, locate_text, locate_texts
+from geo.locate import locate_point, locate_point_lines, locate_text, locate_text_lines
 from models import db
 from models.grids import N_
 
@@ -49,33 +49,34 @@ def parse_lonlat(text: str, crs: str = "wgs84") -> tuple[float, float]:
     return lon, lat
 
 
-def _located(session, lines: list[str], points: bool, crs: str) -> list[dict]:
-    """One chunk: the lines that can be asked go to the geocoder at once; the others
-    keep their place with the reason they were not asked."""
-    answers: list[dict | None] = [None] * len(lines)
+def _located(session, lines: list[str], points: bool, crs: str) -> list[str]:
+    """One chunk, as JSON lines: the lines that can be asked go to the geocoder at
+    once; the others keep their place with the reason they were not asked."""
+    answers: list[str | None] = [None] * len(lines)
     asked, where = [], []
     for i, line in enumerate(lines):
         text = line.strip()
         if not text:
-            answers[i] = unmatched(line, EMPTY_LINE)
+            answers[i] = _json(unmatched(line, EMPTY_LINE))
             continue
         if points:
             try:
                 text = parse_lonlat(text, crs)
             except NotAPoint as e:
-                answers[i] = unmatched(line, e.template, text=e.text)
+                answers[i] = _json(unmatched(line, e.template, text=e.text))
                 continue
         asked.append(text)
         where.append(i)
-    found = (locate_points if points else locate_texts)(session, asked) if asked else []
+    found = (locate_point_lines if points else locate_text_lines)(session, asked) \
+        if asked else []
     for i, answer in zip(where, found, strict=True):
         answers[i] = answer
     return answers
 
 
 def locate_lines(session, lines: Iterable[str], points: bool = False,
-                 crs: str = "wgs84") -> Iterator[list[dict]]:
-    """One answer per line, in order, CHUNK lines at a time."""
+                 crs: str = "wgs84") -> Iterator[list[str]]:
+    """One JSON answer per line, in order, CHUNK lines at a time."""
     lines = iter(lines)
     while batch := [line.rstrip("\r\n") for line in islice(lines, CHUNK)]:
         yield _located(session, batch, points, crs)
@@ -105,7 +106,7 @@ def locate(address, lonlat, batch, points, crs):
     session = db.session
     if batch is not None:
         for answers in locate_lines(session, batch, points, crs):
-            click.echo("\n".join(_json(a) for a in answers))  # one write per chunk
+            click.echo("\n".join(answers))  # one write per chunk
         return
     if lonlat is not None:
         try:

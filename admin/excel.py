@@ -27,6 +27,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from admin.cells import safe_row
 from models import Court, CourtKind, Grid, GridLevel, Person, RosterEntry, RosterRole
 from models.access import Scope
 from models.directory import DirectoryError, normalise_phone
@@ -84,7 +85,7 @@ def _sheet(ws: Worksheet, title: str, headers: list[str], rows: list[list],
     # The row just appended, by its number: ws.max_row would look at every cell
     # written so far, row after row (20,000 bad rows took minutes).
     for line, row in enumerate(rows, start=3):
-        ws.append(row)
+        ws.append(safe_row(row))  # names typed by people: text, never formulas
         for cells in ws.iter_rows(min_row=line, max_row=line, max_col=len(headers)):
             for cell in cells:
                 cell.border = BORDER

@@ -12,6 +12,7 @@ shows such servers at the wrong scale, so our maps never use that code.
 from __future__ import annotations
 
 from flask import Flask
+from flask_babel import gettext as _
 
 TIANDITU = ("https://t{s}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile"
             "&VERSION=1.0.0&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles"
@@ -43,7 +44,61 @@ def basemap_layers(config) -> list[dict]:
     return []
 
 
+def map_texts() -> dict:
+    """The words Leaflet and Leaflet.draw put on a map (their titles, buttons and
+    drawing hints), in the reader's language: merged into L.drawLocal and the zoom
+    control by grid-map.js. Only the tools gridlink's maps offer."""
+    return {
+        "zoomIn": _("Zoom in"), "zoomOut": _("Zoom out"),
+        "draw": {
+            "draw": {
+                "toolbar": {
+                    "actions": {"title": _("Cancel drawing"), "text": _("Cancel")},
+                    "finish": {"title": _("Finish drawing"), "text": _("Finish")},
+                    "undo": {"title": _("Delete the last point drawn"),
+                             "text": _("Delete the last point")},
+                    "buttons": {"polygon": _("Draw a polygon"),
+                                "rectangle": _("Draw a rectangle"),
+                                "marker": _("Place a point")},
+                },
+                "handlers": {
+                    "marker": {"tooltip": {"start": _("Click the map to place the point.")}},
+                    "polygon": {"tooltip": {
+                        "start": _("Click to start drawing the boundary."),
+                        "cont": _("Click to continue drawing the boundary."),
+                        "end": _("Click the first point to close the boundary.")}},
+                    "polyline": {"error": _("Error: the edges cannot cross!"),
+                                 "tooltip": {"start": _("Click to start drawing the line."),
+                                             "cont": _("Click to continue drawing the line."),
+                                             "end": _("Click the last point to finish.")}},
+                    "rectangle": {"tooltip": {"start": _("Click and drag to draw a rectangle.")}},
+                    "simpleshape": {"tooltip": {"end": _("Release the mouse to finish.")}},
+                },
+            },
+            "edit": {
+                "toolbar": {
+                    "actions": {
+                        "save": {"title": _("Keep the changes"), "text": _("Done")},
+                        "cancel": {"title": _("Cancel editing and discard the changes"),
+                                   "text": _("Cancel")},
+                        "clearAll": {"title": _("Remove every shape"), "text": _("Clear all")},
+                    },
+                    "buttons": {"edit": _("Edit the boundary"),
+                                "editDisabled": _("Nothing to edit"),
+                                "remove": _("Delete shapes"),
+                                "removeDisabled": _("Nothing to delete")},
+                },
+                "handlers": {
+                    "edit": {"tooltip": {"text": _("Drag the handles to move the boundary."),
+                                         "subtext": _("Cancel undoes the changes.")}},
+                    "remove": {"tooltip": {"text": _("Click a shape to remove it.")}},
+                },
+            },
+        },
+    }
+
+
 def init_app(app: Flask) -> None:
     @app.context_processor
     def basemap():
-        return {"gridlink_basemap": basemap_layers(app.config)}
+        return {"gridlink_basemap": basemap_layers(app.config), "gridlink_map_texts": map_texts}

@@ -372,8 +372,7 @@ class Courts:
         self.allowed = None
         if scope is not None and scope.role is not Role.admin:
             self.mine = session.get(Court, scope.court_id) if scope.court_id else None
-            self.allowed = {c.id for c in self.by_name.values()
-                            if self.mine and self.mine.id in (c.id, c.parent_id)}
+            self.allowed = set(session.scalars(select(Court.id).where(scope.courts_acting())))
 
     def find(self, name: str | None) -> tuple[Court | None, Problem | None]:
         if not name:

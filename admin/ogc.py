@@ -30,6 +30,7 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import aliased, outerjoin
 
 from admin.auth import current_principal, current_scope, load_bearer_token
+from admin.errors import MAX_OFFSET, whole_number
 from models import Court, Grid, GridLevel, court_grids, db
 
 ogc = Blueprint("ogc", __name__, url_prefix="/ogc")
@@ -152,19 +153,6 @@ def _check_parameters(collection: Collection) -> None:
         raise _invalid("f: this API speaks JSON only (f=json)")
 
 
-def _whole_number(name: str, default: int, least: int) -> int:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise _invalid(f"{name} must be a whole number, not {raw!r}") from None
-    if value < least:
-        raise _invalid(f"{name} must be at least {least}, not {value}")
-    return value
-
-
 def _bbox() -> tuple[float, float, float, float] | None:
     """bbox=minx,miny,maxx,maxy in longitude/latitude (CRS84); a 3D box's heights are
     ignored. minx > maxx means a box across the antimeridian, as the standard says."""
@@ -277,7 +265,26 @@ def _link(rel: str, media_type: str, href: str, title: str | None = None) -> dic
 
 
 def _url(endpoint: str, **values) -> str:
-    return url_for(endpoint, _external=True, **values)
+    return _public_base() + url_for(endpoint, **values)
+
+
+def _public_base() -> str:
+    """Where links start: the site's public address when configured (PUBLIC_URL, e.g.
+    https://gridlink.intranet, what clients behind a reverse proxy need), else the
+    address the server itself listens on (the WSGI server's SERVER_NAME and
+    SERVER_PORT). Never the request's Host header: anyone can send
+    `Host: evil.example`, and a cache or a client following links built from it
+    would be sent elsewhere. Links stay absolute: GDAL's OAPIF driver resolves a
+    root-relative link against the collection's path (/ogc/ogc/...)."""
+    configured = current_app.config.get("PUBLIC_URL")
+    if configured:
+        return str(configured).rstrip("/")
+    scheme, environ = request.scheme, request.environ
+    host, port = environ.get("SERVER_NAME", "localhost"), str(environ.get("SERVER_PORT", ""))
+    if ":" in host:  # an IPv6 address
+        host = f"[{host}]"
+    usual = {"http": "80", "https": "443"}.get(scheme)
+    return f"{scheme}://{host}" + ("" if port in ("", usual) else f":{port}")
 
 
 @ogc.get("/", strict_slashes=False)
@@ -369,8 +376,8 @@ def _page_links(collection_id: str, limit: int, offset: int, matched: int) -> li
 def items(collection_id: str):
     found = _collection(collection_id)
     _check_parameters(found)
-    limit = min(_whole_number("limit", DEFAULT_LIMIT, 1), MAX_LIMIT)
-    offset = _whole_number("offset", 0, 0)
+    limit = whole_number("limit", DEFAULT_LIMIT, least=1, most=MAX_LIMIT, clamp=True)
+    offset = whole_number("offset", 0, least=0, most=MAX_OFFSET)
     feature, source, conditions, key = _features(found, _bbox())
     rows = db.session.scalars(select(feature).select_from(source).where(*conditions)
                               .order_by(*key).limit(limit).offset(offset)).all()

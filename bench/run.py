@@ -6,7 +6,9 @@
     set-based PostGIS join) and the naive way (one ORM query per point);
 (b) address text → grid on one core, with the variants people write;
 (c) /api/v1/locate under a bounded local load, as ratios to a trivial endpoint;
-(d) a serving worker's peak resident memory with the province's gazetteer.
+(d) a serving worker's peak resident memory with the province's gazetteer;
+(e) the peak memory of a boundary import, command and upload page, on the nastiest
+    files the limits accept (its own throwaway database: `python -m bench.limits`).
 
 The synthetic province is built first (`gridlink seed synthetic`, about three
 minutes) when its database is missing. (a) rolls back; (c) leaves one revoked API token.
@@ -19,11 +21,12 @@ import argparse
 import json
 import time
 
-from bench import assign, geocode, serve
+from bench import assign, geocode, limits, serve
 from bench.common import engine_for, ensure_province, load_average, machine, synthetic_url
 
 GOALS = {"a": "ours ≤ 1.0× the floor", "b": "≥ 100,000 addresses/s on one core",
-         "c": "locate p50 and p99 ≤ 2× a trivial endpoint", "d": "≤ 1 GB per worker"}
+         "c": "locate p50 and p99 ≤ 2× a trivial endpoint", "d": "≤ 1 GB per worker",
+         "e": f"≤ {limits.GOAL_MB} MB per import"}
 
 
 def summary(results: dict, info: dict) -> list[str]:
@@ -61,6 +64,8 @@ def summary(results: dict, info: dict) -> list[str]:
                                         f"p99 {e['p99_ms']:.1f} ms ({e['p99_ratio']:.2f}×)"))
         rows.append(("(d) worker peak memory (VmHWM)",
                      f"{c['memory']['peak_worker_hwm_mb']:.0f} MB"))
+    if "e" in results:
+        rows += limits.summary(results["e"])
     rows.append(("load average (1, 5, 15 min)", load_average()))
     width = max(len(k) for k, _ in rows)
     return [f"{k:<{width}}  {v}" for k, v in rows]
@@ -71,20 +76,24 @@ def main(argv=None) -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database", default="gridlink_synthetic",
                         help="the synthetic province's own database (built if missing)")
-    parser.add_argument("--only", default="a,b,c,d", help="parts to run, e.g. a,b")
+    parser.add_argument("--only", default="a,b,c,d,e", help="parts to run, e.g. a,b")
     parser.add_argument("--addresses", type=int, default=200_000, help="(b) how many")
     parser.add_argument("--requests", type=int, default=2000, help="(c) per endpoint")
     parser.add_argument("--concurrency", type=int, default=4, help="(c) clients")
     parser.add_argument("--json", dest="json_path", help="write every figure here too")
     args = parser.parse_args(argv)
     parts = {p.strip() for p in args.only.split(",") if p.strip()}
+    results, info = {}, {}
+    if "e" in parts:  # first: it needs no province, only its own throwaway database
+        results["e"] = limits.run()
+    if not parts & {"a", "b", "c", "d"}:
+        return _finish(results, info, parts, args.json_path)
     url = synthetic_url(args.database)
     ensure_province(url)
     engine = engine_for(url)
     info = machine(engine)
     print(f"benchmark on {args.database}, {time.strftime('%Y-%m-%d %H:%M')}, load average "
           f"{load_average()}")
-    results = {}
     # (a) comes last: a million rows written and rolled back leave autovacuum and the
     # checkpointer busy for minutes, which would slow whatever ran next.
     if parts & {"c", "d"}:
@@ -95,12 +104,16 @@ def main(argv=None) -> None:
     if "a" in parts:
         results["a"] = assign.run(engine)
     engine.dispose()
+    _finish(results, info, parts, args.json_path)
+
+
+def _finish(results: dict, info: dict, parts: set, json_path: str | None) -> None:
     print("\nsummary (goals: " + "; ".join(f"({k}) {v}" for k, v in GOALS.items()
                                           if k in parts) + ")")
     for line in summary(results, info):
         print(line)
-    if args.json_path:
-        with open(args.json_path, "w") as f:
+    if json_path:
+        with open(json_path, "w") as f:
             json.dump({"machine": info, "results": results}, f, ensure_ascii=False, indent=1,
                       default=str)
 

@@ -73,6 +73,11 @@ class Gazetteer(Reading):
         self._as_road = {f.text: _form(f.text, (), (), f.roads, False, places) for f in both}
         self._as_division = {f.text: _form(f.text, f.divisions, f.areas, (), False, places)
                              for f in both}
+        # Each town's villages by name, for the names a clerk mistyped by one letter.
+        self._villages_of_town: dict[str, list[Place]] = {}
+        for place in places.values():
+            if place.level == "village":
+                self._villages_of_town.setdefault(place.code[:9], []).append(place)
 
     # -- building -------------------------------------------------------------------
 

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import re
 import warnings
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pyogrio
+import shapely
 from pyogrio.errors import DataLayerError, DataSourceError
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -33,6 +35,23 @@ LONLAT_CRS = {"EPSG:4326": "WGS84", "OGC:CRS84": "WGS84", "EPSG:4490": "CGCS2000
 # these datums: for Beijing 1954 or Xian 1980 there are no public parameters, and
 # PROJ would silently ignore a datum shift of tens of metres.
 TRANSFORMABLE_DATUMS = {"WGS_1984", "China_2000"}
+
+# What one file may hold, so that no import (command or page) needs more than about
+# 500 MB of memory (bench/limits.py measures it). A town's or a county's boundaries
+# are far below: the synthetic province's 26,000 villages average 285 vertices, and a
+# county of 300 villages of 1,000 vertices each is 300,000 vertices, about 10 MB.
+MAX_FILE_BYTES = 50 * 2**20  # as stored: the upload page's request limit is the same
+MAX_UNZIPPED_BYTES = 100 * 2**20  # what a zipped Shapefile may expand to
+# What checking costs: some 0.5 KB a vertex and 10 KB a feature (its row, its parent,
+# its grid written and rolled back for the topology check), so a feature counts as
+# FEATURE_VERTICES vertices more. A city's micro-grids (10,000) fit.
+MAX_VERTICES = 500_000
+FEATURE_VERTICES = 20
+MAX_FEATURES = MAX_VERTICES // FEATURE_VERTICES
+# GDAL builds each GeoJSON feature as a tree of JSON objects, some 500 bytes a vertex,
+# before anything is checked: a feature whose tree would pass this many MB is refused
+# as soon as it does (about 200,000 vertices; other formats are read without the tree).
+GEOJSON_FEATURE_MB = 50
 
 
 class ImportRefused(Exception):
@@ -67,15 +86,53 @@ class FileContents:
     notes: list[str] = field(default_factory=list)  # what GDAL warned about
 
 
+def _mb(size: int) -> str:
+    return f"{size / 2**20:.0f} MB"
+
+
+def _check_size(path: Path) -> None:
+    """Refuse a file that is, or unpacks to, more than the limits, before GDAL reads it
+    (a zip's members are measured by its directory, without unpacking anything)."""
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise ImportRefused(f"{path.name} is {_mb(size)}, more than the {_mb(MAX_FILE_BYTES)} "
+                            "a boundary file may have: split it, e.g. one county per file")
+    if path.suffix.lower() != ".zip":
+        return
+    try:
+        with zipfile.ZipFile(path) as archive:
+            unzipped = sum(member.file_size for member in archive.infolist())
+    except (zipfile.BadZipFile, OSError) as e:
+        raise ImportRefused(f"cannot read {path.name}: not a zip file") from e
+    if unzipped > MAX_UNZIPPED_BYTES:
+        raise ImportRefused(f"{path.name} unpacks to {_mb(unzipped)}, more than the "
+                            f"{_mb(MAX_UNZIPPED_BYTES)} a boundary file may have: split it")
+
+
+def _without_paths(message: str, path: Path) -> str:
+    """GDAL's message with the file's name where it names the server's path."""
+    message = message.replace(f"/vsizip/{path}", path.name).replace(str(path), path.name)
+    return message.replace(str(path.parent) + "/", "")
+
+
+def _refused(path: Path, error: Exception) -> ImportRefused:
+    if "too complex/large" in str(error):  # GEOJSON_FEATURE_MB, in GDAL's words
+        return ImportRefused(f"{path.name} has a feature too large to read (about 200,000 "
+                             "vertices at most in one GeoJSON feature): simplify it, or send "
+                             "the file as a GeoPackage or zipped Shapefile")
+    return ImportRefused(f"cannot read {path.name}: {_without_paths(str(error), path)}")
+
+
 def _open(path: Path, options: ImportOptions) -> tuple[str, list[str]]:
     if path.suffix.lower() not in FORMATS:
         raise ImportRefused(f"cannot read {path.name}: expected GeoJSON, a zipped "
                             "Shapefile (.zip), GeoPackage (.gpkg) or KML (.kml)")
+    _check_size(path)
     source = f"/vsizip/{path}" if path.suffix.lower() == ".zip" else str(path)
     try:
         layers = [name for name, _ in pyogrio.list_layers(source)]
     except (DataSourceError, DataLayerError) as e:
-        raise ImportRefused(f"cannot read {path.name}: {e}") from e
+        raise _refused(path, e) from e
     if not layers:
         raise ImportRefused(f"{path.name} has no layer of features")
     if options.layer and options.layer not in layers:
@@ -143,22 +200,49 @@ def _text(value) -> str | None:
     return str(value).strip() or None
 
 
+def _too_many_features(path: Path, count: int) -> ImportRefused:
+    return ImportRefused(f"{path.name} has {count:,} features, more than the "
+                         f"{MAX_FEATURES:,} one import may have: split it")
+
+
+def _check_counts(path: Path, wkbs) -> None:
+    """Refuse a file with more features or vertices than an import may check (counted
+    one feature at a time: the shapes of the whole file are made once it is accepted)."""
+    if len(wkbs) > MAX_FEATURES:  # when the format could not tell beforehand
+        raise _too_many_features(path, len(wkbs))
+    vertices = 0
+    for wkb in wkbs:
+        if wkb is not None:
+            with np.errstate(invalid="ignore"):  # NaN coordinates: geo.importer says so
+                shape = shapely.from_wkb(wkb, on_invalid="ignore")
+            vertices += int(shapely.get_num_coordinates(shape))
+    if vertices + FEATURE_VERTICES * len(wkbs) > MAX_VERTICES:
+        raise ImportRefused(f"{path.name} is too large to check in one import: {vertices:,} "
+                            f"vertices in {len(wkbs):,} features, more than {MAX_VERTICES:,} "
+                            f"(each feature counting as {FEATURE_VERTICES} vertices more): "
+                            "split it, or simplify the boundaries (to a metre is enough)")
+
+
 def read_features(session: Session, path: Path, options: ImportOptions) -> FileContents:
     """The features of the file's layer, in file order. Raises ImportRefused."""
     if options.crs not in CRS_CHOICES:
         raise ImportRefused(f"unknown --crs {options.crs!r}: one of {', '.join(CRS_CHOICES)}")
+    pyogrio.set_gdal_config_options({"OGR_GEOJSON_MAX_OBJ_SIZE": GEOJSON_FEATURE_MB})
     source, layers = _open(path, options)
     layer = options.layer or layers[0]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             info = pyogrio.read_info(source, layer=layer, encoding=options.encoding)
+            if info["features"] > MAX_FEATURES:
+                raise _too_many_features(path, info["features"])
             srid, coordinates = _source_srid(session, info["crs"], options)
             meta, _, wkbs, values = pyogrio.raw.read(source, layer=layer,
                                                      encoding=options.encoding)
         except (DataSourceError, DataLayerError) as e:
-            raise ImportRefused(f"cannot read {path.name}: {e}") from e
-    notes = list(dict.fromkeys(str(w.message) for w in caught))
+            raise _refused(path, e) from e
+    _check_counts(path, wkbs)
+    notes = list(dict.fromkeys(_without_paths(str(w.message), path) for w in caught))
     if len(layers) > 1 and not options.layer:
         notes.insert(0, f"read layer {layer!r} of {', '.join(layers)} (choose with --layer)")
     fields = [str(f) for f in meta["fields"]]

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import shapely
 from geoalchemy2.shape import from_shape
 from shapely.geometry import MultiPolygon, Polygon
@@ -212,11 +213,14 @@ def repair(geometry) -> tuple[MultiPolygon, str, dict]:
 def _check_alone(row: Row, wkb, options: ImportOptions) -> None:
     """What can be said of a feature without the database. Raises FeatureRejected."""
     try:
-        geometry = None if wkb is None else shapely.force_2d(shapely.from_wkb(wkb))
+        with np.errstate(invalid="ignore"):  # NaN coordinates: said below
+            geometry = None if wkb is None else shapely.force_2d(shapely.from_wkb(wkb))
     except shapely.errors.GEOSException as e:
         raise FeatureRejected(N_("unreadable geometry: %(error)s"), error=str(e)) from e
     if geometry is None or geometry.is_empty:
         raise FeatureRejected(N_("empty geometry"))
+    if not np.isfinite(shapely.get_coordinates(geometry)).all():
+        raise FeatureRejected(N_("coordinates that are not numbers (Infinity or NaN)"))
     if geometry.geom_type not in ("Polygon", "MultiPolygon"):
         raise FeatureRejected(N_("not a polygon but a %(kind)s"), kind=geometry.geom_type)
     if options.crs == "gcj02":
@@ -235,16 +239,33 @@ def _check_alone(row: Row, wkb, options: ImportOptions) -> None:
     row.status = REPAIRED if row.template else OK
 
 
+# How many feature numbers a duplicate code's rejection names: the report stays one
+# short line per feature however many features share the code.
+SHOWN_DUPLICATES = 5
+
+
 def _reject_duplicates(rows: list[Row]) -> None:
+    """Reject every feature whose code is on another: the first of them says how many
+    share it and names the first few, the others point back to the first feature."""
     features = defaultdict(list)
     for row in rows:
         if row.code:
             features[row.code].append(row.feature)
+    told = set()
     for row in rows:
-        others = [n for n in features.get(row.code, []) if n != row.feature]
-        if others and row.status != REJECTED:
-            row.reject(N_("duplicate code: %(code)s is also on feature %(others)s"),
-                       code=row.code, others=", ".join(map(str, others)))
+        numbers = features.get(row.code, [])
+        if len(numbers) < 2 or row.status == REJECTED:
+            continue
+        if row.code not in told:
+            told.add(row.code)
+            others = [n for n in numbers[:SHOWN_DUPLICATES + 1] if n != row.feature]
+            row.reject(N_("duplicate code: %(code)s is on %(count)d features (also %(shown)s"
+                          "%(more)s)"), code=row.code, count=len(numbers),
+                       shown=", ".join(map(str, others[:SHOWN_DUPLICATES])),
+                       more=", …" if len(numbers) > SHOWN_DUPLICATES + 1 else "")
+        else:
+            row.reject(N_("duplicate code: %(code)s, as on feature %(first)d"),
+                       code=row.code, first=numbers[0])
 
 
 # ------------------------------------------------------- checks against the grids
@@ -433,6 +454,7 @@ def prepare_import(session: Session, path: str | Path, options: ImportOptions | 
             _check_alone(row, feature.wkb, options)
         except FeatureRejected as e:
             row.reject(e.template, **e.params)
+        feature.wkb = None  # the shape lives on in the row: not two copies of the file
         rows.append(row)
     _reject_duplicates(rows)
     for level in GridLevel:  # parents first: a child may sit in a parent of the same file

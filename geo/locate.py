@@ -25,6 +25,9 @@ of 100,000 lines is not 100,000 round trips.
 
 from __future__ import annotations
 
+import json
+from json.encoder import encode_basestring
+
 from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
@@ -187,15 +190,75 @@ def as_json(p: Parsed) -> dict:
     }
 
 
+def liaisons_of(session: Session, codes) -> dict[str, dict]:
+    """grid code → its liaison on duty today, for the current grids of these codes."""
+    if not codes:
+        return {}
+    return {code: {"name": name, "title": title, "phone": phone}
+            for code, name, title, phone in session.execute(_LIAISONS_SQL,
+                                                            {"codes": sorted(codes)})}
+
+
 def with_liaisons(session: Session, results: list[dict]) -> list[dict]:
     """Fill in each matched grid's liaison on duty today, in one query."""
-    codes = sorted({r["grid"]["code"] for r in results if r["grid"]})
-    if not codes:
-        return results
-    liaisons = {code: {"name": name, "title": title, "phone": phone}
-                for code, name, title, phone in session.execute(_LIAISONS_SQL,
-                                                                {"codes": codes})}
+    liaisons = liaisons_of(session, {r["grid"]["code"] for r in results if r["grid"]})
     for r in results:
         if r["grid"]:
             r["liaison"] = liaisons.get(r["grid"]["code"])
     return results
+
+
+# -- the same objects as JSON text, fast ------------------------------------------------
+# A batch of a hundred thousand addresses names a few thousand places and liaisons:
+# their JSON is written once per batch and the answers are put together from it.
+# The text is exactly what json.dumps(answer, ensure_ascii=False) writes for the
+# objects above (tests/test_cli_locate.py compares them over the demo's corpus).
+
+_encode = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def json_lines(session: Session, parsed: list[Parsed]) -> list[str]:
+    """One JSON text per answer, liaisons filled in: `gridlink locate --batch`."""
+    places: dict[str, str] = {}
+
+    def place(pl: Place) -> str:
+        written = places.get(pl.code)
+        if written is None:
+            written = places[pl.code] = _encode(place_json(pl))
+        return written
+
+    liaisons = {code: _encode(found) for code, found in liaisons_of(
+        session, {p.places[0].code for p in parsed if p.status == "matched"}).items()}
+    numbers: dict[float, str] = {}
+    lines = []
+    for p in parsed:
+        matched = p.status == "matched"
+        grid = place(p.places[0]) if matched else "null"
+        method = p.method or ("division" if p.places else None)
+        confidence = p.grid_confidence
+        number = numbers.get(confidence)
+        if number is None:
+            number = numbers[confidence] = _encode(confidence)
+        lines.append("".join((
+            '{"input": ', encode_basestring(p.input),
+            ', "status": "', p.status,
+            '", "grid": ', grid,
+            ', "liaison": ', liaisons.get(p.places[0].code, "null") if matched else "null",
+            ', "method": ', encode_basestring(method) if method and p.status != "unmatched"
+            else "null",
+            ', "confidence": ', number,
+            ', "candidates": [', ", ".join(map(place, p.places))
+            if not matched or len(p.places) > 1 else "",
+            '], "reason": ', encode_basestring(p.reason % p.params) if p.reason else "null",
+            ', "reason_template": ', encode_basestring(p.reason) if p.reason else "null",
+            ', "reason_params": ', _encode(p.params) if p.params else "{}",
+            ', "flags": ', _encode(list(p.flags)) if p.flags else "[]", "}")))
+    return lines
+
+
+def locate_text_lines(session: Session, addresses: list[str]) -> list[str]:
+    return json_lines(session, resolve_texts(session, gazetteer(session), addresses))
+
+
+def locate_point_lines(session: Session, points: list[tuple[float, float]]) -> list[str]:
+    return json_lines(session, resolve_points(session, gazetteer(session), points))

@@ -274,7 +274,16 @@ class Reading:
         confidence = 1.0 if full else 0.85
         if level == "town":
             confidence -= 0.1
-            if _UNKNOWN_VILLAGE.match(rest):  # 云城街道丰盛村, with no 丰盛村 in the index
+            written = _UNKNOWN_VILLAGE.match(rest)
+            if written:  # 云城街道丰盛村, with no 丰盛村 in the index
+                near = self._villages_one_letter_off(entries[0].code, written.group())
+                if near:  # 平鑫村 for the town's 平新村: a person picks, nothing is guessed
+                    result.status, result.places = "ambiguous", near
+                    result.flags = (*result.flags, "village_not_recognised")
+                    result.reason, result.params = N_(
+                        "there is no %(text)s in %(town)s; villages with a similar name are "
+                        "offered"), {"text": written.group(), "town": last.text}
+                    return result
                 confidence -= 0.2
                 result.flags = (*result.flags, "village_not_recognised")
                 result.reason, result.params = N_("the village in %(text)s was not recognised; "
@@ -300,6 +309,15 @@ class Reading:
         else:
             result.status = "matched"
         return result
+
+    def _villages_one_letter_off(self, town_code: str, written: str) -> list:
+        """The town's villages whose name is one letter away from what was written
+        (one letter changed, added or left out); none for a one-letter name (大村),
+        which is one letter away from too many."""
+        if len(written) < 3:
+            return []
+        return [v for v in self._villages_of_town.get(town_code[:9], ())
+                if _one_edit(v.name, written)][:MAX_CANDIDATES]
 
     def _contradiction(self, address, form: Form, prefixes, parent: Form,
                        parent_entries=()) -> Parsed:
@@ -374,6 +392,18 @@ def _town_named(form: Form, chain, prefixes):
 def _below(entries: tuple[Entry, ...], towns: tuple[Entry, ...]) -> tuple[Entry, ...]:
     inside = tuple(t.prefix for t in towns)
     return tuple(e for e in entries if e.code.startswith(inside))
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """a and b differ by exactly one letter changed, added or left out."""
+    if abs(len(a) - len(b)) > 1 or a == b:
+        return False
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b, strict=True)) == 1
+    short, long = sorted((a, b), key=len)
+    i = next((i for i, (x, y) in enumerate(zip(short, long[:-1], strict=True)) if x != y),
+             len(short))
+    return short[i:] == long[i + 1:]
 
 
 def _looks_like_a_division(text: str) -> bool:

@@ -171,3 +171,29 @@ def outside_parent(session: Session, parent_id, geom_sql: str, params: dict,
         params | {"parent_id": parent_id, "tolerance": tolerance_m}).all()
     return [Problem("outside_parent", [c], [n], f"spills outside {n}", area, x, y)
             for c, n, area, x, y in rows]
+
+
+def gaps_left(session: Session, grid_id, geom_sql: str, params: dict,
+              tolerance_m: float = DEFAULT_TOLERANCE_M) -> list[Problem]:
+    """The ground a redrawn boundary gives up that none of its siblings covers: a
+    hole it would open in its parent (a vertex dragged inward). A new grid gives
+    nothing up."""
+    rows = session.execute(text(f"""
+        WITH new AS (SELECT {geom_sql} AS geom),
+        given_up AS (
+          SELECT ST_Difference(g.geom, new.geom) AS part FROM grids g, new WHERE g.id = :grid_id),
+        neighbours AS (
+          SELECT ST_Union(s.geom) AS geom FROM grids s, given_up u
+          WHERE s.generation_high IS NULL AND s.id <> :grid_id AND s.level = :level
+            AND s.parent_id IS NOT DISTINCT FROM :parent_id AND s.geom && u.part),
+        hole AS (
+          SELECT (ST_Dump(COALESCE(ST_Difference(u.part, n.geom), u.part))).geom AS part
+          FROM given_up u, neighbours n)
+        SELECT ST_Area(part::geography), ST_X(ST_PointOnSurface(part)),
+               ST_Y(ST_PointOnSurface(part))
+        FROM hole WHERE ST_Dimension(part) = 2 AND ST_Area(part::geography) > :min_area
+          AND 2 * ST_Area(part::geography) / ST_Perimeter(part::geography) > :tolerance"""),
+        params | {"grid_id": grid_id, "min_area": tolerance_m ** 2,
+                  "tolerance": tolerance_m}).all()
+    return [Problem("gap", [], [], "leaves a gap no neighbour covers", area, x, y)
+            for area, x, y in rows]

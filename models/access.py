@@ -10,11 +10,21 @@ SQL, so what is out of scope is never loaded, let alone shown.
   town centre    its town and the town's villages, read-only, but submits
                  the town's liaison list
   court staff    the whole city's grids and roster (to find who answers for a
-                 place) and approved liaison lists, read-only; the matters of
-                 their own court (and of its tribunals), which they file and route
+                 place) and approved liaison lists, read-only; matters, as below
   liaison        their grid and what lies inside it (a town liaison: the villages),
                  and the matters assigned there, which they may return ("not ours")
   grid worker    their grid and the matters assigned there
+
+Courts and matters: who reads, who acts. A people's tribunal is a branch of its
+base court (派出法庭), so a base court and its tribunals are one court for its
+matters: its staff read them and act on them (file, re-route, work the queues,
+cancel, confirm, and every later step). The intermediate court supervises the
+courts under it, as an enforcement command centre does: its staff READ the
+matters of every base court and tribunal of the city, but ACT only on the
+matters the intermediate court itself filed. Only the filing court acts on a
+matter. `Scope.matters()` is the reading filter, `Scope.matters_to_act_on()` the
+acting one; every page, API call and command that changes a matter loads it
+through the second.
 """
 
 from __future__ import annotations
@@ -22,16 +32,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import false, select, true
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement
 
 from models.accounts import Role
 from models.assignments import Assignment
-from models.courts import Court
+from models.courts import Court, CourtKind
 from models.grids import Grid
 from models.matters import Matter
 from models.roster import RosterEntry
 
 # What each role may do with each kind of record: "r" read, "w" also change.
+# "generations" stands for the boundaries' own record: versions, replaced boundaries
+# and the topology report — for those who keep and watch the boundaries.
 PERMISSIONS: dict[Role, dict[str, str]] = {
     Role.admin: {"grids": "rw", "roster": "rw", "courts": "rw", "people": "rw",
                  "addresses": "rw", "generations": "r", "accounts": "rw", "tokens": "rw",
@@ -48,6 +61,12 @@ PERMISSIONS: dict[Role, dict[str, str]] = {
 
 # Who may have a masked phone number shown in full (each showing is audited).
 MAY_REVEAL_PHONES = {Role.admin, Role.court_staff, Role.town_centre, Role.liaison}
+# Phone numbers in bulk — an export, a whole list on one page — rather than one at a
+# time through the audited 显示: only admins, who keep the roster, and a town centre,
+# which collects and reports its own town's liaisons and grid workers (its scope holds
+# nothing else). Court staff and liaisons look a number up when they need it; everyone
+# else gets lists with numbers masked.
+MAY_EXPORT_PHONES = {Role.admin, Role.town_centre}
 
 # How many leading code digits identify an area of each level.
 _PREFIX = {"county": 6, "town": 9, "village": 12, "microgrid": 15}
@@ -99,19 +118,47 @@ class Scope:
     def people(self) -> ColumnElement[bool]:
         return true() if self.may("people") else false()
 
+    def courts_read(self) -> ColumnElement[bool]:
+        """Filter on Court: the courts whose matters court staff read — their own,
+        the courts under it, and those courts' tribunals."""
+        if self.court_id is None:
+            return false()
+        below = aliased(Court)
+        under = select(below.id).where(below.parent_id == self.court_id)
+        return ((Court.id == self.court_id) | Court.id.in_(under)
+                | Court.parent_id.in_(under))
+
+    def courts_acting(self) -> ColumnElement[bool]:
+        """Filter on Court: the courts court staff act for — their own and its
+        tribunals (never the base courts under an intermediate court)."""
+        if self.court_id is None:
+            return false()
+        return (Court.id == self.court_id) | (
+            (Court.parent_id == self.court_id) & (Court.kind == CourtKind.tribunal))
+
     def matters(self) -> ColumnElement[bool]:
-        """Filter on Matter: a court's own matters (a base court's include its
-        tribunals'), or those currently assigned to a grid in the account's area."""
+        """Filter on Matter, for reading: the matters of the courts staff read
+        (courts_read), or those currently assigned to a grid in the account's area."""
         if not self.may("matters"):
             return false()
         if self.role is Role.admin:
             return true()
         if self.role is Role.court_staff:
-            if self.court_id is None:
-                return false()
-            return Matter.court_id.in_(
-                select(Court.id).where((Court.id == self.court_id)
-                                       | (Court.parent_id == self.court_id)))
+            return Matter.court_id.in_(select(Court.id).where(self.courts_read()))
+        return self._matters_of_area()
+
+    def matters_to_act_on(self) -> ColumnElement[bool]:
+        """Filter on Matter, for changing one: court staff only their own court's
+        (courts_acting); a grid's people those assigned to their grid, as they read."""
+        if not self.may("matters"):
+            return false()
+        if self.role is Role.admin:
+            return true()
+        if self.role is Role.court_staff:
+            return Matter.court_id.in_(select(Court.id).where(self.courts_acting()))
+        return self._matters_of_area()
+
+    def _matters_of_area(self) -> ColumnElement[bool]:
         if self.area_code is None:
             return false()
         return Matter.id.in_(
@@ -122,3 +169,7 @@ class Scope:
 
     def may_reveal_phone(self) -> bool:
         return self.role in MAY_REVEAL_PHONES
+
+    def may_export_phones(self) -> bool:
+        return self.role in MAY_EXPORT_PHONES
+

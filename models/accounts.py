@@ -13,6 +13,7 @@ import hashlib
 import re
 import secrets
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
@@ -26,11 +27,14 @@ from sqlalchemy import (
     ForeignKey,
     Identity,
     Index,
+    Integer,
     String,
     func,
     select,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from zxcvbn import zxcvbn
+from zxcvbn.matching import spatial_match
 
 from models.base import db, uuid_pk
 from models.courts import Court
@@ -57,13 +61,18 @@ class PasswordRejected(ValueError):
 
 
 MIN_PASSWORD_LENGTH = 10
-COMMON_PASSWORDS = {"password", "password1", "12345678", "123456789", "1234567890",
-                    "qwertyuiop", "1q2w3e4r5t", "admin12345", "abc1234567", "iloveyou12",
-                    "gridlink123", "woaini1314"}
+# Printed in the README for the demo accounts (seeds.accounts): no other account may use it.
+PUBLISHED_DEMO_PASSWORD = "Yunfu2026demo"
+# Words an attacker of this site tries first, besides the account's own name.
+SITE_WORDS = ["gridlink", "yunfu", "yuncheng", "court", "admin", "demo"]
+MIN_STRENGTH = 3  # zxcvbn's score, 0–4: 3 is "safely unguessable" online and offline-slow
 
 
-def check_password_policy(password: str, username: str) -> None:
-    """At least 10 characters, letters and digits, not the user name, not a common one."""
+def check_password_policy(password: str, username: str, user_inputs: tuple[str, ...] = (),
+                          demo_account: bool = False) -> None:
+    """At least 10 characters, letters and digits, not the user name, not the published
+    demo password, no keyboard walk, and hard enough to guess by zxcvbn's estimate
+    (which knows the leaked-password lists, words, names, dates, repeats)."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise PasswordRejected(N_("a password needs at least %(n)d characters"),
                                n=MIN_PASSWORD_LENGTH)
@@ -71,8 +80,31 @@ def check_password_policy(password: str, username: str) -> None:
         raise PasswordRejected(N_("a password needs both letters and digits"))
     if username and username.lower() in password.lower():
         raise PasswordRejected(N_("a password may not contain the user name"))
-    if password.lower() in COMMON_PASSWORDS:
-        raise PasswordRejected(N_("this password is too common"))
+    if password == PUBLISHED_DEMO_PASSWORD and not demo_account:
+        raise PasswordRejected(N_("this is the published demo password"))
+    if _keyboard_walk(password):
+        raise PasswordRejected(N_("a password may not be a row of keys (qwerty, asdf, 1q2w…)"))
+    result = zxcvbn(password[:100], user_inputs=[username, *user_inputs, *SITE_WORDS])
+    if result["score"] < MIN_STRENGTH:
+        raise PasswordRejected(_weakness(result["sequence"]))
+
+
+def _keyboard_walk(password: str) -> bool:
+    """More than half of it typed along neighbouring keys of a QWERTY keyboard.
+    (Digit runs on the keypad are left to the strength score: years look like them.)"""
+    walked = sum(len(m["token"]) for m in spatial_match(password)
+                 if m["graph"] == "qwerty" and len(m["token"]) >= 4)
+    return walked * 2 > len(password)
+
+
+def _weakness(sequence: list[dict]) -> str:
+    """Why zxcvbn finds it easy, from the largest part it recognised."""
+    part = max(sequence, key=lambda m: len(m["token"]))
+    if part["pattern"] == "dictionary" and part.get("dictionary_name") == "passwords":
+        return N_("this password is too common")
+    if part["pattern"] in ("repeat", "sequence"):
+        return N_("a password may not be mostly repeated or consecutive characters")
+    return N_("this password is too easy to guess: make it longer, with unrelated words")
 
 
 class User(db.Model):
@@ -96,6 +128,8 @@ class User(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
                                                  server_default=func.now())
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Part of every session cookie (get_id): raising it ends every session at once.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     court: Mapped[Court | None] = relationship()
     grid: Mapped[Grid | None] = relationship()
@@ -103,9 +137,17 @@ class User(db.Model):
     def __str__(self) -> str:
         return f"{self.display_name}（{self.username}）"
 
-    def set_password(self, password: str) -> None:
-        check_password_policy(password, self.username)
+    def set_password(self, password: str, demo_account: bool = False) -> None:
+        """A new password also ends the account's sessions (a thief's copy too)."""
+        check_password_policy(password, self.username, (self.display_name or "",),
+                              demo_account=demo_account)
         self.password_hash = hasher.hash(password)
+        if self.id is not None:
+            self.end_sessions()
+
+    def end_sessions(self) -> None:
+        """Every session cookie issued so far stops working (signing out everywhere)."""
+        self.session_generation = (self.session_generation or 0) + 1
 
     def check_password(self, password: str) -> bool:
         try:
@@ -127,7 +169,20 @@ class User(db.Model):
         return False
 
     def get_id(self) -> str:
-        return str(self.id)
+        """What the session cookie holds: the account and its session generation."""
+        return f"{self.id}:{self.session_generation or 0}"
+
+    @classmethod
+    def from_session_id(cls, session: Session, session_id: str) -> User | None:
+        """The active account a session cookie names, if that session has not ended."""
+        account, _, generation = session_id.partition(":")
+        try:
+            user = session.get(cls, uuid.UUID(account))
+        except ValueError:
+            return None
+        if user is None or not user.active or str(user.session_generation) != generation:
+            return None
+        return user
 
 
 class LoginAttempt(db.Model):
@@ -145,26 +200,53 @@ class LoginAttempt(db.Model):
     succeeded: Mapped[bool] = mapped_column(Boolean)
 
 
-# Failed sign-ins allowed within the window, per account and per address.
-LOGIN_WINDOW = timedelta(minutes=15)
-MAX_FAILURES_PER_ACCOUNT = 5
-MAX_FAILURES_PER_ADDRESS = 20
+@dataclass(frozen=True)
+class FailureLimit:
+    """At most `failures` failed sign-ins within `window`, counted for the same
+    account, the same address, or both."""
+
+    failures: int
+    window: timedelta
+    by_account: bool
+    by_address: bool
+
+
+# The pair comes first: an attacker at one address locks the account out for that
+# address only, not for its owner signing in elsewhere. A slower limit per account
+# stops guessing spread over many addresses; one per address stops one place
+# trying many accounts.
+FAILURE_LIMITS = (
+    FailureLimit(5, timedelta(minutes=15), by_account=True, by_address=True),
+    FailureLimit(50, timedelta(hours=1), by_account=True, by_address=False),
+    FailureLimit(20, timedelta(minutes=15), by_account=False, by_address=True),
+)
+SIGN_IN_LOCK = 4453_0002  # pg_advisory_xact_lock(SIGN_IN_LOCK, hashtext(username))
+
+
+def lock_sign_in(session: Session, username: str) -> None:
+    """Take this account's sign-in turn until the transaction ends, so that the count
+    of failures and the attempt it lets through are one step: concurrent wrong
+    passwords cannot all read "4 failures" and all be checked."""
+    session.execute(select(func.pg_advisory_xact_lock(SIGN_IN_LOCK, func.hashtext(username))))
 
 
 def throttled_until(session: Session, username: str, address: str,
                     now: datetime | None = None) -> datetime | None:
     """When sign-in may be tried again, if too many recent failures block it now."""
     now = now or datetime.now(UTC)
-    since = now - LOGIN_WINDOW
-    for column, value, limit in ((LoginAttempt.username, username, MAX_FAILURES_PER_ACCOUNT),
-                                 (LoginAttempt.address, address, MAX_FAILURES_PER_ADDRESS)):
+    until = None
+    for limit in FAILURE_LIMITS:
+        query = select(LoginAttempt.at).where(LoginAttempt.at > now - limit.window,
+                                              LoginAttempt.succeeded.is_(False))
+        if limit.by_account:
+            query = query.where(LoginAttempt.username == username)
+        if limit.by_address:
+            query = query.where(LoginAttempt.address == address)
         failures = session.scalars(
-            select(LoginAttempt.at).where(column == value, LoginAttempt.at > since,
-                                          LoginAttempt.succeeded.is_(False))
-            .order_by(LoginAttempt.at.desc()).limit(limit)).all()
-        if len(failures) >= limit:
-            return failures[-1] + LOGIN_WINDOW
-    return None
+            query.order_by(LoginAttempt.at.desc()).limit(limit.failures)).all()
+        if len(failures) >= limit.failures:
+            until = max(until or now, failures[-1] + limit.window)
+    return until
 
 
 class ApiToken(db.Model):

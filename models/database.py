@@ -20,6 +20,11 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DBNAME = "gridlink"
+# The role the application works as: rows in, rows out, nothing more. It owns no
+# table, so it cannot switch off the audit trail's trigger nor change a table; the
+# owner (`postgres` in the embedded cluster, DATABASE_URL's user elsewhere) runs
+# the migrations. Migration 0006 creates it and grants what it needs.
+APP_ROLE = "gridlink_app"
 
 
 class ClusterError(RuntimeError):
@@ -144,12 +149,12 @@ class Cluster:
             self._run(str(find_bindir() / "pg_ctl"), "-D", str(self.data_dir),
                       "-m", "fast", "-w", "stop")
 
-    def url(self, dbname: str = DEFAULT_DBNAME) -> str:
+    def url(self, dbname: str = DEFAULT_DBNAME, user: str = "postgres") -> str:
         port = self.port()
         if port is None:
             raise ClusterError("the embedded PostGIS has never been started: "
                                "run `gridlink db start`")
-        return f"postgresql+psycopg://postgres@127.0.0.1:{port}/{dbname}"
+        return f"postgresql+psycopg://{user}@127.0.0.1:{port}/{dbname}"
 
     def ensure_database(self, dbname: str = DEFAULT_DBNAME, template: str | None = None) -> None:
         """Create the database with PostGIS (or as a copy of `template`) if missing."""
@@ -181,17 +186,44 @@ def _port_free(port: int) -> bool:
         return True
 
 
+def var_dir() -> Path:
+    """The app's own data folder: the embedded database, the generated secret key,
+    and waiting uploads."""
+    return Path(os.environ.get("GRIDLINK_VAR", PROJECT_ROOT / "var"))
+
+
 def embedded() -> Cluster:
-    return Cluster(Path(os.environ.get("GRIDLINK_VAR", PROJECT_ROOT / "var")))
+    return Cluster(var_dir())
+
+
+def _psycopg(url: str) -> str:
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+def outside_database() -> bool:
+    """Is the database named by the environment (not the embedded cluster)?"""
+    return bool(os.environ.get("DATABASE_URL") or os.environ.get("GRIDLINK_APP_DATABASE_URL"))
 
 
 def database_url() -> str:
-    """DATABASE_URL wins everywhere; otherwise the embedded cluster's database."""
+    """The owner's connection, for migrations: DATABASE_URL when set, otherwise the
+    embedded cluster's database as `postgres`."""
     url = os.environ.get("DATABASE_URL")
     if url:
-        if url.startswith("postgres://"):
-            url = "postgresql://" + url[len("postgres://"):]
-        if url.startswith("postgresql://"):
-            url = "postgresql+psycopg://" + url[len("postgresql://"):]
-        return url
+        return _psycopg(url)
     return embedded().url()
+
+
+def app_database_url() -> str:
+    """The application's connection, as APP_ROLE: GRIDLINK_APP_DATABASE_URL when set;
+    otherwise DATABASE_URL (a deployment that has not set up the app role yet runs
+    as the owner, as before); otherwise the embedded cluster, whose loopback
+    connections are trusted, as APP_ROLE."""
+    url = os.environ.get("GRIDLINK_APP_DATABASE_URL") or os.environ.get("DATABASE_URL")
+    if url:
+        return _psycopg(url)
+    return embedded().url(user=APP_ROLE)

@@ -107,7 +107,10 @@ def check(data: MatterInput) -> list[FieldError]:
     if not (data.officer_name or "").strip():
         errors.append(FieldError("officer_name", N_("the officer's name is required")))
     errors += _too_long("officer_name", data.officer_name, 50)
-    errors += _identifier("case_number", check_case_number, data.case_number)
+    if not (data.case_number or "").strip():
+        errors.append(FieldError("case_number", N_("the case number is required")))
+    else:
+        errors += _identifier("case_number", check_case_number, data.case_number)
     if data.officer_phone:
         errors += _identifier("officer_phone", check_phone, data.officer_phone)
     if data.matter_type not in MatterType.__members__:

@@ -121,6 +121,8 @@ TRANSITIONS: dict[MatterState, frozenset[MatterState]] = {
 }
 # Matters a person must place on the map: the review and manual queues.
 WAITING_FOR_A_PERSON = (S.review, S.manual, S.returned)
+# A deadline this close (in days) is marked 即将到期 (due soon) wherever it is shown.
+DUE_SOON_DAYS = 3
 # Matters still open for their grid (not finished, failed or cancelled).
 OPEN_STATES = (S.new, S.assigned, S.accepted, S.dispatched, S.escalated, S.returned,
                S.review, S.manual)

@@ -6,7 +6,10 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy.engine import Engine
+from sqlalchemy import text
+from sqlalchemy.engine import URL, Engine
+
+from models.database import APP_ROLE
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -22,3 +25,15 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     with engine.begin() as connection:
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, revision)
+
+
+def set_app_role_password(engine: Engine, app_url: URL) -> None:
+    """Give the app's role (created by migration 0006) the password of its URL, so a
+    deployment sets one secret per role in one place."""
+    if app_url.username != APP_ROLE:
+        raise ValueError(f"GRIDLINK_APP_DATABASE_URL must connect as {APP_ROLE}, "
+                         f"not {app_url.username}")
+    with engine.begin() as connection:
+        quoted = connection.execute(text("SELECT quote_literal(:p)"),
+                                    {"p": app_url.password}).scalar()
+        connection.execute(text(f"ALTER ROLE {APP_ROLE} PASSWORD {quoted}"))

@@ -14,10 +14,10 @@ import uuid
 from datetime import date
 
 from sqlalchemy import CheckConstraint, Date, Enum, ForeignKey, Index, Select, String, select
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from models.base import db, uuid_pk
-from models.grids import Grid
+from models.grids import N_, Grid
 
 
 class RosterRole(enum.StrEnum):
@@ -69,3 +69,41 @@ class RosterEntry(db.Model):
         return select(cls).where(
             cls.valid_from <= on, (cls.valid_to.is_(None)) | (cls.valid_to > on)
         )
+
+
+class RosterError(ValueError):
+    """A refused change of the roster, said precisely (template and params, so the
+    interface says it in the reader's language)."""
+
+    def __init__(self, template: str, **params):
+        self.template, self.params = template, params
+        super().__init__(template % params)
+
+
+def hand_over(session: Session, entry: RosterEntry, on: date, *, person: Person, grid: Grid,
+              role: RosterRole, title: str | None,
+              valid_to: date | None = None) -> RosterEntry:
+    """Another person (or grid, or role) takes over an entry from `on`: the entry
+    ends that day and a new one starts, so the days the first person served keep
+    their name. Never an edit in place."""
+    if entry.valid_to is not None and entry.valid_to <= on:
+        raise RosterError(N_("This entry ended on %(date)s: add a new entry for %(name)s "
+                             "instead."), date=entry.valid_to.isoformat(), name=person.name)
+    if on <= entry.valid_from:
+        raise RosterError(N_("%(name)s started on %(date)s: the change must take effect "
+                             "later. Give the day of the change as the start date."),
+                          name=entry.person.name, date=entry.valid_from.isoformat())
+    entry.valid_to = on
+    session.flush()  # the old entry ends before the new one starts (one liaison per grid)
+    successor = RosterEntry(person=person, grid=grid, role=role, title=title, valid_from=on,
+                            valid_to=valid_to)
+    session.add(successor)
+    return successor
+
+
+def other_roles(session: Session, entry: RosterEntry) -> list[RosterEntry]:
+    """The person's other entries on the same grid in force now, in another role
+    (one person both liaison and grid worker of one grid: allowed, but worth a look)."""
+    return list(session.scalars(RosterEntry.current().where(
+        RosterEntry.person_id == entry.person.id, RosterEntry.grid_id == entry.grid.id,
+        RosterEntry.role != entry.role, RosterEntry.id != entry.id)))

@@ -9,8 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import Court, Grid, Role, User
-
-DEMO_PASSWORD = "Yunfu2026demo"
+from models.accounts import PUBLISHED_DEMO_PASSWORD as DEMO_PASSWORD
 
 # username, display name, role, court name, grid (county, town, village names)
 DEMO_ACCOUNTS = [
@@ -51,7 +50,7 @@ def load_demo_accounts(session: Session) -> int:
             user.court = session.scalars(select(Court).where(Court.name == court_name)).one()
         if grid_path:
             user.grid = find_grid(session, grid_path)
-        user.set_password(DEMO_PASSWORD)
+        user.set_password(DEMO_PASSWORD, demo_account=True)
         session.add(user)
         made += 1
     session.flush()

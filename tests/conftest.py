@@ -2,7 +2,8 @@
 in a transaction that is rolled back afterwards.
 
 With DATABASE_URL set, the tests create (and drop) their own database on that
-server instead of starting an embedded cluster.
+server instead of starting an embedded cluster; the app connects as the app's
+role (gridlink_app), with GRIDLINK_TEST_APP_PASSWORD if that server wants one.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import os
 import re
 import shutil
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -18,10 +20,11 @@ from flask.testing import FlaskClient
 from flask_sqlalchemy.session import _app_ctx_id
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
+from sqlalchemy.pool import NullPool
 
 from admin import create_app
 from models import db
-from models.database import Cluster
+from models.database import APP_ROLE, Cluster
 from models.migrate import upgrade
 from seeds.demo import load_demo
 
@@ -73,8 +76,19 @@ def database_url(server_url):
     _drop_database(server_url, TEST_DB)
 
 
+def as_app_role(url: str) -> str:
+    """The same database as the app's own role (loopback is trusted by the test
+    cluster; on an outside server, give the role a password first, see app_role)."""
+    app_url = make_url(url).set(username=APP_ROLE, password=os.environ.get(
+        "GRIDLINK_TEST_APP_PASSWORD"))
+    return app_url.render_as_string(hide_password=False)
+
+
 def make_app(url: str):
-    return create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url,
+    """The app as in production: connected as the app's role, so that every test
+    also proves its grants suffice; `gridlink db upgrade` runs as the owner."""
+    return create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": as_app_role(url),
+                       "OWNER_DATABASE_URI": url,
                        "SECRET_KEY": "test", "WTF_CSRF_ENABLED": False})
 
 
@@ -89,19 +103,31 @@ def app(database_url):
         db.engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def owner_engine(database_url):
+    """Connections as the database's owner, closed on release (NullPool), so that a
+    copy of the test database can still be made from it (scratch_database)."""
+    engine = create_engine(database_url, poolclass=NullPool)
+    yield engine
+    engine.dispose()
+
+
 @pytest.fixture
-def session(app):
+def session(app, owner_engine):
     """The test's own session, inside a transaction that is rolled back at the end.
 
     Requests and CLI commands run on the same connection through db.session, each
     in a savepoint, so their commits are visible to the test but never reach the
     database. The test body holds no app context: every request gets a fresh one
     (its own locale, its own g), as in production. Plain SQLAlchemy sessions on
-    purpose: Flask-SQLAlchemy's Session ignores a `bind` and would use the engine."""
-    with app.app_context():
-        engine = db.engine
-    connection = engine.connect()
+    purpose: Flask-SQLAlchemy's Session ignores a `bind` and would use the engine.
+
+    The connection signs in as the owner but works as the app's role (SET ROLE), so
+    every request meets the app's grants, while a test that plays a superuser can
+    step out with as_superuser()."""
+    connection = owner_engine.connect()
     transaction = connection.begin()
+    connection.execute(text(f"SET LOCAL ROLE {APP_ROLE}"))
     factory = sessionmaker(bind=connection, join_transaction_mode="create_savepoint")
     original = db.session
     db.session = scoped_session(factory, scopefunc=_app_ctx_id)
@@ -113,6 +139,16 @@ def session(app):
         db.session = original
         transaction.rollback()
         connection.close()
+
+
+@contextmanager
+def as_superuser(session):
+    """Within a test's session: what follows runs as the owner (a superuser on the
+    test cluster), then back to the app's role. (After an error the rollback, to
+    the savepoint or of the test, brings the app's role back.)"""
+    session.execute(text("RESET ROLE"))
+    yield session
+    session.execute(text(f"SET LOCAL ROLE {APP_ROLE}"))
 
 
 CSRF_FIELD = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')

@@ -244,3 +244,145 @@ def test_api_has_no_writes(client_as):
     client = client_as("demo_admin")
     for method in (client.post, client.put, client.delete):
         assert method(f"/api/v1/grids/{XINGYAN}", json={"name": "x"}).status_code == 405
+
+
+# --- who acts on a court's matters (models.access: matters / matters_to_act_on) ---------
+# The intermediate court reads the matters of every court under it (supervision) and acts
+# only on its own; a base court acts on its own and its tribunals' matters.
+
+CITY_COURT, YUNCHENG_COURT = "云浮市中级人民法院", "云浮市云城区人民法院"
+YAOGU_TRIBUNAL = "云浮市云城区人民法院腰古人民法庭"
+XINGYAN_ADDRESS = "云浮市云城区云城街道星岩社区"
+AMBIGUOUS_ADDRESS = "罗定市三和村"  # two towns of 罗定 have a 三和村: the review queue
+
+
+def _file(session, court_name: str, case: str, address: str = XINGYAN_ADDRESS):
+    from test_matter_pages import file_directly
+    return file_directly(session, court_name, case, address)
+
+
+def _reroute_target(session):
+    return session.scalar(Grid.current().where(Grid.code == "445302001001"))
+
+
+def _english(client):
+    client.get("/lang/en")
+    return client
+
+
+@pytest.mark.parametrize("court_name", [YUNCHENG_COURT, YAOGU_TRIBUNAL])
+def test_the_intermediate_court_reads_the_matters_of_the_courts_under_it(
+        client_as, session, court_name):
+    matter = _file(session, court_name, "（2026）粤5302执8801号")
+    city = client_as("demo_court_city")
+    assert matter.case_number in city.get("/admin/matter/").get_data(as_text=True)
+    assert city.get(f"/admin/matter/details/?id={matter.id}").status_code == 200
+    listed = city.get("/api/v1/matters").json["matters"]
+    assert str(matter.id) in {m["id"] for m in listed}
+    assert city.get(f"/api/v1/matters/{matter.id}").status_code == 200
+
+
+def test_the_intermediate_court_cannot_act_on_a_base_courts_matter(client_as, session):
+    matter = _file(session, YUNCHENG_COURT, "（2026）粤5302执8802号")
+    grid_before = matter.primary_assignment.grid.code
+    city = _english(client_as("demo_court_city"))
+    page = city.get(f"/admin/matter/details/?id={matter.id}").get_data(as_text=True)
+    assert 'id="gridlink-reroute"' not in page  # no form offered…
+    target = _reroute_target(session)
+    refused = city.post(f"/admin/matter/{matter.id}/reroute/",
+                        data={"code": target.code, "reason": "改派"})
+    assert refused.status_code == 403  # …and the step refused on the server
+    session.expire_all()
+    assert session.get(type(matter), matter.id).primary_assignment.grid.code == grid_before
+
+
+def test_the_intermediate_court_does_not_work_a_base_courts_queue(client_as, session):
+    waiting = _file(session, YUNCHENG_COURT, "（2026）粤5302执8803号", AMBIGUOUS_ADDRESS)
+    assert waiting.state.value == "review"
+    city = _english(client_as("demo_court_city"))
+    assert waiting.case_number not in city.get("/admin/review_queue/").get_data(as_text=True)
+    code = waiting.addresses[0].candidates[0]["code"]
+    assert city.post(f"/admin/review_queue/{waiting.id}/pick/",
+                     data={"code": code, "method": "candidate"}).status_code == 404
+    page = city.get(f"/admin/matter/details/?id={waiting.id}").get_data(as_text=True)
+    assert "Place it from the queue" not in page
+    session.expire_all()
+    assert session.get(type(waiting), waiting.id).state.value == "review"
+    # The filing court works it.
+    court = _english(client_as("demo_court_yuncheng"))
+    assert waiting.case_number in court.get("/admin/review_queue/").get_data(as_text=True)
+    court.post(f"/admin/review_queue/{waiting.id}/pick/",
+               data={"code": code, "method": "candidate"})
+    session.expire_all()
+    assert session.get(type(waiting), waiting.id).state.value == "assigned"
+
+
+def test_the_intermediate_court_acts_on_its_own_matters(client_as, session):
+    own = _file(session, CITY_COURT, "（2026）粤53执8804号")
+    city = _english(client_as("demo_court_city"))
+    page = city.get(f"/admin/matter/details/?id={own.id}").get_data(as_text=True)
+    assert 'id="gridlink-reroute"' in page
+    target = _reroute_target(session)
+    city.post(f"/admin/matter/{own.id}/reroute/", data={"code": target.code, "reason": "改派"})
+    session.expire_all()
+    assert session.get(type(own), own.id).primary_assignment.grid.code == target.code
+
+
+def test_a_base_court_acts_on_its_tribunals_matters_but_not_the_intermediate_courts(
+        client_as, session):
+    tribunal = _file(session, YAOGU_TRIBUNAL, "（2026）粤5302执8805号")
+    above = _file(session, CITY_COURT, "（2026）粤53执8806号")
+    court = _english(client_as("demo_court_yuncheng"))
+    target = _reroute_target(session)
+    court.post(f"/admin/matter/{tribunal.id}/reroute/",
+               data={"code": target.code, "reason": "改派"})
+    session.expire_all()
+    assert session.get(type(tribunal), tribunal.id).primary_assignment.grid.code == target.code
+    # The court above is not under it: not even read.
+    assert court.get(f"/admin/matter/details/?id={above.id}").status_code == 404
+    assert court.post(f"/admin/matter/{above.id}/reroute/",
+                      data={"code": target.code, "reason": "x"}).status_code == 404
+
+
+def test_the_intermediate_courts_token_reads_but_files_only_for_itself(
+        runner, anonymous, session):
+    matter = _file(session, YUNCHENG_COURT, "（2026）粤5302执8807号")
+    secret = runner.invoke(args=["tokens", "issue", CITY_COURT, "--label", "x"]).output.strip()
+    auth = {"Authorization": f"Bearer {secret}"}
+    assert anonymous.get(f"/api/v1/matters/{matter.id}", headers=auth).status_code == 200
+    filed = anonymous.post("/api/v1/matters", headers=auth, json={
+        "case_number": "（2026）粤53执8808号", "matter_type": "service",
+        "officer_name": "李明", "court": YUNCHENG_COURT,
+        "debtor": {"kind": "person", "name": "王某"},
+        "addresses": [{"kind": "habitual", "text": XINGYAN_ADDRESS}],
+        "request": {"document_kinds": ["judgment"], "method": "direct"}})
+    assert filed.status_code == 201, filed.json
+    assert filed.json["court"] == CITY_COURT  # a "court" field is not obeyed
+
+
+def test_the_intermediate_courts_spreadsheet_may_not_file_for_a_base_court(session):
+    from admin.matter_intake import Courts
+    from models.access import Scope
+    from models.accounts import Role
+    city = session.scalar(select(Court).where(Court.name == CITY_COURT))
+    courts = Courts(session, Scope(Role.court_staff, None, city.id))
+    assert courts.find(CITY_COURT)[1] is None
+    court, problem = courts.find(YUNCHENG_COURT)
+    assert court is None and problem is not None
+    base = session.scalar(select(Court).where(Court.name == YUNCHENG_COURT))
+    mine = Courts(session, Scope(Role.court_staff, None, base.id))
+    assert mine.find(YAOGU_TRIBUNAL)[1] is None
+
+
+def test_a_tribunal_reads_and_acts_on_its_own_matters_only(session):
+    from models import Matter
+    from models.access import Scope
+    from models.accounts import Role
+    own = _file(session, YAOGU_TRIBUNAL, "（2026）粤5302执8809号")
+    base = _file(session, YUNCHENG_COURT, "（2026）粤5302执8810号")
+    tribunal = session.scalar(select(Court).where(Court.name == YAOGU_TRIBUNAL))
+    scope = Scope(Role.court_staff, None, tribunal.id)
+    for rule in (scope.matters(), scope.matters_to_act_on()):
+        seen = set(session.scalars(select(Matter.id).where(rule, Matter.id.in_([own.id,
+                                                                               base.id]))))
+        assert seen == {own.id}

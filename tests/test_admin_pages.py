@@ -211,6 +211,80 @@ def test_roster_refuses_a_second_current_liaison(client, session):
     assert [e.person.name for e in now] == ["新来的"]
 
 
+def _xingyan_liaison(session):
+    village = session.scalar(Grid.current().where(Grid.name == "星岩社区"))
+    return village, session.scalar(RosterEntry.current().where(
+        RosterEntry.grid_id == village.id, RosterEntry.role == RosterRole.liaison))
+
+
+def test_changing_the_person_of_an_entry_ends_it_and_starts_a_new_one(client, session):
+    """Picking another person on the edit form is a hand-over on the start date given,
+    never an edit in place: the previous liaison keeps the days they served."""
+    village, current = _xingyan_liaison(session)
+    before = (current.person_id, current.valid_from)
+    newcomer = Person(name="接任者", phone="10007668888")
+    session.add(newcomer)
+    session.flush()
+    page = client.post(f"/admin/roster/edit/?id={current.id}", data={
+        "grid": str(village.id), "role": "liaison", "title": current.title,
+        "person": str(newcomer.id), "valid_from": "2026-11-15"}, follow_redirects=True)
+    assert "两条记录均保留" in page.get_data(as_text=True)
+    session.expire_all()
+    old = session.get(RosterEntry, current.id)
+    assert (old.person_id, old.valid_from, old.valid_to) == (*before, date(2026, 11, 15))
+    new = session.scalar(select(RosterEntry).where(RosterEntry.person_id == newcomer.id))
+    assert (new.grid_id, new.role, new.valid_from, new.valid_to) == (
+        village.id, RosterRole.liaison, date(2026, 11, 15), None)
+    on = {d: session.scalar(RosterEntry.current(d).where(
+        RosterEntry.grid_id == village.id, RosterEntry.role == RosterRole.liaison)).person_id
+        for d in (date(2026, 11, 14), date(2026, 11, 15))}
+    assert on == {date(2026, 11, 14): before[0], date(2026, 11, 15): newcomer.id}
+
+
+def test_a_hand_over_before_the_old_start_is_refused_and_changes_nothing(client, session):
+    village, current = _xingyan_liaison(session)
+    newcomer = Person(name="接任者", phone="10007668888")
+    session.add(newcomer)
+    session.flush()
+    page = client.post(f"/admin/roster/edit/?id={current.id}", data={
+        "grid": str(village.id), "role": "liaison", "title": current.title,
+        "person": str(newcomer.id),
+        "valid_from": current.valid_from.isoformat()}, follow_redirects=True)
+    # The start date left as it was: the hand-over is today, after the old start.
+    assert "两条记录均保留" in page.get_data(as_text=True)
+    session.expire_all()
+    assert session.get(RosterEntry, current.id).valid_to == date.today()
+    again = session.scalar(select(RosterEntry).where(RosterEntry.person_id == newcomer.id))
+    page = client.post(f"/admin/roster/edit/?id={again.id}", data={
+        "grid": str(village.id), "role": "liaison", "title": again.title,
+        "person": str(current.person_id), "valid_from": "2020-01-01"}, follow_redirects=True)
+    assert "变更须晚于该日" in page.get_data(as_text=True)
+    session.expire_all()
+    assert session.get(RosterEntry, again.id).valid_to is None
+
+
+def test_the_person_picker_tells_namesakes_apart(client, session):
+    _, current = _xingyan_liaison(session)
+    twin = Person(name=current.person.name, phone="10007660042")
+    session.add(twin)
+    session.flush()
+    found = client.get("/admin/roster/ajax/lookup/?name=person&query="
+                       + current.person.name).json
+    labels = {label for _, label in found}
+    assert f"{current.person.name}（星岩社区 联络员，尾号{current.person.phone[-4:]}）" in labels
+    assert f"{current.person.name}（尾号0042）" in labels
+
+
+def test_one_person_in_both_roles_of_a_grid_is_warned(client, session):
+    village, current = _xingyan_liaison(session)
+    page = client.post("/admin/roster/new/", data={
+        "grid": str(village.id), "role": "grid_worker", "title": "网格员",
+        "person": str(current.person_id), "valid_from": "2026-11-01"}, follow_redirects=True)
+    assert "同时是星岩社区的联络员" in page.get_data(as_text=True)
+    assert session.scalar(select(RosterEntry).where(
+        RosterEntry.person_id == current.person_id, RosterEntry.role == RosterRole.grid_worker))
+
+
 def test_roster_refuses_an_end_before_the_start(client, session):
     entry = session.scalar(select(RosterEntry).limit(1))
     page = client.post(f"/admin/roster/edit/?id={entry.id}", data={
@@ -252,3 +326,48 @@ def test_filter_operations_are_in_chinese(client):
     page = client.get("/admin/grid/?flt0_0=445381").get_data(as_text=True)
     assert "等于" in page  # in the JSON the filter bar is drawn from
     assert "equals" not in page
+
+
+RAW_TIME = re.compile(r"\d{2}:\d{2}:\d{2}(\.\d+)?([+-]\d{2}:\d{2})?")
+
+
+@pytest.mark.parametrize("url", ["/admin/account/", "/admin/generation/", "/admin/token/",
+                                 "/admin/alias/", "/admin/precedence/", "/admin/audit/"])
+def test_moments_show_in_beijing_time_to_the_minute(client, runner, url):
+    """One formatter (admin.views.formatters.local_time) for every list, detail and
+    export: no raw UTC with seconds and microseconds."""
+    runner.invoke(args=["tokens", "issue", "罗定市人民法院", "--label", "x"])
+    page = client.get(url).get_data(as_text=True)
+    assert not RAW_TIME.search(page), RAW_TIME.search(page).group()
+    assert re.search(r"20\d\d-\d\d-\d\d \d\d:\d\d", page)
+
+
+def test_the_local_time_is_beijing_time(app):
+    from datetime import UTC, datetime
+
+    from admin.views.formatters import local_time
+    with app.test_request_context():
+        assert local_time(datetime(2026, 12, 4, 14, 32, 6, 617800, tzinfo=UTC)) == \
+            "2026-12-04 22:32"
+        assert local_time(None) == ""
+
+
+def test_the_favicon_is_there_and_cached(anonymous):
+    with anonymous.get("/favicon.ico") as response:
+        assert response.status_code == 200 and response.data[:4] == b"\x00\x00\x01\x00"
+        assert "max-age=604800" in response.headers["Cache-Control"]
+
+
+def test_the_audit_trail_shows_what_changed_readably(client, session):
+    person = session.scalar(select(Person).where(Person.name == "王五")) or Person(
+        name="王五", phone="10007661111")
+    session.add(person)
+    session.flush()
+    client.post(f"/admin/person/edit/?id={person.id}",
+                data={"name": "王五", "phone": "10007662222"})
+    page = client.get("/admin/audit/?search=" + str(person.id)).get_data(as_text=True)
+    row = page[page.index('class="list-unstyled mb-0 gridlink-changes"'):]
+    row = row[:row.index("</ul>")]
+    assert "电话</span> 10007661111 → 10007662222" in row
+    assert "{&#34;" not in page and '{"' not in row  # no raw JSON
+    assert 'class="gridlink-audit"' in page  # the table kept inside the page

@@ -122,6 +122,16 @@ def test_an_ambiguous_village_waits_in_the_review_queue_with_its_candidates(sess
     assert assignment.method == "candidate" and assignment.liaison == liaison_of(session, chosen)
 
 
+def test_a_village_mistyped_by_one_letter_waits_for_review_with_the_near_name(session,
+                                                                             court):
+    """平砂村 for 车岗镇's 平沙村: offered, not guessed, and not the town either."""
+    matter, _ = file_matter(session, filing(
+        court, addresses=[AddressInput("household", "新兴县车岗镇平砂村三组")]))
+    assert matter.state is MatterState.review and matter.assignments == []
+    assert "similar name" in matter.queue_message
+    assert [grid(session, c["code"]).name for c in matter.addresses[0].candidates] == ["平沙村"]
+
+
 def test_nothing_recognisable_waits_in_the_manual_queue(session, court):
     matter, _ = file_matter(session, filing(
         court, addresses=[AddressInput("household", "火星殖民地一号基地")]))
@@ -190,6 +200,12 @@ def test_only_town_and_village_grids_take_matters(session, court):
 ])
 def test_each_problem_names_its_field(court, change, field):
     assert field in [e.field for e in check(filing(court, **change))]
+
+
+@pytest.mark.parametrize("blank", ["", "  ", None])
+def test_an_empty_case_number_is_required_not_malformed(court, blank):
+    (error,) = [e for e in check(filing(court, case_number=blank)) if e.field == "case_number"]
+    assert error.template == "the case number is required"
 
 
 def test_a_bad_filing_writes_nothing(session, court):

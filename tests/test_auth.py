@@ -60,6 +60,27 @@ def test_twenty_wrong_passwords_are_throttled(anonymous, session):
     assert failures == 5
 
 
+def test_an_attacker_elsewhere_cannot_lock_the_owner_out(anonymous):
+    prime_csrf(anonymous)
+    for _ in range(20):
+        sign_in_page(anonymous, "demo_worker", WRONG, **ANOTHER_ADDRESS)
+    page = sign_in_page(anonymous, "demo_worker", "Yunfu2026demo", **ANOTHER_ADDRESS)
+    assert "登录失败次数过多" in page.get_data(as_text=True)
+    # The owner, at their own desk, signs in.
+    owner = anonymous.post("/admin/auth/", data={"username": "demo_worker",
+                                                 "password": "Yunfu2026demo"})
+    assert owner.status_code == 302
+
+
+def test_guessing_spread_over_many_addresses_meets_the_account_limit(anonymous, session):
+    session.add_all(LoginAttempt(username="demo_worker", address=f"10.1.0.{n % 10}",
+                                 succeeded=False) for n in range(50))
+    session.flush()
+    prime_csrf(anonymous)
+    page = sign_in_page(anonymous, "demo_worker", "Yunfu2026demo").get_data(as_text=True)
+    assert "登录失败次数过多" in page
+
+
 def test_one_address_guessing_many_accounts_is_throttled(anonymous):
     prime_csrf(anonymous)
     for i in range(20):
@@ -113,11 +134,36 @@ def test_session_cookie_is_secure_over_https(database_url):
     ("onlyletterspassword", "letters and digits"),
     ("12345678901234", "letters and digits"),
     ("demo_worker2026x", "user name"),
-    ("1q2w3e4r5t", "too common"),
+    ("1q2w3e4r5t", "row of keys"),
+    ("aaaaaaaaa1", "repeated"),
+    ("qwertyuiop1", "row of keys"),
+    ("asdfghjkl12", "row of keys"),
+    ("password1234", "too common"),
+    ("Yunfu2026demo", "published demo password"),
 ])
 def test_password_policy(password, fragment):
     with pytest.raises(PasswordRejected, match=fragment):
         check_password_policy(password, "demo_worker")
+
+
+@pytest.mark.parametrize("password", ["Xingyan2027ok", "Officer2026abc", "river-lamp-2031"])
+def test_passwords_hard_to_guess_pass(password):
+    check_password_policy(password, "demo_worker")
+
+
+def test_the_account_name_counts_as_a_guess():
+    with pytest.raises(PasswordRejected):
+        check_password_policy("Zhangwei1990", "zw_court", ("zhangwei",))
+
+
+def test_an_admin_cannot_give_a_real_account_the_published_password(client, session):
+    court = session.scalar(select(User).where(User.username == "demo_court_city")).court
+    page = client.post("/admin/account/new/", data={
+        "username": "real_officer", "display_name": "干警", "role": "court_staff",
+        "court": str(court.id), "active": "y", "new_password": "Yunfu2026demo"},
+        follow_redirects=True).get_data(as_text=True)
+    assert "公开的演示密码" in page
+    assert session.scalar(select(User).where(User.username == "real_officer")) is None
 
 
 def test_passwords_are_stored_with_argon2(session):
@@ -218,3 +264,40 @@ def test_first_admin_gets_a_one_time_password(runner, anonymous, session, monkey
     one_time = re.search(r"one-time password (\S+)", output).group(1)
     assert anonymous.sign_in("admin", one_time).headers["Location"].endswith(
         "/admin/auth/password")
+
+
+# --- concurrent guesses ------------------------------------------------------------------
+
+def test_concurrent_wrong_passwords_are_counted_one_at_a_time(scratch_database):
+    """Ten wrong passwords at once, each in its own connection and transaction, for
+    one account from one address: exactly five are checked, the rest throttled."""
+    import threading
+
+    from conftest import make_app
+
+    from admin.auth import attempt_login
+    from models import db
+
+    app = make_app(scratch_database)
+    address, start, answers = "10.77.0.1", threading.Barrier(10, timeout=60), []
+
+    def guess():
+        with app.test_request_context(environ_base={"REMOTE_ADDR": address}):
+            start.wait()
+            _, problem = attempt_login("demo_town_liaison", WRONG, address)
+            db.session.commit()
+            answers.append(problem)
+            db.session.remove()
+
+    threads = [threading.Thread(target=guess) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with app.app_context():
+        checked = db.session.scalar(select(func.count()).select_from(LoginAttempt).where(
+            LoginAttempt.username == "demo_town_liaison", LoginAttempt.address == address))
+    with app.app_context():
+        db.engine.dispose()
+    assert checked == 5
+    assert sum("用户名或密码错误" in a for a in answers) == 5 and len(answers) == 10

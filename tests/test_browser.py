@@ -24,7 +24,7 @@ def test_grid_edit_draws_the_grid_and_its_neighbours_offline(page, demo, artifac
     page.goto(f"{page.base}/admin/grid/edit/?id={village.id}")
     edited = page.locator(f'.gridlink-editor path[stroke="{EDITED_STROKE}"]')
     edited.first.wait_for()
-    page.wait_for_function("document.querySelectorAll('.gridlink-label').length > 3")
+    page.wait_for_function("() => document.querySelectorAll('.gridlink-label').length > 3")
     labels = set(page.locator(".gridlink-label").all_inner_texts())
     page.wait_for_load_state("networkidle")
     page.screenshot(path=artifacts / "grid-edit.png", full_page=True)
@@ -106,7 +106,7 @@ def test_topology_report_goes_to_the_trouble_spot(page, demo, artifacts):
         lat, lon = float(row.get_attribute("data-lat")), float(row.get_attribute("data-lon"))
         assert not page.evaluate(f"{the_map}.getBounds().contains([{lat}, {lon}])")
         row.click()
-        page.wait_for_function(f"{the_map}.getBounds().contains([{lat}, {lon}])")
+        page.wait_for_function(f"() => {the_map}.getBounds().contains([{lat}, {lon}])")
         page.wait_for_load_state("networkidle")
         page.screenshot(path=artifacts / "topology.png", full_page=True)
         assert int(page.get_attribute("#gridlink-topology-map", "data-problems")) >= 1
@@ -117,3 +117,46 @@ def test_topology_report_goes_to_the_trouble_spot(page, demo, artifacts):
         demo.execute(text("UPDATE grids SET geom = ST_GeomFromEWKT(:g) WHERE id = :id"),
                      {"g": original, "id": village.id})
         demo.commit()
+
+
+def test_the_drawing_tools_speak_chinese(page, demo):
+    village = demo.scalar(Grid.current().where(Grid.code == "445381112202"))
+    page.goto(f"{page.base}/admin/grid/edit/?id={village.id}")
+    page.locator(".leaflet-draw-draw-polygon").wait_for()
+    assert page.get_attribute(".leaflet-draw-draw-polygon", "title") == "绘制多边形"
+    assert page.get_attribute(".leaflet-draw-edit-edit", "title") == "编辑边界"
+    assert page.get_attribute(".leaflet-control-zoom-in", "title") == "放大"
+    page.click(".leaflet-draw-edit-edit")
+    actions = page.locator(".leaflet-draw-actions:visible").inner_text()
+    assert "完成" in actions and "取消" in actions and "Save" not in actions
+    page.click(".leaflet-draw-actions a:has-text('取消')")
+
+
+def test_dragging_a_vertex_inward_is_refused_for_the_gap(page, demo, artifacts):
+    """The boundary editor, as an admin uses it: edit, drag one vertex towards the
+    middle, keep the change, save — refused, naming the gap; nothing is saved."""
+    village = demo.scalar(Grid.current().where(Grid.code == "445381112202"))  # 罗镜镇云龙村
+    before = village.generation_low
+    page.goto(f"{page.base}/admin/grid/edit/?id={village.id}")
+    edited = page.locator(f'.gridlink-editor path[stroke="{EDITED_STROKE}"]').first
+    edited.wait_for()
+    page.click(".leaflet-draw-edit-edit")
+    handles = page.locator(".leaflet-editing-icon")
+    handles.first.wait_for()
+    shape = edited.bounding_box()
+    centre = (shape["x"] + shape["width"] / 2, shape["y"] + shape["height"] / 2)
+    handle = handles.nth(handles.count() // 3).bounding_box()
+    start = (handle["x"] + handle["width"] / 2, handle["y"] + handle["height"] / 2)
+    end = tuple(s + (c - s) * 0.35 for s, c in zip(start, centre, strict=True))
+    page.mouse.move(*start)
+    page.mouse.down()
+    page.mouse.move(*end, steps=8)
+    page.mouse.up()
+    page.click(".leaflet-draw-actions a:has-text('完成')")
+    page.click("form.admin-form input[type=submit]")
+    message = page.locator(".alert-danger, .alert-error").first
+    message.wait_for()
+    page.screenshot(path=artifacts / "grid-edit-gap-refused.png", full_page=True)
+    assert re.search(r"留下约 \d+ 平方米的空隙", message.inner_text())
+    demo.expire_all()
+    assert demo.get(Grid, village.id).generation_low == before  # nothing saved

@@ -94,7 +94,7 @@ def test_a_click_on_the_map_finds_the_grid_there(court, demo, artifacts):
     point = func.ST_PointOnSurface(Grid.geom)
     lon, lat = demo.execute(select(func.ST_X(point), func.ST_Y(point))
                             .where(Grid.id == village.id)).one()
-    page.wait_for_function(f"{THE_MAP} !== undefined")
+    page.wait_for_function(f"() => {THE_MAP} !== undefined")
     page.evaluate(f"{THE_MAP}.setView([{lat}, {lon}], 13, {{animate: false}})")
     where = page.evaluate(f"{THE_MAP}.latLngToContainerPoint([{lat}, {lon}])")
     page.locator("#gridlink-locate-map").click(position={"x": where["x"], "y": where["y"]})

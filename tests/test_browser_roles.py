@@ -103,14 +103,12 @@ ALL_COUNTIES = ["云城区", "云安区", "新兴县", "郁南县", "罗定市"]
 DASHBOARDS = {
     "demo_admin": (ALL_COUNTIES, CITY[0], CITY[1], CITY[2], CITY[1]),
     "demo_city_committee": (ALL_COUNTIES, CITY[0], CITY[1], CITY[2], CITY[1]),
-    "demo_court_yuncheng": (ALL_COUNTIES, CITY[0], CITY[1], CITY[2], CITY[1]),
-    "demo_court_city": (ALL_COUNTIES, CITY[0], CITY[1], CITY[2], CITY[1]),
     "demo_yuncheng_committee": (["云城区"], 1, YUNCHENG[1], YUNCHENG[2], YUNCHENG[1]),
     "demo_town_centre": (["云城区"], 0, 1, YUNCHENG_STREET[2], YUNCHENG_STREET[2]),
-    "demo_town_liaison": (["云城区"], 0, 1, YUNCHENG_STREET[2], YUNCHENG_STREET[2]),
-    "demo_liaison": (["云城区"], 0, 0, 1, 1),
-    "demo_worker": (["云城区"], 0, 0, 1, 1),
 }
+# A grid's people see their grid first: its name, its matters, its villages on the map.
+GRID_HOMES = {"demo_town_liaison": ("云城街道", YUNCHENG_STREET[2]),
+              "demo_liaison": ("星岩社区", 1), "demo_worker": ("星岩社区", 1)}
 
 
 @pytest.mark.parametrize("username", list(DASHBOARDS))
@@ -151,10 +149,39 @@ def test_dashboard_counts_and_maps_only_what_the_account_answers_for(
         for path in SYSTEM_PAGES:
             assert page.locator(f'nav a[href="{path}"]').count() == 0
         assert page.locator(".gridlink-stat[data-total=addresses]").count() == 0
+    only_local(page)
+
+
+@pytest.mark.parametrize("username", list(GRID_HOMES))
+def test_a_grid_home_names_the_grid_and_maps_it_on_a_phone(new_page, artifacts, username):
+    name, n_shapes = GRID_HOMES[username]
+    page = new_page()
+    page.set_viewport_size({"width": 360, "height": 740})
+    browser_sign_in(page, username)
+    overview = page.locator("[data-role=gridlink-overview][data-loaded]")
+    overview.wait_for()
+    assert page.locator("#gridlink-home-title").inner_text() == f"我的网格：{name}"
+    assert int(overview.get_attribute("data-loaded")) == n_shapes
+    assert page.locator("#gridlink-open").count() == 1
+    labels = page.locator(".gridlink-home-map .gridlink-label").all_inner_texts()
+    assert len(labels) == n_shapes and (n_shapes > 1 or labels == [name])  # named, not blank
+    assert system_menu(page).count() == 0
     if username == "demo_liaison":
         page.wait_for_load_state("networkidle")
         page.screenshot(path=artifacts / "home-liaison.png", full_page=True)
     only_local(page)
+
+
+@pytest.mark.parametrize("username", ["demo_court_yuncheng", "demo_court_city"])
+def test_a_court_home_lists_what_waits_and_what_is_overdue(new_page, artifacts, username):
+    page = new_page()
+    browser_sign_in(page, username)
+    assert page.locator("#gridlink-waiting").count() == 1
+    assert page.locator("#gridlink-overdue").count() == 1
+    assert page.locator("[data-role=gridlink-overview]").count() == 0
+    assert not [u for u in page.requests if "leaflet" in u]  # no map, no map library
+    if username == "demo_court_yuncheng":
+        page.screenshot(path=artifacts / "home-court.png", full_page=True)
 
 
 # --- 3. direct URLs -----------------------------------------------------------------------

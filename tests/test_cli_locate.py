@@ -5,7 +5,7 @@ import json
 import re
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 import admin.cli_locate
 from geo.gcj02 import wgs84_to_gcj02
@@ -110,13 +110,13 @@ def test_a_batch_of_points(runner, session, tmp_path):
 
 def test_a_batch_goes_to_the_geocoder_in_chunks(runner, tmp_path, monkeypatch):
     calls = []
-    real = admin.cli_locate.locate_texts
+    real = admin.cli_locate.locate_text_lines
 
     def counting(session, texts):
         calls.append(len(texts))
         return real(session, texts)
 
-    monkeypatch.setattr(admin.cli_locate, "locate_texts", counting)
+    monkeypatch.setattr(admin.cli_locate, "locate_text_lines", counting)
     monkeypatch.setattr(admin.cli_locate, "CHUNK", 3)
     lines = [XINGYAN_ADDRESS, GAOCUN, "", XINGYAN_ADDRESS, GAOCUN, XINGYAN_ADDRESS, GAOCUN]
     batch = tmp_path / "addresses.txt"
@@ -124,3 +124,36 @@ def test_a_batch_goes_to_the_geocoder_in_chunks(runner, tmp_path, monkeypatch):
     found = answers(runner.invoke(args=["locate", "--batch", str(batch)]))
     assert calls == [2, 3, 1]  # the blank line is answered without asking
     assert [a["input"] for a in found] == lines
+
+
+def test_the_batch_text_is_the_contract_objects_json(session):
+    """The batch writes its JSON from fragments (geo.locate.json_lines): over the
+    demo's spellings, standard addresses, a shared edge and points outside, the text
+    is exactly json.dumps of the contract objects that the API and the page answer."""
+    from geo.locate import locate_point_lines, locate_points, locate_text_lines, locate_texts
+    from seeds.demo_spellings import corpus_of, demo_villages
+    roads = [f"{county}{road}{number}" for road, number, county in session.execute(text("""
+        SELECT a.road, a.number, c.name FROM address_points a
+        JOIN grids c ON c.code = a.county_code || '000000' AND c.generation_high IS NULL
+        ORDER BY a.road, a.number LIMIT 300"""))]
+    texts = [v.text for v, _ in corpus_of(demo_villages(session))[::7]] + roads + [
+        GAOCUN, "火星基地一号", "新兴县车岗镇平砂村", "城东路5号", '引号"\\斜杠\t'] + [
+        "云城街道丰盛村"]
+    dumped = [json.dumps(a, ensure_ascii=False) for a in locate_texts(session, texts)]
+    assert locate_text_lines(session, texts) == dumped
+    assert len({json.loads(d)["status"] for d in dumped}) == 3
+    edge = session.execute(text("""
+        SELECT ST_X(p), ST_Y(p) FROM (
+          SELECT (ST_Dump(ST_LineMerge(ST_CollectionExtract(
+                     ST_Intersection(a.geom, b.geom), 2)))).geom AS line
+          FROM grids a JOIN grids b ON a.code < b.code AND a.geom && b.geom
+           AND ST_Intersects(a.geom, b.geom)
+          WHERE a.level = 'village' AND b.level = 'village'
+            AND a.generation_high IS NULL AND b.generation_high IS NULL
+            AND a.code LIKE '445302001%' AND b.code LIKE '445302001%') e
+        CROSS JOIN LATERAL ST_PointN(e.line, 2) AS p
+        WHERE ST_NPoints(e.line) >= 3 LIMIT 1""")).one()
+    points = [point_in(session, XINGYAN), tuple(edge), (0.0, 0.0)]
+    dumped = [json.dumps(a, ensure_ascii=False) for a in locate_points(session, points)]
+    assert locate_point_lines(session, points) == dumped
+    assert "shared_edge" in dumped[1]

@@ -5,6 +5,7 @@ from sqlalchemy import select
 
 from geo.gazetteer import Gazetteer, gazetteer
 from geo.locate import locate_text
+from geo.reading import _one_edit
 from models import Grid, PlaceAlias
 
 # A literal gazetteer: one county, two towns, and a village name found in both.
@@ -60,6 +61,29 @@ def test_what_is_not_here_is_unmatched(address, says):
     assert parsed.status == "unmatched" and says in parsed.reason % parsed.params
 
 
+@pytest.mark.parametrize("address, offered", [
+    ("甲县东岭镇三和村二组", ["441801101202"]),  # one letter changed
+    ("东岭镇新村", []),  # a one-letter name is too far from too many: the town answers
+    ("西岭街道新糖村", ["441801102201"]),  # only the villages of the town written
+])
+def test_a_village_mistyped_by_one_letter_is_offered_never_guessed(address, offered):
+    parsed = INDEX.parse(address)
+    assert "village_not_recognised" in parsed.flags
+    if offered:
+        assert parsed.status == "ambiguous" and [p.code for p in parsed.places] == offered
+        assert "similar name" in parsed.reason % parsed.params
+    else:
+        assert parsed.status == "matched" and parsed.place.level == "town"
+
+
+@pytest.mark.parametrize("a, b, near", [
+    ("平新村", "平鑫村", True), ("平新村", "平新新村", True), ("大平岗村", "平岗村", True),
+    ("平新村", "平新村", False), ("平新村", "新平村", False), ("平新村", "平鑫社区", False),
+])
+def test_one_letter_away(a, b, near):
+    assert _one_edit(a, b) is near and _one_edit(b, a) is near
+
+
 def test_a_road_is_not_taken_for_a_village():
     parsed = INDEX.parse("甲县东岭路8号")
     assert parsed.road == "东岭路" and parsed.details == {"number": "8号"}
@@ -87,8 +111,9 @@ def test_a_renamed_grid_is_found_by_its_new_name(session):
     session.flush()
     assert gazetteer(session) is not old_index
     assert locate_text(session, "云城街道丰盛村")["grid"]["code"] == village.code
-    old_name = locate_text(session, "云城街道丰收村")
-    assert old_name["grid"]["level"] == "town" and "village_not_recognised" in old_name["flags"]
+    old_name = locate_text(session, "云城街道丰收村")  # one letter from the new name
+    assert old_name["status"] == "ambiguous" and "village_not_recognised" in old_name["flags"]
+    assert [c["code"] for c in old_name["candidates"]] == [village.code]
 
 
 def test_the_index_is_shared_while_nothing_changes(session):

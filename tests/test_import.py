@@ -162,8 +162,9 @@ EXPECTED = [
     (GANGDONG, "岗东村", "ok", "new", ""),
     (JINLONG, "金龙社区", "repaired", "redrawn", r"self-intersection at \(112\.\d{6} 22\.\d{6}\) "
      r"split into 2 polygons; area change 0\.\d\d%"),
-    (MAPING, "马坪社区", "rejected", "", r"duplicate code: 445302001008 is also on feature 8"),
-    (MAPING, "育华社区", "rejected", "", r"duplicate code: 445302001008 is also on feature 7"),
+    (MAPING, "马坪社区", "rejected", "",
+     r"duplicate code: 445302001008 is on 2 features \(also 8\)"),
+    (MAPING, "育华社区", "rejected", "", r"duplicate code: 445302001008, as on feature 7"),
     (CHENGBEI, "城北村", "rejected", "", r"outside its parent: 19\.\d% of its area lies outside "
      r"云城街道 445302001000, near \(112\.\d+ 22\.\d+\)"),
     (XINZHONG, "新中村", "rejected", "", r"empty geometry"),

@@ -364,7 +364,7 @@ def test_a_point_on_the_edge_with_a_neighbour_outside_the_area(client_as, sessio
     assert neighbour > XINGYAN
     user = User(username="test_neighbour_liaison", display_name="邻居网格长", role=Role.liaison,
                 active=True, grid=session.scalar(Grid.current().where(Grid.code == neighbour)))
-    user.set_password(DEMO_PASSWORD)
+    user.set_password(DEMO_PASSWORD, demo_account=True)
     session.add(user)
     session.commit()
     point = {"lon": lon, "lat": lat}

@@ -7,6 +7,7 @@ wording of the Chinese catalogue."""
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from datetime import date, timedelta
@@ -202,6 +203,13 @@ def test_the_list_masks_the_id_number_and_shows_grid_and_liaison(court, session,
     assert xingyan_matter.case_number in found
 
 
+def test_the_bounty_column_says_no_rather_than_nothing(court, xingyan_matter):
+    page = court.get("/admin/matter/").get_data(as_text=True)
+    row = page[page.index(xingyan_matter.case_number):]
+    row = row[:row.index("</tr>")]
+    assert re.search(r'col-bounty">\s*No\s*<', row), row
+
+
 def test_the_matter_page_shows_addresses_geocoding_and_assignments(court, xingyan_matter):
     page = court.get(f"/admin/matter/details/?id={xingyan_matter.id}").get_data(as_text=True)
     assert "Habitual residence" in page and XINGYAN_ADDRESS in page
@@ -284,6 +292,39 @@ def test_returning_a_matter_needs_a_reason(client_as, session, court, xingyan_ma
     assert liaison.get(f"/admin/matter/details/?id={returned.id}").status_code == 404
     queue = court.get("/admin/review_queue/").get_data(as_text=True)
     assert returned.case_number in queue and "被执行人已迁往外地" in queue
+
+
+def test_a_returned_matter_offers_the_debtors_other_located_address_on_a_drawn_map(
+        client_as, session, court):
+    """The 经常居住地's grid returns it: the queue offers the 户籍地's grid (located, but
+    not chosen first) and draws both the candidate and the grid that returned it."""
+    court_row = session.scalar(select(Court).where(Court.name == YUNCHENG_COURT))
+    matter, _ = file_matter(session, MatterInput(
+        court=court_row, officer_name="测试干警", case_number="（2026）粤5302执203号",
+        matter_type="service", debtor_kind="person", debtor_name="李某",
+        addresses=[AddressInput(kind="habitual", text=XINGYAN_ADDRESS),
+                   AddressInput(kind="household", text=NEIGHBOUR_ADDRESS)],
+        request={"document_kinds": ["judgment"], "method": "direct"}))
+    session.flush()
+    assert matter.primary_assignment.grid.code == XINGYAN
+    household = next(a.grid.code for a in matter.addresses if a.kind.value == "household")
+    english(client_as("demo_liaison")).post(f"/admin/matter/{matter.id}/return/",
+                                            data={"reason": "不在本社区居住"})
+    queue = court.get("/admin/review_queue/").get_data(as_text=True)
+    codes = set(re.findall(r'class="d-inline gridlink-pick" data-code="(\d+)"', queue))
+    assert household in codes and XINGYAN not in codes  # not back to the grid that said no
+    data = json.loads(re.search(r'id="gridlink-queue-data">(.*?)</script>', queue).group(1))
+    card = next(c for c in data if c["id"] == str(matter.id))
+    assert card["returned_from"] == XINGYAN and card["returned"]["geometry"]["coordinates"]
+    candidates = json.loads(re.search(r'id="gridlink-queue-candidates">(.*?)</script>',
+                                      queue).group(1))
+    drawn = [c for cs in candidates for c in cs if c["code"] == household]
+    assert drawn and drawn[0]["geometry"]["coordinates"]
+    # One click places it there.
+    court.post(f"/admin/review_queue/{matter.id}/pick/",
+               data={"code": household, "method": "candidate"})
+    session.expire_all()
+    assert session.get(Matter, matter.id).primary_assignment.grid.code == household
 
 
 def test_the_court_reroutes_with_a_reason_and_a_grid(court, session, xingyan_matter):
@@ -372,3 +413,43 @@ def test_the_filing_form_names_types_credentials_and_addresses_in_chinese(client
         assert chinese in page
     for english in ("Find the debtor's property", "Summons", "Household registration"):
         assert english not in page
+
+
+# --- home pages by role --------------------------------------------------------------------
+
+def test_a_liaisons_home_is_their_grid_and_its_open_matters_by_deadline(client_as, session):
+    from datetime import date, timedelta
+    later = file_directly(session, YUNCHENG_COURT, "（2026）粤5302执301号", XINGYAN_ADDRESS,
+                          deadline=date.today() + timedelta(days=20))
+    soon = file_directly(session, YUNCHENG_COURT, "（2026）粤5302执302号", XINGYAN_ADDRESS,
+                         deadline=date.today() + timedelta(days=1), debtor_name="赵某")
+    elsewhere = file_directly(session, YUNCHENG_COURT, "（2026）粤5302执303号",
+                              NEIGHBOUR_ADDRESS)
+    session.execute(Matter.__table__.update().where(Matter.id == later.id)
+                    .values(deadline=date.today() - timedelta(days=2)))  # now overdue
+    for username in ("demo_liaison", "demo_worker"):
+        page = english(client_as(username)).get("/admin/").get_data(as_text=True)
+        assert "My grid: 星岩社区" in page and "云城区 / 云城街道 / 星岩社区" in page
+        table = page[page.index('id="gridlink-open"'):]
+        assert table.index(later.case_number) < table.index(soon.case_number)
+        assert elsewhere.case_number not in page
+        assert re.search(r'data-count="overdue">1<', page)
+        assert re.search(r'data-count="due_soon">1<', page)
+        assert "Overdue" in table and "Due soon" in table
+        assert 'data-role="gridlink-overview"' in page  # their grid, on a map
+
+
+def test_a_courts_home_shows_what_waits_for_it_and_what_is_overdue(client_as, session):
+    from datetime import date, timedelta
+    waiting = file_directly(session, YUNCHENG_COURT, "（2026）粤5302执304号",
+                            AMBIGUOUS_ADDRESS)
+    late = file_directly(session, YUNCHENG_COURT, "（2026）粤5302执305号", XINGYAN_ADDRESS)
+    other = file_directly(session, LUODING_COURT, "（2026）粤5381执306号", XINGYAN_ADDRESS)
+    session.execute(Matter.__table__.update().where(Matter.id.in_([late.id, other.id]))
+                    .values(deadline=date.today() - timedelta(days=1)))
+    page = english(client_as("demo_court_yuncheng")).get("/admin/").get_data(as_text=True)
+    assert waiting.state is MatterState.review
+    assert waiting.case_number in page[page.index('id="gridlink-waiting"'):]
+    assert late.case_number in page[page.index('id="gridlink-overdue"'):]
+    assert other.case_number not in page
+    assert 'data-role="gridlink-overview"' not in page  # no map library on this page

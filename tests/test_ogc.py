@@ -3,6 +3,7 @@ who sees what, and a real client (GDAL's OAPIF driver) reading every feature."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -76,6 +77,39 @@ def test_landing_page_links_to_everything(client):
     for link in links.values():
         assert client.get(local(link["href"])).status_code == 200, link
     assert client.get("/ogc").status_code == 200  # without the slash too, no redirect
+
+
+def all_hrefs(document) -> list[str]:
+    if isinstance(document, dict):
+        found = [document["href"]] if isinstance(document.get("href"), str) else []
+        found += [document["url"]] if isinstance(document.get("url"), str) else []
+        return found + [h for v in document.values() for h in all_hrefs(v)]
+    if isinstance(document, list):
+        return [h for v in document for h in all_hrefs(v)]
+    return []
+
+
+OGC_DOCUMENTS = ["/ogc/", "/ogc/api", "/ogc/collections", "/ogc/collections/villages",
+                 "/ogc/collections/villages/items?limit=2&offset=2",
+                 f"/ogc/collections/villages/items/{LIAISON_VILLAGE}"]
+
+
+@pytest.mark.parametrize("url", OGC_DOCUMENTS)
+def test_a_forged_host_header_never_reaches_the_links(public, url):
+    response = public.get(url, headers={"Host": "evil.example"})
+    assert response.status_code == 200
+    body = json.loads(response.data)
+    hrefs = all_hrefs(body)
+    assert hrefs and not [h for h in hrefs if "evil.example" in h]
+    assert all(h.startswith("http://localhost/ogc") for h in hrefs)  # the server's own
+
+
+@pytest.mark.parametrize("url", OGC_DOCUMENTS)
+def test_links_start_from_the_configured_public_url(app, public, monkeypatch, url):
+    monkeypatch.setitem(app.config, "PUBLIC_URL", "https://gridlink.intranet/")
+    body = json.loads(public.get(url, headers={"Host": "evil.example"}).data)
+    hrefs = all_hrefs(body)
+    assert hrefs and all(h.startswith("https://gridlink.intranet/ogc") for h in hrefs)
 
 
 def test_conformance_claims_core_geojson_and_openapi(client):

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Flask, redirect
+from flask import Flask, redirect, send_from_directory
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 
 from admin.auth import AuthView
-from admin.views.accounts import ApiTokenView, AuditView, UserView
+from admin.headers import csp_nonce
+from admin.views.accounts import ApiTokenView, UserView
+from admin.views.audit import AuditView
 from admin.views.directory import DirectoryView
+from admin.views.formatters import local_time
 from admin.views.grids import GenerationView, GridHistoryView, GridView
 from admin.views.home import HomeView
 from admin.views.imports import ImportView
@@ -46,6 +49,7 @@ def init_app(app: Flask) -> None:
         index_view=HomeView(name=_l("Dashboard"), url="/admin"),
         theme=Bootstrap4Theme(swatch="cerulean", base_template="gridlink/master.html",
                               fluid=True),
+        csp_nonce_generator=csp_nonce,
     )
     grids, people = _l("Grids"), _l("Courts and roster")
     admin.add_view(LocateView(name=_l("Find a grid"), category=grids, endpoint="locate"))
@@ -90,6 +94,14 @@ def init_app(app: Flask) -> None:
                              endpoint="audit"))
     admin.add_view(AuthView(name=_l("Sign in"), endpoint="auth", url="/admin/auth"))
 
+    app.add_template_filter(local_time, "local_time")
+
     @app.route("/")
     def root():
         return redirect("/admin/")
+
+    @app.route("/favicon.ico")
+    def favicon():
+        """Browsers ask for it on every page: answer, and let them keep it a week."""
+        return send_from_directory(app.static_folder, "gridlink/favicon.ico",
+                                   max_age=7 * 24 * 3600)

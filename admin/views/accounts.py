@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 
 from flask import flash
 from flask_admin.actions import action
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from markupsafe import Markup
-from sqlalchemy import select, true
+from sqlalchemy import inspect, select
 from wtforms import PasswordField
 from wtforms.validators import ValidationError
 
 from admin.views.formatters import enum_choices, level_label
 from admin.views.grids import current_grids_loader
 from admin.views.secure import ScopedAjaxLoader, ScopedModelView
-from models import ApiToken, Court, GridLevel, Role, db
+from models import ApiToken, Court, GridLevel, Role, User, db
 from models.accounts import PasswordRejected
 
 ROLES = {
@@ -41,7 +38,8 @@ def courts_loader(name):
 
 
 class UserView(ScopedModelView):
-    """Accounts are switched off, not deleted: the audit trail names them."""
+    """Accounts are switched off, not deleted: the audit trail names them. Switching
+    one off, giving it a new password or "sign out everywhere" ends its sessions."""
 
     entity = "accounts"
     allow_delete = False
@@ -73,6 +71,20 @@ class UserView(ScopedModelView):
                     model.set_password(password)
                 except PasswordRejected as e:
                     raise ValidationError(_(e.template, **e.params)) from e
+            if not is_created and False in inspect(model).attrs.active.history.added:
+                model.end_sessions()
+
+    @action("sign_out", _l("Sign out everywhere"),
+            _l("End every session of the selected accounts? They will have to sign in again."))
+    def action_sign_out(self, ids):
+        users = db.session.scalars(select(User).where(User.id.in_(ids))).all()
+        for user in users:
+            user.end_sessions()
+        db.session.commit()
+        flash(_("%(n)d accounts signed out everywhere.", n=len(users)), "success")
+
+    def is_action_allowed(self, name):
+        return self._may_write()
 
     def _check_binding(self, model):
         if model.role is Role.court_staff and model.court is None:
@@ -116,58 +128,3 @@ class ApiTokenView(ScopedModelView):
 
     def is_action_allowed(self, name):
         return self._may_write()
-
-
-def _json_cell(view, context, model, name):
-    value = getattr(model, name)
-    if not value:
-        return ""
-    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
-    short = text if len(text) <= 80 else text[:77] + "…"
-    return Markup('<code title="{}">{}</code>').format(text, short)
-
-
-ACTIONS = {"create": _l("created"), "update": _l("changed"), "delete": _l("deleted"),
-           "login": _l("signed in"), "login_failed": _l("failed sign-in"),
-           "logout": _l("signed out"), "reveal_phone": _l("phone shown"),
-           "seed_demo": _l("demo loaded"), "export": _l("exported"),
-           "topology_override": _l("topology override")}
-ENTITIES = {"grid": _l("Grid"), "generation": _l("Generation"), "roster_entry": _l("Roster"),
-            "person": _l("Person"), "court": _l("Court"), "address_point": _l("Address"),
-            "account": _l("Account"), "api_token": _l("Token"), "database": _l("Database"),
-            "directory_submission": _l("List submission"), "directory_row": _l("List row")}
-
-
-def _short_id(view, context, model, name):
-    value = getattr(model, name) or ""
-    return Markup('<span title="{}">{}</span>').format(value, value[:8])
-
-
-def _local_time(view, context, model, name):
-    """In the site's time zone (Asia/Shanghai by default), to the second."""
-    return format_datetime(getattr(model, name), "yyyy-MM-dd HH:mm:ss")
-
-
-class AuditView(ScopedModelView):
-    """The audit trail, read-only. `gridlink audit verify` checks it is intact."""
-
-    entity = "audit"
-    allow_create = allow_edit = allow_delete = False
-    can_view_details = True
-    can_export = True
-    page_size = 50
-    column_list = ["seq", "at", "actor", "address", "action", "entity", "entity_id",
-                   "before", "after"]
-    column_labels = {"seq": _l("No."), "at": _l("Time"), "actor": _l("Who"),
-                     "address": _l("From"), "action": _l("Action"), "entity": _l("Record"),
-                     "entity_id": _l("Record id"), "before": _l("Before"),
-                     "after": _l("After")}
-    column_formatters = {"before": _json_cell, "after": _json_cell, "at": _local_time,
-                         "entity_id": _short_id, "action": level_label(ACTIONS),
-                         "entity": level_label(ENTITIES)}
-    column_filters = ["action", "entity", "actor", "at"]
-    column_searchable_list = ["entity_id", "actor"]
-    column_default_sort = ("seq", True)
-
-    def scope_filter(self, scope):
-        return true()  # admins only (models.access.PERMISSIONS)

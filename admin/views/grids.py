@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from datetime import date
 
 from flask import abort, jsonify, request
@@ -15,6 +16,8 @@ from flask_admin.contrib.sqla.filters import BaseSQLAFilter
 from flask_admin.model.form import converts
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from shapely.errors import ShapelyError
+from shapely.geometry import shape
 from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import selectinload
 from wtforms import BooleanField
@@ -25,7 +28,7 @@ from admin.views.formatters import area_km2, enum_choices, level_label
 from admin.views.secure import ScopedAjaxLoader, ScopedModelView
 from admin.widgets import GridMapWidget
 from geo.sql import as_sql
-from geo.topology import outside_parent, overlaps_with_siblings
+from geo.topology import gaps_left, outside_parent, overlaps_with_siblings
 from models import Generation, Grid, GridLevel, db
 from models.audit import append
 from models.grids import GridCodeError, check_code
@@ -44,6 +47,24 @@ class GridMapField(GeoJSONField):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.widget = GridMapWidget()
+
+    def process_formdata(self, valuelist):
+        """A boundary missing from the post, or not a GeoJSON shape, is a mistake to
+        show on the form (Flask-Admin's field hands the stored shape or any JSON to
+        shapely, and crashes)."""
+        if not valuelist or not valuelist[0].strip():
+            self.data = None
+            raise ValueError(_("Draw the shape on the map: it is required."))
+        try:
+            bounds = shape(json.loads(valuelist[0])).bounds
+        except (ValueError, TypeError, AttributeError, KeyError, IndexError,
+                ShapelyError) as e:
+            self.data = None
+            raise ValueError(_("The shape is not GeoJSON geometry.")) from e
+        if not bounds or not all(math.isfinite(b) for b in bounds):
+            self.data = None
+            raise ValueError(_("The shape is not GeoJSON geometry."))
+        super().process_formdata(valuelist)
 
 
 class GridFormConverter(AdminModelConverter):
@@ -169,7 +190,8 @@ class GridView(GridBaseView):
     form_choices = {"level": enum_choices(LEVEL_LABELS)}
     form_args = {"geom": {"label": _l("Boundary")}}
     form_extra_fields = {"accept_topology": BooleanField(
-        _l("Save even though it overlaps a neighbour or leaves its parent (recorded)"))}
+        _l("Save even though it overlaps a neighbour, leaves a gap or leaves its parent "
+           "(recorded)"))}
     form_ajax_refs = {"parent": current_grids_loader("parent")}
 
     def versions(self):
@@ -191,7 +213,8 @@ class GridView(GridBaseView):
                 _check_topology(model, form.accept_topology.data)
         if is_created or old_geom:
             action = _("new grid") if is_created else _("redrawn")
-            generation = Generation(label=f"{action}: {model.name} {model.code}",
+            generation = Generation(label=_("%(action)s: %(name)s %(code)s", action=action,
+                                            name=model.name, code=model.code),
                                     valid_from=date.today())
             if is_created:
                 model.first_generation = generation
@@ -253,13 +276,16 @@ def _check_grid(model: Grid) -> None:
 
 
 def _check_topology(model: Grid, accepted: bool) -> None:
-    """A new boundary may not overlap a sibling or leave its parent beyond tolerance,
-    unless the admin says so explicitly; then the override itself is recorded."""
+    """A new boundary may not overlap a sibling, open a gap no sibling covers, or
+    leave its parent beyond tolerance, unless the admin says so explicitly; then the
+    override itself is recorded."""
     geom_sql = "ST_GeomFromEWKT(:ewkt)"
     params = {"ewkt": model.geom if isinstance(model.geom, str) else
               db.session.scalar(select(func.ST_AsEWKT(as_sql(model.geom)))),
               "level": model.level.value, "parent_id": model.parent.id if model.parent else None}
     problems = overlaps_with_siblings(db.session, model.id, geom_sql, params)
+    if model.id is not None:
+        problems += gaps_left(db.session, model.id, geom_sql, params)
     if model.parent is not None:
         problems += outside_parent(db.session, model.parent.id, geom_sql, params)
     if not problems:
@@ -277,13 +303,19 @@ def _topology_message(problem) -> str:
     if problem.kind == "overlap":
         return _("Overlaps %(name)s by %(area).0f m² near %(where)s.",
                  name=problem.names[0], area=problem.area_m2, where=where)
+    if problem.kind == "gap":
+        return _("Leaves a gap of %(area).0f m² near %(where)s that no neighbouring grid "
+                 "covers.", area=problem.area_m2, where=where)
     return _("Lies %(area).0f m² outside its parent %(name)s near %(where)s.",
              name=problem.names[0], area=problem.area_m2, where=where)
 
 
 class GridHistoryView(GridBaseView):
-    """Boundaries that were replaced: read-only, they are the record."""
+    """Boundaries that were replaced: read-only, they are the record. For those who
+    keep and watch the boundaries (models.access: "generations"), not for the
+    grids' and courts' people, who have no use for them."""
 
+    entity = "generations"
     allow_create = allow_edit = allow_delete = False
     can_view_details = True
     column_list = ["code", "name", "level", "generation_low", "generation_high", "geom"]

@@ -1,15 +1,41 @@
-"""The dashboard: what the system holds, per county, at a glance."""
+"""The first page after signing in: what each role needs first.
+
+- a grid's liaison or worker: their grid and its open matters, nearest deadline
+  first, overdue and due-soon marked;
+- court staff: the matters waiting for the court (returned by a grid, or for a
+  person to place them) and the open matters past their deadline;
+- admins, committees and town centres: what the system holds, per county.
+"""
 
 from __future__ import annotations
+
+from datetime import date, timedelta
 
 from flask_admin import AdminIndexView, expose
 from flask_login import current_user
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from admin.auth import current_scope
 from admin.views.grids import LEVEL_LABELS
+from admin.views.matter_formatters import grid_path, label
 from admin.views.secure import refuse
-from models import AddressPoint, Court, Grid, GridLevel, RosterEntry, RosterRole, db
+from models import (
+    AddressPoint,
+    Assignment,
+    Court,
+    Grid,
+    GridLevel,
+    Matter,
+    RosterEntry,
+    RosterRole,
+    db,
+)
+from models.accounts import Role
+from models.matter_types import MATTER_TYPE_LABELS
+from models.matters import DUE_SOON_DAYS, OPEN_STATES, STATE_LABELS, WAITING_FOR_A_PERSON
+
+LISTED = 50  # matters shown in each list of a home page
 
 
 def county_table(scope) -> list[dict]:
@@ -53,7 +79,47 @@ class HomeView(AdminIndexView):
 
     @expose("/")
     def index(self):
-        session, scope = db.session, current_scope()
+        scope = current_scope()
+        if scope.role in (Role.liaison, Role.grid_worker):
+            return self._grid_home(scope)
+        if scope.role is Role.court_staff:
+            return self._court_home(scope)
+        return self._overview(scope)
+
+    def _grid_home(self, scope):
+        """A grid's people: their grid, and its open matters by deadline."""
+        today = date.today()
+        open_here = self._matters(scope.matters(), Matter.state.in_(OPEN_STATES))
+        return self.render("gridlink/home_matters.html", home="grid",
+                           grid=current_user.grid, grid_path=grid_path(current_user.grid),
+                           lists=[{"id": "gridlink-open", "title": "open", "rows": open_here}],
+                           counts=_counts(open_here, today), **_labels(today))
+
+    def _court_home(self, scope):
+        """Court staff: what waits for the court, and what is overdue."""
+        today = date.today()
+        waiting = self._matters(scope.matters_to_act_on(),
+                                Matter.state.in_(WAITING_FOR_A_PERSON))
+        overdue = self._matters(scope.matters(), Matter.state.in_(OPEN_STATES),
+                                Matter.deadline < today)
+        return self.render("gridlink/home_matters.html", home="court",
+                           court=current_user.court,
+                           lists=[{"id": "gridlink-waiting", "title": "waiting", "rows": waiting},
+                                  {"id": "gridlink-overdue", "title": "overdue", "rows": overdue}],
+                           counts={"waiting": len(waiting), "overdue": len(overdue)},
+                           **_labels(today))
+
+    @staticmethod
+    def _matters(*conditions) -> list[Matter]:
+        return db.session.scalars(
+            select(Matter).where(*conditions)
+            .options(joinedload(Matter.court),
+                     joinedload(Matter.assignments).joinedload(Assignment.grid))
+            .order_by(Matter.deadline.asc().nulls_last(), Matter.created_at)
+            .limit(LISTED)).unique().all()
+
+    def _overview(self, scope):
+        session = db.session
         by_level = dict(session.execute(
             select(Grid.level, func.count())
             .where(Grid.generation_high.is_(None), scope.grids(Grid)).group_by(Grid.level)
@@ -69,3 +135,15 @@ class HomeView(AdminIndexView):
         map_level = "village" if scope.area_code and len(scope.area_code) > 6 else "town"
         return self.render("gridlink/home.html", totals=totals, counties=county_table(scope),
                            level_labels=LEVEL_LABELS, map_level=map_level)
+
+
+def _counts(matters: list[Matter], today: date) -> dict:
+    soon = today + timedelta(days=DUE_SOON_DAYS)
+    return {"open": len(matters),
+            "overdue": sum(1 for m in matters if m.deadline and m.deadline < today),
+            "due_soon": sum(1 for m in matters if m.deadline and today <= m.deadline <= soon)}
+
+
+def _labels(today: date) -> dict:
+    return {"types": MATTER_TYPE_LABELS, "states": STATE_LABELS, "label": label,
+            "today": today, "soon": today + timedelta(days=DUE_SOON_DAYS)}

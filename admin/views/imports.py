@@ -3,11 +3,9 @@ map, then write it. The same code as `gridlink grids import` (geo.importer)."""
 
 from __future__ import annotations
 
-import re
-import secrets
-import tempfile
 from pathlib import Path
 
+import shapely
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import BaseView, expose
 from flask_admin.form import SecureForm
@@ -17,6 +15,7 @@ from shapely.geometry import mapping
 from wtforms import BooleanField, FileField, SelectField
 from wtforms.fields.choices import SelectChoice
 
+from admin import uploads
 from admin.auth import current_scope
 from admin.views.secure import refuse
 from geo.import_file import FORMATS, ImportOptions, ImportRefused
@@ -24,10 +23,14 @@ from geo.importer import commit_import, prepare_import, topology_after
 from models import GridLevel, db
 from models.audit import append
 
-UPLOADS = Path(tempfile.gettempdir()) / "gridlink-uploads"
-TOKEN = re.compile(r"^[0-9a-f]{32}(\.[a-z]+)$")
+UPLOADS = "boundaries"  # their folder in admin.uploads
 CRS_CHOICES = [SelectChoice("wgs84", _l("WGS84 / CGCS2000 (GPS, Tianditu)")),
                SelectChoice("gcj02", _l("GCJ-02 (AMap, Tencent maps)"))]
+# What the page shows of a large file: the first rows and problems (the summary counts
+# them all, `gridlink grids import` lists them all), and shapes simplified until a
+# browser can draw them.
+SHOWN_ROWS = 1000
+MAP_VERTICES = 100_000
 STATUS = {"ok": _l("ok"), "repaired": _l("repaired"), "unchanged": _l("unchanged"),
           "rejected": _l("rejected")}
 
@@ -62,21 +65,20 @@ class ImportView(BaseView):
                 flash(_("Choose a GeoJSON, zipped Shapefile (.zip), GeoPackage (.gpkg) "
                         "or KML (.kml) file."), "error")
             else:
-                UPLOADS.mkdir(exist_ok=True)
-                token = secrets.token_hex(16) + suffix
-                upload.save(UPLOADS / token)
+                token = uploads.save(upload, suffix, UPLOADS)
                 return redirect(url_for(".preview", token=token, name=upload.filename,
                                         crs=form.crs.data, level=form.level.data))
         return self.render("gridlink/import_upload.html", form=form)
 
     def _prepare(self, token: str):
-        if not TOKEN.match(token) or not (UPLOADS / token).exists():
+        path = uploads.find(token, UPLOADS)
+        if path is None:
             abort(404)
         options = ImportOptions(crs=request.args.get("crs", "wgs84"),
                                 level=GridLevel(request.args["level"])
                                 if request.args.get("level") in GridLevel.__members__ else None)
-        report = prepare_import(db.session, UPLOADS / token, options)
-        report.filename = request.args.get("name") or report.filename
+        report = prepare_import(db.session, path, options)
+        report.filename = _shown_name(report.filename)
         return report
 
     @expose("/preview/<token>", methods=("GET", "POST"))
@@ -84,14 +86,18 @@ class ImportView(BaseView):
         form = CommitForm(request.form)
         try:
             report = self._prepare(token)
-        except ImportRefused as e:
-            flash(str(e), "error")
+        except ImportRefused as e:  # the file is no use: nothing to keep it for
+            uploads.remove(token, UPLOADS)
+            flash(str(e).replace(token, _shown_name(token)), "error")
             return redirect(url_for(".index"))
         problems = topology_after(db.session, report)
         if request.method == "POST" and form.validate():
             return self._commit(report, problems, form, token)
-        return self.render("gridlink/import_preview.html", report=report, problems=problems,
-                           form=form, status=STATUS, shapes=_shapes(report, problems))
+        rows = report.rows[:SHOWN_ROWS]
+        return self.render("gridlink/import_preview.html", report=report, rows=rows,
+                           problems=problems[:SHOWN_ROWS], n_problems=len(problems),
+                           form=form, status=STATUS,
+                           shapes=_shapes(rows, problems[:SHOWN_ROWS]))
 
     def _commit(self, report, problems, form, token):
         if report.rejected and not form.keep_good.data:
@@ -106,7 +112,7 @@ class ImportView(BaseView):
                 append(db.session.connection(), "topology_override", "generation",
                        str(generation.id), after={"problems": [p.line() for p in problems]})
             db.session.commit()
-            (UPLOADS / token).unlink(missing_ok=True)
+            uploads.remove(token, UPLOADS)
             flash(_("Written as a new boundary generation: %(g)s", g=str(generation))
                   if generation else _("Nothing to write: every good feature is unchanged."),
                   "success")
@@ -114,12 +120,29 @@ class ImportView(BaseView):
         return redirect(request.full_path)
 
 
-def _shapes(report, problems) -> dict:
-    """The file's features coloured by their fate, and the topology problems, as GeoJSON."""
-    features = [{"type": "Feature", "geometry": mapping(row.geometry),
+def _shown_name(token: str) -> str:
+    """The name the file was uploaded as (its last part only), else the token."""
+    return Path(request.args.get("name") or "").name or token
+
+
+def _shapes(rows, problems) -> dict:
+    """The features coloured by their fate, and the topology problems, as GeoJSON."""
+    shown = [row for row in rows if row.geometry is not None]
+    geometries = _simplified([row.geometry for row in shown])
+    features = [{"type": "Feature", "geometry": mapping(geometry),
                  "properties": {"status": row.status, "label": f"{row.code} {row.name}"}}
-                for row in report.rows if row.geometry is not None]
+                for row, geometry in zip(shown, geometries, strict=True)]
     features += [{"type": "Feature", "geometry": p.geometry,
                   "properties": {"status": "problem", "label": p.detail}}
                  for p in problems if p.geometry]
     return {"type": "FeatureCollection", "features": features}
+
+
+def _simplified(geometries: list) -> list:
+    """The shapes with at most MAP_VERTICES vertices in all: from a metre's tolerance
+    up, as coarse as it takes (the report itself checked every vertex)."""
+    tolerance = 1e-5  # degrees, about a metre
+    while tolerance < 1 and shapely.get_num_coordinates(geometries).sum() > MAP_VERTICES:
+        geometries = list(shapely.simplify(geometries, tolerance))
+        tolerance *= 4
+    return geometries

@@ -128,5 +128,5 @@ def liaison_cell(view, context, model, name):
 
 
 def bounty_cell(view, context, model, name):
-    return _("Yes") if model.bounty else ""
+    return _("Yes") if model.bounty else _("No")
 

@@ -10,9 +10,6 @@ that same file again, and files nothing that is already filed.
 from __future__ import annotations
 
 import re
-import secrets
-import tempfile
-import time
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -29,6 +26,7 @@ from sqlalchemy import select
 from wtforms import FileField
 
 from admin import matter_intake as intake
+from admin import uploads
 from admin.auth import current_scope
 from admin.excel import TEXT, _save, _sheet
 from admin.views.directory import MAX_UPLOAD, download
@@ -46,11 +44,10 @@ from models.matter_types import (
     MatterType,
 )
 
-UPLOADS = Path(tempfile.gettempdir()) / "gridlink-uploads" / "matters"
+UPLOADS = "matters"  # their folder in admin.uploads, then one per account
 TOKEN = re.compile(r"^[0-9a-f]{32}\.(xlsx|xlsm|csv|txt)$")
 SUFFIXES = (".xlsx", ".xlsm", ".csv", ".txt")
 OLD_EXCEL = intake.OLD_EXCEL
-KEEP_UPLOADS = 24 * 3600  # seconds an upload stays for its report and its bad rows
 SHOWN_PROBLEMS = 1000  # on the page; the bad-rows download has them all
 BAD_FILL = PatternFill("solid", fgColor="F8D7DA")
 
@@ -81,16 +78,13 @@ class MatterImportView(BaseView):
                 flash(_("The file is larger than %(mb)d MB: split it.",
                         mb=MAX_UPLOAD // 2**20), "error")
             else:
-                folder = _folder()
-                _sweep(folder)
-                token = secrets.token_hex(16) + suffix
-                upload.save(folder / token)
+                token = uploads.save(upload, suffix, *_folder())
                 return redirect(url_for(".report", token=token, name=name))
         return self.render("gridlink/matter_import.html", form=form, report=None)
 
     def _prepare(self, token: str) -> intake.IntakeReport:
-        path = _folder() / token
-        if not TOKEN.match(token) or not path.exists():
+        path = uploads.find(token, *_folder())
+        if not TOKEN.match(token) or path is None:
             abort(404)
         report = intake.prepare(db.session, path.read_bytes(), token, _scope())
         report.filename = request.args.get("name") or token
@@ -151,17 +145,10 @@ def _scope() -> Scope | None:
     return None if scope.role is Role.admin else scope
 
 
-def _folder() -> Path:
-    """The signed-in account's own uploads: a token is no use to anyone else."""
-    folder = UPLOADS / str(current_user.id)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def _sweep(folder: Path) -> None:
-    for old in folder.iterdir():
-        if old.stat().st_mtime < time.time() - KEEP_UPLOADS:
-            old.unlink(missing_ok=True)
+def _folder() -> tuple[str, str]:
+    """The signed-in account's own uploads: a token is no use to anyone else. They stay
+    (for the report and the bad rows) until admin.uploads sweeps them."""
+    return UPLOADS, str(current_user.id)
 
 
 def _too_large(upload) -> bool:

@@ -102,11 +102,11 @@ class CourtFilter(BaseSQLAFilter):
 
 
 def court_options():
-    """Courts whose matters the asker may see: their court and its tribunals, or all."""
+    """Courts whose matters the asker may read (models.access: courts_read), or all."""
     scope = current_scope()
     query = select(Court).order_by(Court.county_code, Court.name)
     if scope.court_id is not None:
-        query = query.where((Court.id == scope.court_id) | (Court.parent_id == scope.court_id))
+        query = query.where(scope.courts_read())
     elif not scope.may("matters", "w"):
         return []
     return [(str(c.id), c.name) for c in db.session.scalars(query)]
@@ -219,18 +219,29 @@ class MatterView(ScopedModelView):
 
     # --- one matter ---------------------------------------------------------------------
 
-    def _load(self, id, lock: bool = False) -> Matter:
+    def _load(self, id, act: bool = False) -> Matter:
+        """The matter to read, or (act) to change: then only the matters the asker
+        acts on (models.access: matters_to_act_on), locked for the change; another
+        court's matter the asker may only read is refused (403)."""
         try:
             key = id if isinstance(id, uuid.UUID) else uuid.UUID(str(id))
         except ValueError:
             abort(404)
-        query = select(Matter).where(Matter.id == key, current_scope().matters())
-        if lock:
+        scope = current_scope()
+        query = select(Matter).where(Matter.id == key, scope.matters())
+        if act:
+            if not self._acts_on(key):
+                abort(403 if db.session.scalar(query.with_only_columns(Matter.id)) else 404)
             query = query.with_for_update(of=Matter).execution_options(populate_existing=True)
         matter = db.session.scalar(query.options(*_matter_options()))
         if matter is None:
             abort(404)
         return matter
+
+    @staticmethod
+    def _acts_on(key) -> bool:
+        return db.session.scalar(select(Matter.id).where(
+            Matter.id == key, current_scope().matters_to_act_on())) is not None
 
     @expose("/details/")
     def details_view(self):
@@ -246,6 +257,7 @@ class MatterView(ScopedModelView):
         outlines = grid_outlines(codes)
         points = address_points(matter)
         open_for_grid = matter.state in (MatterState.assigned, MatterState.accepted)
+        acts = self._acts_on(matter.id)
         return dict(
             matter=matter, primary=primary, where=where_it_is(matter),
             type_label=label(MATTER_TYPE_LABELS, matter.matter_type),
@@ -270,10 +282,11 @@ class MatterView(ScopedModelView):
                                if not primary or c != primary.grid.code],
                 "points": points},
             points={p["id"]: p for p in points},
-            may_return=open_for_grid and scope.may("returns", "w"),
-            may_reroute=open_for_grid and scope.may("routing", "w"),
-            in_queue=(matter.state in (MatterState.review, MatterState.manual,
-                                       MatterState.returned) and scope.may("routing", "w")),
+            may_return=acts and open_for_grid and scope.may("returns", "w"),
+            may_reroute=acts and open_for_grid and scope.may("routing", "w"),
+            in_queue=acts and (matter.state in (MatterState.review, MatterState.manual,
+                                                MatterState.returned)
+                               and scope.may("routing", "w")),
             return_form=ReturnForm(), reroute_form=RerouteForm(),
         )
 
@@ -284,7 +297,7 @@ class MatterView(ScopedModelView):
             abort(400)
         if not current_scope().may("returns", "w"):
             abort(403)
-        matter = self._load(id, lock=True)
+        matter = self._load(id, act=True)
         reason = (form.reason.data or "").strip()
         if not reason:
             flash(_("Say why the matter is not for your grid: the court reads the reason."),
@@ -309,7 +322,7 @@ class MatterView(ScopedModelView):
             abort(400)
         if not current_scope().may("routing", "w"):
             abort(403)
-        matter = self._load(id, lock=True)
+        matter = self._load(id, act=True)
         reason, grid = (form.reason.data or "").strip(), routable_grid(form.code.data)
         problem = (_("Choose the grid the matter goes to.") if grid is None else
                    _("Say why the matter moves: the grids read the reason.") if not reason

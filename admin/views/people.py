@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from flask import abort, jsonify, request, url_for
+from datetime import date
+
+from flask import abort, flash, jsonify, request, url_for
 from flask_admin import expose
 from flask_admin.contrib.geoa import ModelView as GeoModelView
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
-from sqlalchemy import select, true
-from sqlalchemy.orm import joinedload
+from sqlalchemy import inspect, select, true
+from sqlalchemy.orm import joinedload, selectinload
 from wtforms.validators import ValidationError
 
 from admin.auth import current_scope
@@ -18,6 +20,7 @@ from admin.views.grids import GridFormConverter, current_grids_loader
 from admin.views.secure import ScopedAjaxLoader, ScopedModelView
 from models import CourtKind, Person, RosterEntry, RosterRole, db
 from models.audit import append
+from models.roster import RosterError, hand_over, other_roles
 
 COURT_KINDS = {
     CourtKind.intermediate: _l("Intermediate court"),
@@ -47,6 +50,7 @@ class CourtView(ScopedModelView):
     column_default_sort = "county_code"
     can_view_details = True
     can_export = True
+    full_phone_columns = ("phone", "contact_phone")  # meant to be called: counted
     form_columns = ["name", "kind", "parent", "case_code", "county_code", "address", "phone",
                     "contact_name", "contact_phone", "grids"]
     form_ajax_refs = {"grids": current_grids_loader("grids")}
@@ -75,6 +79,34 @@ def _phone_cell(view, context, model, name):
                   'data-url="{}">{}</button>').format(masked, url, _("Show"))
 
 
+def person_label(person: Person, on: date | None = None) -> str:
+    """张辉（星岩社区 网格员，尾号0001）: two people of one name told apart by their grid
+    and role today and the last four digits of their phone."""
+    on = on or date.today()
+    held = "、".join(f"{e.grid.name} {ROSTER_ROLES[RosterRole(e.role)]}" for e in person.entries
+                    if e.valid_from <= on and (e.valid_to is None or e.valid_to > on))
+    tail = (person.phone or "")[-4:]
+    if held and tail:
+        return _("%(name)s (%(held)s, phone ending %(tail)s)", name=person.name, held=held,
+                 tail=tail)
+    if held or tail:
+        return _("%(name)s (%(what)s)", name=person.name,
+                 what=held or _("phone ending %(tail)s", tail=tail))
+    return person.name
+
+
+class PersonLoader(ScopedAjaxLoader):
+    """The person picker of the roster form: people in scope, each labelled so that
+    namesakes can be told apart."""
+
+    def get_query(self):
+        return super().get_query().options(
+            selectinload(Person.entries).joinedload(RosterEntry.grid))
+
+    def format(self, model):
+        return (model.id, person_label(model)) if model else None
+
+
 def _masked_phone_export(view, context, model, name):
     return mask_phone(model.person.phone)
 
@@ -82,7 +114,7 @@ def _masked_phone_export(view, context, model, name):
 class PersonView(ScopedModelView):
     entity = "people"
     column_list = ["name", "phone"]
-    column_labels = {"name": _l("Name"), "phone": _l("Phone")}
+    column_labels = {"name": _l("Full name"), "phone": _l("Phone")}
     column_formatters = {"phone": lambda v, c, m, n: mask_phone(m.phone)}
     column_searchable_list = ["name"]
     form_columns = ["name", "phone"]
@@ -105,8 +137,8 @@ class RosterEntryView(ScopedModelView):
                    "valid_from", "valid_to"]
     column_labels = {
         "grid": _l("Grid"), "grid.code": _l("Division code"), "grid.name": _l("Grid"),
-        "person.name": _l("Name"), "role": _l("Role"),
-        "title": _l("Title"), "person": _l("Name"), "person.phone": _l("Phone"),
+        "person.name": _l("Full name"), "role": _l("Role"),
+        "title": _l("Title"), "person": _l("Full name"), "person.phone": _l("Phone"),
         "valid_from": _l("Valid from"), "valid_to": _l("Valid to"),
     }
     column_formatters = {"role": level_label(ROSTER_ROLES), "person.phone": _phone_cell}
@@ -117,9 +149,9 @@ class RosterEntryView(ScopedModelView):
     column_default_sort = [("grid.code", False), ("role", False)]
     form_columns = ["grid", "role", "title", "person", "valid_from", "valid_to"]
     form_ajax_refs = {"grid": current_grids_loader("grid"),
-                      "person": ScopedAjaxLoader("person", db, Person,
-                                                 lambda scope: scope.people(),
-                                                 fields=["name", "phone"], page_size=20)}
+                      "person": PersonLoader("person", db, Person,
+                                             lambda scope: scope.people(),
+                                             fields=["name", "phone"], page_size=20)}
     form_choices = {"role": enum_choices(ROSTER_ROLES)}
 
     def scope_filter(self, scope):
@@ -158,7 +190,37 @@ class RosterEntryView(ScopedModelView):
 
     def on_model_change(self, form, model, is_created):
         with db.session.no_autoflush:  # the new row is in the session, not yet complete
-            self._check(model)
+            entry = model if is_created else self._handed_over(model)
+            self._check(entry)
+            for other in other_roles(db.session, entry):
+                flash(_("%(name)s is also %(role)s of %(grid)s: one person in both roles "
+                        "of a grid is allowed, but check it is meant.", name=entry.person.name,
+                        role=ROSTER_ROLES[other.role], grid=entry.grid.name), "warning")
+
+    def _handed_over(self, model: RosterEntry) -> RosterEntry:
+        """The form changed who, where or which role: history is not rewritten. The
+        entry keeps what it had and ends on the start date given (today, if that was
+        left as it was); a new entry starts that day with what the form says."""
+        state = inspect(model)
+        if not any(state.attrs[a].history.deleted for a in ("person", "grid", "role")):
+            return model
+        new = {a: getattr(model, a) for a in ("person", "grid", "role", "title",
+                                              "valid_from", "valid_to")}
+        on = new["valid_from"] if state.attrs.valid_from.history.deleted else date.today()
+        for name in new:
+            history = state.attrs[name].history
+            if history.deleted:
+                setattr(model, name, history.deleted[0])
+        try:
+            successor = hand_over(db.session, model, on, person=new["person"], grid=new["grid"],
+                                  role=RosterRole(new["role"]), title=new["title"],
+                                  valid_to=new["valid_to"])
+        except RosterError as e:
+            raise ValidationError(_(e.template, **e.params)) from None
+        flash(_("%(old)s's entry ends on %(date)s and %(new)s's starts that day: the roster "
+                "keeps both.", old=model.person.name, new=successor.person.name,
+                date=on.isoformat()), "success")
+        return successor
 
     def _check(self, model):
         model.role = RosterRole(model.role)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 
 from flask_admin.form import SecureForm
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, select
@@ -65,11 +64,6 @@ class _Slots:
             setattr(self, name, kind)
 
 
-def _when_cell(view, context, model, name):
-    value = getattr(model, name)
-    return format_datetime(value, "yyyy-MM-dd HH:mm") if value else ""
-
-
 def _type_cell(view, context, model, name):
     return label(MATTER_TYPE_LABELS, model.matter_type)
 
@@ -88,8 +82,7 @@ class PrecedenceView(ScopedModelView):
     column_list = ["matter_type", "kinds", "updated_at"]
     column_labels = {"matter_type": _l("Matter type"), "kinds": _l("Addresses, in order"),
                      "updated_at": _l("Changed at")}
-    column_formatters = {"matter_type": _type_cell, "kinds": _order_cell,
-                         "updated_at": _when_cell}
+    column_formatters = {"matter_type": _type_cell, "kinds": _order_cell}
     column_default_sort = "matter_type"
 
     def edit_form(self, obj=None):
@@ -124,7 +117,7 @@ class PlaceAliasView(ScopedModelView):
     column_list = ["alias", "code", "place", "note", "created_at"]
     column_labels = {"alias": _l("Alias"), "code": _l("Division code"), "place": _l("Place"),
                      "note": _l("Note"), "created_at": _l("Created at")}
-    column_formatters = {"place": _place_cell, "created_at": _when_cell}
+    column_formatters = {"place": _place_cell}
     column_searchable_list = ["alias", "code"]
     column_default_sort = "alias"
     form_columns = ["alias", "code", "note"]

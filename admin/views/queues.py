@@ -5,8 +5,9 @@ village name two towns share, a point on a shared edge) and matters a grid
 returned as "not ours"; the manual queue those for which no grid was found.
 Nothing is guessed: a person picks one of the candidates, or clicks on the map
 where the debtor lives (the page asks /api/v1/locate which grid is there), and
-geo.assign.pick_grid assigns it. Court staff see their court's queues, admins
-every court's; the matters are loaded through Scope.matters() like everywhere.
+geo.assign.pick_grid assigns it. A queue is work: court staff see the matters
+their court acts on (Scope.matters_to_act_on: their own court's and its
+tribunals', not those an intermediate court only supervises), admins every court's.
 """
 
 from __future__ import annotations
@@ -35,7 +36,15 @@ from admin.views.matter_formatters import (
 from admin.views.matters import address_points, grid_outlines, routable_grid, where_it_is
 from admin.views.secure import refuse
 from geo.assign import RoutingError, pick_grid
-from models import Assignment, Grid, Matter, MatterState, TransitionError, db
+from models import (
+    Assignment,
+    Grid,
+    Matter,
+    MatterAddress,
+    MatterState,
+    TransitionError,
+    db,
+)
 from models.assignments import METHOD_LABELS
 from models.matter_types import MATTER_TYPE_LABELS
 from models.matters import ADDRESS_KIND_LABELS, STATE_LABELS, Urgency
@@ -49,15 +58,23 @@ class PickForm(SecureForm):
 
 
 def candidates_of(matter: Matter) -> list[dict]:
-    """Every grid the geocoder offered for any of the matter's addresses, once."""
-    seen, found = set(), []
+    """Every grid the geocoder offered for any of the matter's addresses, and the grid
+    of every address it located (the debtor's 户籍地 when the 经常居住地's grid returned
+    the matter), once each — but not the grid that returned it as not theirs."""
+    returned = returned_by(matter)
+    seen = {returned.grid.code} if returned else set()
+    found = []
     for address in matter.addresses:
-        for candidate in address.candidates or []:
+        kind = label(ADDRESS_KIND_LABELS, address.kind)
+        located = ([{"code": address.grid.code, "name": address.grid.name,
+                     "path": [g.name for g in address.grid.path()]}]
+                   if address.grid is not None else [])
+        for candidate in [*located, *(address.candidates or [])]:
             code = candidate.get("code")
             if code and code not in seen:
                 seen.add(code)
                 found.append({**candidate, "label": candidate_path(candidate),
-                              "address": label(ADDRESS_KIND_LABELS, address.kind)})
+                              "address": kind})
     return found
 
 
@@ -81,9 +98,11 @@ class QueueView(BaseView):
         return refuse()
 
     def _query(self):
-        return (select(Matter).where(current_scope().matters(), Matter.state.in_(self.states))
+        return (select(Matter).where(current_scope().matters_to_act_on(),
+                                    Matter.state.in_(self.states))
                 .options(joinedload(Matter.debtor), joinedload(Matter.court),
-                         selectinload(Matter.addresses),
+                         selectinload(Matter.addresses).joinedload(MatterAddress.grid)
+                         .joinedload(Grid.parent).joinedload(Grid.parent),
                          selectinload(Matter.assignments).joinedload(Assignment.grid)
                          .joinedload(Grid.parent).joinedload(Grid.parent)))
 
@@ -94,10 +113,15 @@ class QueueView(BaseView):
                                    Matter.deadline, Matter.created_at)
             .limit(QUEUE_SIZE)).all()
         cards = [self._card(m) for m in matters]
-        outlines = grid_outlines(c["code"] for card in cards for c in card["candidates"])
+        outlines = grid_outlines([c["code"] for card in cards for c in card["candidates"]]
+                                 + [card["map"]["returned_from"] for card in cards
+                                    if card["map"]["returned_from"]])
         for card in cards:
             for candidate in card["candidates"]:
                 candidate.update(outlines.get(candidate["code"], {}))
+            returned = card["map"]["returned_from"]
+            if returned:  # drawn apart, so the map shows where the matter was
+                card["map"]["returned"] = outlines.get(returned)
         return self.render("gridlink/queue.html", cards=cards, form=PickForm(),
                            types=MATTER_TYPE_LABELS, kinds=ADDRESS_KIND_LABELS,
                            statuses=ADDRESS_STATUS, methods=METHOD_LABELS,

@@ -16,8 +16,10 @@ KINDS = {"invalid": _l("Invalid polygon"), "outside_parent": _l("Outside its par
 
 
 class TopologyView(BaseView):
+    """For those who keep and watch the boundaries (models.access: "generations")."""
+
     def is_accessible(self):
-        return current_scope().may("grids")
+        return current_scope().may("generations")
 
     def inaccessible_callback(self, name, **kwargs):
         return refuse()

@@ -7,20 +7,65 @@
   var NEIGHBOUR_STYLE = {color: '#555', weight: 1, dashArray: '4 3', fillColor: '#999', fillOpacity: 0.12};
   var EDIT_STYLE = {color: '#d9480f', weight: 3, fillOpacity: 0.25};
   var CITY_CENTER = [22.92, 111.8];
+  var FEW_NAMED = 40;  // an overview of this many grids or fewer names each on the map
+
+  // Data the page hands to its script, in a <script type="application/json"> block.
+  function readJSON(id) {
+    var el = document.getElementById(id);
+    return el ? JSON.parse(el.textContent) : null;
+  }
+
+  /* Names on the maps come from people and from files: a grid's name typed by an
+   * administrator, an address sent by a court system, a boundary file's <name>.
+   * Leaflet treats a string tooltip, popup or divIcon as HTML, so every label of
+   * every map is made here, as an element holding the name as text. */
+  function textLabel(value, attributes) {
+    var el = document.createElement('span');
+    el.textContent = value === null || value === undefined ? '' : String(value);
+    Object.keys(attributes || {}).forEach(function (name) { el.setAttribute(name, attributes[name]); });
+    return el;
+  }
+
+  // The same text as HTML, for the one place Leaflet takes nothing else (attributions).
+  function textAsHTML(value) { return textLabel(value).innerHTML; }
+
+  function tooltip(layer, value, options) {
+    return layer.bindTooltip(textLabel(value), options);
+  }
+
+  // A marker that is a text label (Leaflet 1.3's divIcon takes only HTML).
+  var TextIcon = L.DivIcon.extend({
+    options: {html: false, text: '', attributes: {}},
+    createIcon: function (oldIcon) {
+      var div = L.DivIcon.prototype.createIcon.call(this, oldIcon);
+      div.appendChild(textLabel(this.options.text, this.options.attributes));
+      return div;
+    }
+  });
+
+  function textIcon(options) { return new TextIcon(options); }
 
   function addBasemap(map) {
-    (window.GRIDLINK_BASEMAP || []).forEach(function (layer) {
+    (readJSON('gridlink-basemap') || []).forEach(function (layer) {
       L.tileLayer(layer.url, {
         subdomains: layer.subdomains || 'abc',
         tileSize: layer.tileSize || 256,   // no zoomOffset: these are 256-pixel schemes
         maxZoom: layer.maxZoom || 18,
-        attribution: layer.attribution || ''
+        attribution: textAsHTML(layer.attribution)  // GRIDLINK_TILE_ATTRIBUTION is text
       }).addTo(map);
     });
   }
 
+  // Leaflet's and Leaflet.draw's own words, in the page's language (admin/maps.py).
+  var texts = readJSON('gridlink-map-texts');
+  if (texts) {
+    $.extend(L.Control.Zoom.prototype.options, {zoomInTitle: texts.zoomIn, zoomOutTitle: texts.zoomOut});
+    if (L.drawLocal) { $.extend(true, L.drawLocal, texts.draw); }
+  }
+
   function newMap(el, options) {
     var map = L.map(el, $.extend({center: CITY_CENTER, zoom: 9, zoomSnap: 0.25}, options || {}));
+    if (map.attributionControl) { map.attributionControl.setPrefix(''); }  // no English link
     addBasemap(map);
     return map;
   }
@@ -49,7 +94,7 @@
       fc.features.forEach(function (f) {
         if (skipId && f.id === skipId) { return; }
         var shape = L.geoJSON(f, {style: NEIGHBOUR_STYLE, interactive: false});
-        shape.bindTooltip(f.properties.name, {permanent: true, direction: 'center', className: 'gridlink-label'});
+        tooltip(shape, f.properties.name, {permanent: true, direction: 'center', className: 'gridlink-label'});
         layer.addLayer(shape);
       });
     });
@@ -141,15 +186,24 @@
             if (!(county in counties)) { counties[county] = palette[Object.keys(counties).length % palette.length]; }
             return {color: '#fff', weight: 1, fillColor: counties[county], fillOpacity: 0.55};
           },
-          onEachFeature: function (f, l) { l.bindTooltip(f.properties.name + ' ' + f.properties.code); }
+          onEachFeature: function (f, l) {
+            // A few grids (a town's villages, one village) are named on the map; many, on hover.
+            if (fc.features.length <= FEW_NAMED) {
+              tooltip(l, f.properties.name, {permanent: true, direction: 'center', className: 'gridlink-label'});
+            } else {
+              tooltip(l, f.properties.name + ' ' + f.properties.code);
+            }
+          }
         }).addTo(map);
         if (fc.features.length) { map.fitBounds(layer.getBounds()); }
         $el.attr('data-loaded', fc.features.length);
       });
+    $el.data('map', map);
   }
 
   window.GridlinkMap = {newMap: newMap, addBasemap: addBasemap, polygonsOf: polygonsOf,
-                        loadShapes: loadShapes, withVillages: withVillages};
+                        loadShapes: loadShapes, withVillages: withVillages, readJSON: readJSON,
+                        textLabel: textLabel, tooltip: tooltip, textIcon: textIcon};
   $(function () {
     $('[data-role=gridlink-map]').each(function () { initEditor(this); });
     $('[data-role=gridlink-overview]').each(function () { initOverview(this); });

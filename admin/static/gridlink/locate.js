@@ -2,11 +2,11 @@
  * for it, drawn on the map with its liaison, grid workers and serving courts.
  * The answer comes from /api/v1/locate (scoped and masked on the server); a liaison's
  * full phone number is asked for separately, and that asking is audited.
- * Texts come translated from the page (window.GRIDLINK_LOCATE.texts). */
+ * Texts come translated from the page (its gridlink-locate-config block). */
 (function ($) {
   'use strict';
 
-  var C = window.GRIDLINK_LOCATE;
+  var C = GridlinkMap.readJSON('gridlink-locate-config');
   var T = C.texts;
   var FOUND_STYLE = {color: '#d9480f', weight: 3, dashArray: null, fillColor: '#ff922b', fillOpacity: 0.25,
                      interactive: false};
@@ -176,8 +176,8 @@
       if (outlines[candidate.code]) {
         var layer = outline(outlines[candidate.code], CANDIDATE_STYLE);
         // Just the number: the division's own label sits at the centre already.
-        layer.bindTooltip(String(i + 1), {permanent: true, direction: 'top', offset: [0, -10],
-                                          className: 'gridlink-locate-tip'});
+        GridlinkMap.tooltip(layer, i + 1, {permanent: true, direction: 'top', offset: [0, -10],
+                                           className: 'gridlink-locate-tip'});
         candidateLayers[candidate.code] = layer;
         shapes.addLayer(layer);
       }

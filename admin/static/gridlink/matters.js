@@ -8,6 +8,7 @@
   var CANDIDATE_STYLE = {color: '#e8590c', weight: 2, dashArray: '6 4', fillColor: '#ffa94d', fillOpacity: 0.25};
   var CANDIDATE_HOVER = {fillOpacity: 0.5, weight: 3};
   var PICKED_STYLE = {color: '#2b8a3e', weight: 3, fillColor: '#51cf66', fillOpacity: 0.25};
+  var RETURNED_STYLE = {color: '#868e96', weight: 2, dashArray: '2 4', fillColor: '#adb5bd', fillOpacity: 0.2};
 
   // Our shapes in a pane above the village outlines, which load later and would cover them.
   function matterPane(map) {
@@ -32,11 +33,6 @@
         .always(function () { $(el).attr('data-background', level); });
     });
     return map;
-  }
-
-  function readJSON(id) {
-    var el = document.getElementById(id);
-    return el ? JSON.parse(el.textContent) : null;
   }
 
   function pathText(grid) {
@@ -68,10 +64,9 @@
 
   function drawPoints(map, layer, points) {
     (points || []).forEach(function (p) {
-      L.circleMarker([p.lat, p.lon], {radius: 7, color: '#c92a2a', weight: 2, fillColor: '#fa5252',
-                                      fillOpacity: 0.9, pane: matterPane(map)})
-        .bindTooltip(p.kind + (p.text ? '：' + p.text : ''))
-        .addTo(layer);
+      var marker = L.circleMarker([p.lat, p.lon], {radius: 7, color: '#c92a2a', weight: 2, fillColor: '#fa5252',
+                                                   fillOpacity: 0.9, pane: matterPane(map)});
+      GridlinkMap.tooltip(marker, p.kind + (p.text ? '：' + p.text : '')).addTo(layer);
     });
   }
 
@@ -139,15 +134,16 @@
   }
 
   function initMatterMap(el) {
-    var data = readJSON('gridlink-matter-data') || {};
+    var data = GridlinkMap.readJSON('gridlink-matter-data') || {};
     var map = withBackground(el);
     var shapes = L.featureGroup().addTo(map);
     if (data.primary) {
-      L.geoJSON(data.primary.geometry, {style: PRIMARY_STYLE, pane: matterPane(map)})
-        .bindTooltip(data.primary.name, {sticky: true}).addTo(shapes);
+      GridlinkMap.tooltip(L.geoJSON(data.primary.geometry, {style: PRIMARY_STYLE, pane: matterPane(map)}),
+                          data.primary.name, {sticky: true}).addTo(shapes);
     }
     (data.candidates || []).forEach(function (c) {
-      L.geoJSON(c.geometry, {style: CANDIDATE_STYLE, pane: matterPane(map)}).bindTooltip(c.code, {sticky: true}).addTo(shapes);
+      GridlinkMap.tooltip(L.geoJSON(c.geometry, {style: CANDIDATE_STYLE, pane: matterPane(map)}),
+                          c.code, {sticky: true}).addTo(shapes);
     });
     drawPoints(map, shapes, data.points);
     if (shapes.getLayers().length) {
@@ -180,8 +176,8 @@
 
   function initQueue(el) {
     var $el = $(el);
-    var matters = readJSON('gridlink-queue-data') || [];
-    var candidates = readJSON('gridlink-queue-candidates') || [];
+    var matters = GridlinkMap.readJSON('gridlink-queue-data') || [];
+    var candidates = GridlinkMap.readJSON('gridlink-queue-candidates') || [];
     var map = withBackground(el);
     var shapes = L.featureGroup().addTo(map);
     var picked = L.featureGroup().addTo(map);
@@ -208,12 +204,18 @@
         polygon.on('click', function (e) { L.DomEvent.stopPropagation(e); submitCandidate($card, c.code); });
         polygon.addTo(shapes);
         if (c.point) {
-          var icon = L.divIcon({className: 'gridlink-candidate-label', iconSize: null,
-                                html: $('<span></span>').attr('data-code', c.code).text(c.label).prop('outerHTML')});
+          var icon = GridlinkMap.textIcon({className: 'gridlink-candidate-label', iconSize: null,
+                                           text: c.label, attributes: {'data-code': c.code}});
           L.marker([c.point[1], c.point[0]], {icon: icon, title: c.label, pane: labelPane(map)})
             .on('click', function () { submitCandidate($card, c.code); }).addTo(shapes);
         }
       });
+      if (matter.returned && matter.returned.geometry) {
+        // The grid that said "not ours": where the matter was, not a choice.
+        GridlinkMap.tooltip(L.geoJSON(matter.returned.geometry, {style: RETURNED_STYLE, interactive: true,
+                                                                 pane: matterPane(map)}),
+                            $el.data('returned-label')).addTo(shapes);
+      }
       drawPoints(map, shapes, matter.points);
       if (shapes.getLayers().length) {
         map.fitBounds(shapes.getBounds().pad(0.3), {maxZoom: 15, animate: false});

@@ -1,0 +1,104 @@
+"""Pages are light: responses compressed, static files under versioned URLs that the
+browser keeps for a year, and (in the templates) the map library only on pages with
+a map.
+
+- Compression: Flask-Compress, brotli or gzip as the browser asks, for HTML, CSS,
+  JavaScript, JSON and GeoJSON (a page of the grid list shrinks about eightfold).
+- Versioned static files: every URL of a static file, ours and Flask-Admin's, carries
+  `?v=` and the first digits of a hash of the file's content, so a changed file has
+  a new URL. A request with the current version is answered `Cache-Control: public,
+  max-age=31536000, immutable`; one without it (or with an old one) `no-cache`, so
+  nobody keeps a stale file.
+
+GRIDLINK_COMPRESS_REGISTER=false and GRIDLINK_STATIC_CACHE=false switch both off
+(the page-weight benchmark measures against that).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from flask import Flask, request
+from flask_compress import Compress
+
+YEAR = 365 * 24 * 3600
+COMPRESSED = ["text/html", "text/css", "text/plain", "text/csv", "text/javascript",
+              "application/javascript", "application/json", "application/geo+json",
+              "image/svg+xml"]
+
+compress = Compress()
+
+
+def _static_folder(app: Flask, endpoint: str) -> str | None:
+    if endpoint == "static":
+        return app.static_folder
+    if endpoint.endswith(".static"):
+        blueprint = app.blueprints.get(endpoint.rsplit(".", 1)[0])
+        return blueprint.static_folder if blueprint else None
+    return None
+
+
+class Versions:
+    """The content hash of each static file, read once (again when the file changes)."""
+
+    def __init__(self):
+        self._known: dict[Path, tuple[float, str]] = {}
+
+    def of(self, folder: str, filename: str) -> str | None:
+        path = (Path(folder) / filename).resolve()
+        if not path.is_relative_to(Path(folder).resolve()) or not path.is_file():
+            return None
+        mtime = path.stat().st_mtime
+        known = self._known.get(path)
+        if known is None or known[0] != mtime:
+            known = (mtime, hashlib.sha256(path.read_bytes()).hexdigest()[:12])
+            self._known[path] = known
+        return known[1]
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault("COMPRESS_MIMETYPES", COMPRESSED)
+    app.config.setdefault("COMPRESS_ALGORITHM", ["br", "gzip"])
+    app.config.setdefault("COMPRESS_MIN_SIZE", 500)
+    app.config.setdefault("COMPRESS_BR_LEVEL", 5)  # brotli's default 11 costs 10× the time
+    compress.init_app(app)
+
+    # Registered after Flask-Compress, so this runs before it (after_request runs last
+    # first): a static file is read into memory here (a few hundred KB at most), so it
+    # is compressed whole and its file closed, not streamed from an open file.
+    @app.after_request
+    def whole_static_files(response):
+        if _static_folder(app, request.endpoint or "") and response.direct_passthrough:
+            response.direct_passthrough = False
+            response.make_sequence()
+        return response
+
+    if not app.config.get("STATIC_CACHE", True):
+        return
+    versions = Versions()
+
+    @app.url_defaults
+    def versioned(endpoint, values):
+        folder = _static_folder(app, endpoint)
+        if folder and "filename" in values:
+            digest = versions.of(folder, values["filename"])
+            if digest:
+                values["v"] = digest
+
+    @app.after_request
+    def cache(response):
+        folder = _static_folder(app, request.endpoint or "")
+        if folder is None or response.status_code != 200:
+            return response
+        filename = (request.view_args or {}).get("filename", "")
+        current = versions.of(folder, filename)
+        if current and request.args.get("v") == current:
+            response.cache_control.public = True
+            response.cache_control.max_age = YEAR
+            response.cache_control.immutable = True
+            response.cache_control.no_cache = None
+        else:
+            response.cache_control.no_cache = True
+            response.cache_control.max_age = None
+        return response

@@ -225,9 +225,9 @@ def grids_at(lonlat, day):
 
 # gunicorn's default of 30 s kills the confirm of a spreadsheet at the documented
 # maximum (20,000 rows) before it ends, and so files nothing: on two busy cores it
-# takes minutes (bench/intake.py, bench/RESULTS.md part (e)). Until that confirm
-# runs as a job, a worker may take this long.
-WORKER_TIMEOUT = 600
+# took 142 s (bench/intake.py, bench/RESULTS.md part (f)). Until that confirm runs
+# as a job with progress, a worker may take this long (twice the worst measured).
+WORKER_TIMEOUT = 300
 
 
 @click.command("serve", help="Serve the admin (gunicorn; --dev for Flask's reloading server).")

@@ -223,13 +223,22 @@ def grids_at(lonlat, day):
                    f"(generations {grid.generation_low}–{grid.generation_high or 'now'})")
 
 
+# gunicorn's default of 30 s kills the confirm of a spreadsheet at the documented
+# maximum (20,000 rows) before it ends, and so files nothing: on two busy cores it
+# took 142 s (bench/intake.py, bench/RESULTS.md part (f)). Until that confirm runs
+# as a job with progress, a worker may take this long (twice the worst measured).
+WORKER_TIMEOUT = 300
+
+
 @click.command("serve", help="Serve the admin (gunicorn; --dev for Flask's reloading server).")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=int)
+@click.option("--timeout", default=WORKER_TIMEOUT, show_default=True, type=click.IntRange(1),
+              help="Seconds a request may run before gunicorn restarts its worker.")
 @click.option("--dev", is_flag=True, help="Flask's development server with reloading.")
 @with_appcontext
-def serve(host, port, workers, dev):
+def serve(host, port, workers, timeout, dev):
     if dev:
         current_app.run(host=host, port=port, debug=True)
         return
@@ -237,8 +246,8 @@ def serve(host, port, workers, dev):
     os.environ.setdefault("GRIDLINK_APP_DATABASE_URL",
                           db.engine.url.render_as_string(hide_password=False))
     os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "--workers", str(workers),
-                               "--bind", f"{host}:{port}", "--access-logfile", "-",
-                               "admin.wsgi:app"])
+                               "--timeout", str(timeout), "--bind", f"{host}:{port}",
+                               "--access-logfile", "-", "admin.wsgi:app"])
 
 
 @click.group("audit", help="The audit trail.")

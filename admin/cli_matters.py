@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 
 from admin.i18n import DEFAULT_LOCALE, LOCALES
 from models import db
+from models.grids import N_
 
 
 @click.group("matters", help="Court matters: bulk filing from a spreadsheet.")
@@ -37,11 +38,15 @@ def matters_cli():
               show_default=True, help="Language of the reasons.")
 @with_appcontext
 def matters_import(path, commit, as_json, lang):
+    from admin import matter_intake
     from admin.matter_intake import IntakeError, prepare, say
     from admin.matter_intake import commit as commit_rows
 
     with force_locale(lang):
         try:
+            if Path(path).stat().st_size > matter_intake.MAX_FILE:  # not read at all
+                raise IntakeError(N_("The file is larger than %(mb)d MB: split it."),
+                                  mb=matter_intake.MAX_FILE // 2**20)
             report = prepare(db.session, Path(path).read_bytes(), Path(path).name)
         except IntakeError as e:
             raise click.ClickException(_(e.template, **e.params)) from e

@@ -45,6 +45,12 @@ ROLE_WORDS = {"联络员": RosterRole.liaison, "网格长": RosterRole.liaison,
               "网格员": RosterRole.grid_worker, "liaison": RosterRole.liaison,
               "grid_worker": RosterRole.grid_worker}
 MAX_ROWS = 5000  # a town has a few hundred people at most
+# What a workbook may unpack to (its first sheet, and the XML read with it: shared
+# strings, styles): a full matter template of 20,000 rows is about 15 MB. A few
+# kilobytes of zip can hold gigabytes of XML; this is read from the zip's directory,
+# which Python's zipfile also holds the data to.
+MAX_UNPACKED = 32 * 2**20
+HEADER_ROWS = 10  # the header row is among the first ten
 TEXT = "@"  # cell format: codes and phones stay text, never numbers
 
 THIN = Side(style="thin", color="999999")
@@ -76,12 +82,15 @@ def _sheet(ws: Worksheet, title: str, headers: list[str], rows: list[list],
     for cell in ws[2]:
         cell.font, cell.fill, cell.border = Font(bold=True), HEADER_FILL, BORDER
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-    for row in rows:
+    # The row just appended, by its number: ws.max_row would look at every cell
+    # written so far, row after row (20,000 bad rows took minutes).
+    for line, row in enumerate(rows, start=3):
         ws.append(safe_row(row))  # names typed by people: text, never formulas
-        for cell in ws[ws.max_row]:
-            cell.border = BORDER
-            if cell.column - 1 in text_columns:
-                cell.number_format = TEXT
+        for cells in ws.iter_rows(min_row=line, max_row=line, max_col=len(headers)):
+            for cell in cells:
+                cell.border = BORDER
+                if cell.column - 1 in text_columns:
+                    cell.number_format = TEXT
     for i, header in enumerate(headers):
         widest = max([_width(header)] + [_width(r[i]) for r in rows])
         ws.column_dimensions[get_column_letter(i + 1)].width = min(widest + 4, 60)
@@ -199,11 +208,55 @@ def _clip(text: str | None, length: int) -> str | None:
     return text[:length] if text else text
 
 
+# --- reading any upload: bounded ------------------------------------------------------
+# A sheet is read as a stream (openpyxl's read-only mode) and only as wide as its
+# header: one stray cell in the last column (XFD, 16,384) would otherwise make every
+# row 16,384 cells wide. The dimension a sheet declares is not trusted (writers
+# leave it out or get it wrong): rows are counted as they come.
+
+def first_sheet(source: BinaryIO, error: type[Exception] | None = None):
+    """The first worksheet of an .xlsx, read-only, once its parts are known to unpack
+    to at most MAX_UNPACKED; `error(template, **params)` is raised otherwise."""
+    error = error or ExcelError
+    not_excel = N_("The file is not an Excel workbook (.xlsx).")
+    try:
+        with zipfile.ZipFile(source) as archive:
+            sizes = {i.filename: i.file_size for i in archive.infolist()}
+        source.seek(0)
+        book = load_workbook(source, read_only=True, data_only=True)
+        sheet = book.worksheets[0]
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, IndexError,
+            ValueError, SyntaxError) as e:
+        raise error(not_excel) from e
+    # What openpyxl reads in full (shared strings, styles…) and the sheet it streams.
+    unpacked = sum(size for name, size in sizes.items() if name.endswith(".xml")
+                   and not name.startswith("xl/worksheets/")) + sizes.get(
+        getattr(sheet, "_worksheet_path", ""), 0)
+    if unpacked > MAX_UNPACKED:
+        book.close()
+        raise error(N_("The workbook unpacks to %(mb)d MB, more than the %(max)d MB a "
+                       "file of the largest size allowed needs: save only the rows to "
+                       "import, in a new workbook."),
+                    mb=unpacked // 2**20, max=MAX_UNPACKED // 2**20)
+    sheet.reset_dimensions()  # rows are counted as they come, not taken from the file
+    return sheet
+
+
+def header_width(cells) -> int:
+    """How many columns the header row spans: up to its last heading."""
+    return max((i + 1 for i, c in enumerate(cells) if _text(c)), default=0)
+
+
+def column_letter(number: int) -> str:
+    return get_column_letter(min(max(number, 1), 16384))
+
+
 def _columns(sheet) -> tuple[int, dict[str, int]]:
     """The header row (within the first ten) and where each heading is."""
     wanted = {"code": "区划代码", "name": "姓名", "title": "职务", "phone": "联系电话",
               "role": "角色"}
-    for number, cells in enumerate(sheet.iter_rows(max_row=10, values_only=True), start=1):
+    for number, cells in enumerate(sheet.iter_rows(max_row=HEADER_ROWS, values_only=True),
+                                   start=1):
         headings = [(_text(c) or "").replace(" ", "") for c in cells]
         if "区划代码" not in headings:
             continue
@@ -220,25 +273,37 @@ def _columns(sheet) -> tuple[int, dict[str, int]]:
 
 def read_submission(stream: BinaryIO) -> list[UploadedRow]:
     """Every non-empty row of the first sheet, as typed (checking is models.directory's)."""
-    try:
-        sheet = load_workbook(stream, read_only=True, data_only=True).worksheets[0]
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, IndexError) as e:
-        raise ExcelError(N_("The file is not an Excel workbook (.xlsx).")) from e
+    sheet = first_sheet(stream)
     header, at = _columns(sheet)
     rows = []
-    for line, cells in enumerate(sheet.iter_rows(min_row=header + 1, values_only=True),
-                                 start=header + 1):
-        value = {key: _text(cells[i]) if i < len(cells) else None for key, i in at.items()}
-        if not any(value.values()):
-            continue
-        if len(rows) == MAX_ROWS:
-            raise ExcelError(N_("The file has more than %(n)d rows: is it the right one?"),
-                             n=MAX_ROWS)
-        code = value["code"].replace(" ", "") if value["code"] else None
-        rows.append(UploadedRow(line, _clip(code, 30), ROLE_WORDS.get(value["role"] or ""),
-                                _clip(value["name"], 100),
-                                _clip(normalise_phone(value["phone"]), 50),
-                                _clip(value.get("title"), 100)))
+    width = max(at.values()) + 1  # the columns read: the header's, up to the last wanted
+    try:
+        for line, cells in enumerate(sheet.iter_rows(min_row=header + 1, max_col=width,
+                                                     values_only=True), start=header + 1):
+            row = _uploaded(line, cells, at)
+            if row is None:
+                continue
+            if len(rows) == MAX_ROWS:
+                raise ExcelError(N_("The file has more than %(n)d rows: is it the right "
+                                    "one?"), n=MAX_ROWS)
+            rows.append(row)
+    except (KeyError, ValueError, SyntaxError, zipfile.BadZipFile) as e:  # broken inside
+        if isinstance(e, ExcelError):
+            raise
+        raise ExcelError(N_("The file is not an Excel workbook (.xlsx).")) from e
+    finally:
+        sheet.parent.close()
     if not rows:
         raise ExcelError(N_("The file holds no rows under the header."))
     return rows
+
+
+def _uploaded(line: int, cells, at: dict[str, int]) -> UploadedRow | None:
+    """One row as typed, or None for an empty one."""
+    value = {key: _text(cells[i]) if i < len(cells) else None for key, i in at.items()}
+    if not any(value.values()):
+        return None
+    code = value["code"].replace(" ", "") if value["code"] else None
+    return UploadedRow(line, _clip(code, 30), ROLE_WORDS.get(value["role"] or ""),
+                       _clip(value["name"], 100), _clip(normalise_phone(value["phone"]), 50),
+                       _clip(value.get("title"), 100))

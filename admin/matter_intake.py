@@ -15,25 +15,27 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 import unicodedata
 import zipfile
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
 
 from babel.support import Translations
-from openpyxl import load_workbook
 from openpyxl.utils.datetime import from_excel
-from openpyxl.utils.exceptions import InvalidFileException
-from sqlalchemy import select, text
+from sqlalchemy import inspect, select, text
 from sqlalchemy.orm import Session
 
+from admin.excel import HEADER_ROWS, column_letter, first_sheet, header_width
 from admin.i18n import DEFAULT_LOCALE, TRANSLATIONS, compile_catalogs
 from models import Court, Matter
 from models.access import Scope
 from models.accounts import Role
+from models.bulk import insert_new
 from models.filing import (
     AddressInput,
     FieldError,
@@ -57,6 +59,8 @@ from models.matter_types import (
 from models.matters import AddressKind, Urgency
 
 MAX_ROWS = 20_000
+MAX_FILE = 32 * 2**20  # bytes read from the command line (the upload page allows less)
+MAX_LINE = 64 * 1024  # characters in one line of a CSV file
 CHUNK = 1_000  # matters built, flushed and located together
 IMPORT_LOCK = 4453_0002  # pg_advisory_xact_lock: one import writes at a time
 EXAMPLE_NOTE = "示例行：导入前请删除"  # the template's example rows carry this 备注
@@ -204,59 +208,86 @@ class Table:
 
 
 def read_table(data: bytes, filename: str) -> Table:
-    """The header row (within the first ten) and every non-empty row under it."""
+    """The header row (within the first ten) and every non-empty row under it, each
+    only as wide as the header (see admin.excel: a stray cell far to the right costs
+    nothing), at most MAX_ROWS of them."""
     suffix = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
     if suffix == "xls":
         raise IntakeError(OLD_EXCEL, file=filename)
-    if suffix in ("xlsx", "xlsm"):
-        lines = _xlsx_lines(data)
-    elif suffix in ("csv", "txt"):
-        lines = _csv_lines(data)
-    else:
+    if suffix not in ("xlsx", "xlsm", "csv", "txt"):
         raise IntakeError(N_("Choose an Excel workbook (.xlsx) or a CSV file (.csv)."))
-    header, columns, headers = None, {}, []
+    if len(data) > MAX_FILE:
+        raise IntakeError(N_("The file is larger than %(mb)d MB: split it."),
+                          mb=MAX_FILE // 2**20)
+    head, body = _xlsx_lines(data) if suffix in ("xlsx", "xlsm") else _csv_lines(data)
+    number, cells = _header(head)
+    width = header_width(cells)
+    if width > max_columns():
+        raise IntakeError(N_("The header goes on to column %(column)s, past the template's "
+                             "%(n)d columns: delete the columns after them."),
+                          column=column_letter(width), n=len(template_columns()))
+    headers, columns = [_cell(c) or "" for c in cells[:width]], resolve(list(cells[:width]))
     rows: list[tuple[int, list]] = []
-    for number, cells in lines:
-        if header is None:
-            if number > 10:
-                break
-            names = {_heading(c) for c in cells}
-            if "案号" in names or "case_number" in names:
-                header, headers, columns = number, [_cell(c) or "" for c in cells], \
-                    resolve(list(cells))
-            continue
-        if not any(_cell(c) for c in cells):
+    for line, row in body(number + 1, width):
+        if not any(_cell(c) for c in row):
             continue
         if len(rows) == MAX_ROWS:
             raise IntakeError(N_("The file has more than %(n)d rows: split it."), n=MAX_ROWS)
-        rows.append((number, list(cells)))
-    if header is None:
-        raise IntakeError(N_("No header row with %(column)s was found: use the template."),
-                          column="案号")
+        rows.append((line, list(row)))
     if not rows:
         raise IntakeError(N_("The file holds no rows under the header."))
     return Table(headers, columns, rows)
 
 
+def max_columns() -> int:
+    """How far to the right a header may reach: the template's columns, the 错误
+    column of the bad-rows download, and as many blank columns again."""
+    return 2 * len(template_columns()) + 1
+
+
+def _header(head) -> tuple[int, tuple]:
+    for number, cells in head:
+        names = {_heading(c) for c in cells}
+        if "案号" in names or "case_number" in names:
+            return number, tuple(cells)
+    raise IntakeError(N_("No header row with %(column)s was found: use the template."),
+                      column="案号")
+
+
 def _xlsx_lines(data: bytes):
+    """(the first rows, to find the header in; the rows from a row on, so wide)."""
+    sheet = first_sheet(io.BytesIO(data), IntakeError)
+
+    def head():
+        with _broken_workbook():
+            yield from enumerate(sheet.iter_rows(max_row=HEADER_ROWS, values_only=True),
+                                 start=1)
+
+    def body(start: int, width: int):
+        try:
+            with _broken_workbook():
+                yield from enumerate(sheet.iter_rows(min_row=start, max_col=width,
+                                                     values_only=True), start=start)
+        finally:
+            sheet.parent.close()
+
+    return head(), body
+
+
+@contextmanager
+def _broken_workbook():
     try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        sheet = book.worksheets[0]
-        sheet.reset_dimensions()  # some writers store none, or wrong ones
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, IndexError,
-            ValueError) as e:
-        raise IntakeError(N_("The file is not an Excel workbook (.xlsx).")) from e
-    try:
-        yield from enumerate(sheet.iter_rows(values_only=True), start=1)
+        yield
     except (KeyError, ValueError, SyntaxError, zipfile.BadZipFile) as e:  # broken inside
+        if isinstance(e, IntakeError):
+            raise
         raise IntakeError(N_("The file is not an Excel workbook (.xlsx).")) from e
-    finally:
-        book.close()
 
 
 def _csv_lines(data: bytes):
     """CSV as Excel saves it: UTF-8 (with or without its BOM) or, from Chinese
-    Windows, GB18030 (GBK); comma- or tab-separated."""
+    Windows, GB18030 (GBK); comma- or tab-separated. Read as a stream of lines,
+    none longer than MAX_LINE characters."""
     if b"\0" in data[:4096]:
         raise IntakeError(N_("The file is not a CSV text file."))
     for encoding in ("utf-8-sig", "gb18030"):
@@ -269,11 +300,29 @@ def _csv_lines(data: bytes):
         raise IntakeError(N_("The CSV file is neither UTF-8 nor GBK text."))
     first = content.split("\n", 1)[0]
     delimiter = "\t" if first.count("\t") > first.count(",") else ","
-    try:
-        yield from enumerate(csv.reader(io.StringIO(content, newline=""),
-                                        delimiter=delimiter), start=1)
-    except csv.Error as e:
-        raise IntakeError(N_("The CSV file cannot be read: %(reason)s"), reason=str(e)) from e
+    reader = enumerate(csv.reader(_short_lines(content), delimiter=delimiter), start=1)
+
+    def rows():
+        try:
+            yield from reader
+        except csv.Error as e:
+            raise IntakeError(N_("The CSV file cannot be read: %(reason)s"),
+                              reason=str(e)) from e
+
+    stream = rows()
+
+    def body(start: int, width: int):
+        return ((number, cells[:width]) for number, cells in stream)
+
+    return itertools.islice(stream, HEADER_ROWS), body
+
+
+def _short_lines(content: str):
+    for number, line in enumerate(io.StringIO(content, newline=""), start=1):
+        if len(line) > MAX_LINE:
+            raise IntakeError(N_("Line %(line)d of the CSV file is longer than %(n)d "
+                                 "characters: is it the right file?"), line=number, n=MAX_LINE)
+        yield line
 
 
 def _cell(value) -> str | None:
@@ -638,12 +687,34 @@ def commit(session: Session, report: IntakeReport, created_by=None) -> Counter:
                     continue
                 fresh.append(matter)
             # Located before they are first saved, so each is inserted once, already
-            # assigned (assign_many reads grids and the roster, never the new rows).
+            # assigned (assign_many reads grids and the roster, never the new rows);
+            # then written set-based, with the audit records a flush would write.
             if fresh:
-                assign_many(session, fresh, actor=created_by)
+                assign_many(session, fresh, actor=created_by, flush=False)
+                _write(session, fresh)
             states.update(m.state.value for m in fresh)
     report.outcome = states
     return states
+
+
+def _write(session: Session, matters: list[Matter]) -> None:
+    """Insert the new matters with their new debtors, addresses and assignments."""
+    debtors = list({id(m.debtor): m.debtor for m in matters
+                    if inspect(m.debtor).pending}.values())
+    known = {id(m.debtor): m.debtor for m in matters if inspect(m.debtor).persistent}
+    insert_new(session, [*debtors, *matters, *(a for m in matters for a in m.addresses),
+                         *(a for m in matters for a in m.assignments)])
+    for debtor in known.values():  # it was told of the new matters; they are written
+        session.expire(debtor, ["matters"])
+    # Written: a later row finds them in the database, no longer absent from it, and
+    # they are let go of (a large file's matters are not all held in memory).
+    keys = [(m.court_id, m.case_number, m.matter_type.value, m.debtor_key) for m in matters]
+    numbers = [d.id_number for d in debtors if d.id_number]
+    for name, written in (("absent_matters", keys), ("absent_debtors", numbers)):
+        session.info.get(name, set()).difference_update(written)
+    for name, written in (("pending_matters", keys), ("pending_debtors", numbers)):
+        for key in written:
+            session.info.get(name, {}).pop(key, None)
 
 
 def _template_header(field_name: str) -> str:

@@ -59,10 +59,12 @@ def precedence(session: Session) -> dict[MatterType, tuple[AddressKind, ...]]:
     return {t: rows.get(t, DEFAULT_PRECEDENCE[t]) for t in MatterType}
 
 
-def assign_many(session: Session, matters: list[Matter], *, actor=None) -> None:
+def assign_many(session: Session, matters: list[Matter], *, actor=None,
+                flush: bool = True) -> None:
     """Locate every address of these new matters (one query per kind of lookup for
     all of them) and assign each matter, or queue it for a person. Nothing is
-    flushed until the end: new matters are inserted once, already assigned."""
+    flushed until the end: new matters are inserted once, already assigned (by the
+    caller, with flush=False: models.bulk.insert_new)."""
     with session.no_autoflush:
         gaz = gazetteer(session)
         texts = [a for m in matters for a in m.addresses if a.geom is None and a.text]
@@ -84,7 +86,8 @@ def assign_many(session: Session, matters: list[Matter], *, actor=None) -> None:
             for address in matter.addresses:
                 _record(address, found.get(id(address)), grids)
             _decide(session, matter, orders[matter.matter_type], generation, liaisons, actor)
-    session.flush()
+    if flush:
+        session.flush()
 
 
 def _lonlat(address: MatterAddress) -> tuple[float, float]:

@@ -546,3 +546,45 @@ def test_the_court_contact_list(client_as):
     assert rows[base + 1][:3] == ["云城区", "云浮市云城区人民法院", "腰古人民法庭"]
     assert all(r[3] and re.fullmatch(r"1\d{10}", r[4]) for r in rows)
     assert len(rows) == 1 + 5 + 11  # the intermediate court, 5 base courts, 11 tribunals
+
+
+# --- bounded reading (as the matter intake: admin.excel.first_sheet) ------------------------
+
+def test_a_stray_cell_in_the_last_column_costs_no_more_than_the_headers_width(
+        town, session, monkeypatch):
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+
+    widths = []
+    real = ReadOnlyWorksheet._get_row
+
+    def counted(self, row, min_col=1, max_col=None, values_only=False):
+        cells = real(self, row, min_col, max_col, values_only)
+        widths.append(len(cells))
+        return cells
+
+    monkeypatch.setattr(ReadOnlyWorksheet, "_get_row", counted)
+    submission_id = start(town)
+    workbook = template(town)
+    sheet = workbook.active
+    rows = len(data_rows(sheet))
+    for line in range(3, 3 + rows + 300):
+        sheet.cell(line, 16384, "x")
+    page = upload(town, submission_id, workbook)
+    assert f"Rows read from 名单.xlsx: {rows}." in page
+    header_rows = 10  # read whole, to find the header in
+    assert sum(widths) <= header_rows * 16384 + (rows + 300) * len(TEMPLATE_HEADERS)
+
+
+def test_a_workbook_unpacking_to_more_than_a_list_needs_is_refused(town, session):
+    from test_matter_intake import unpacking_to  # tests/ is on the path, as pytest puts it
+
+    submission_id = start(town)
+    before = len(session.get(Submission, submission_id).rows)
+    data = unpacking_to(33, ["镇（街）", "村（社区）", "区划代码", "姓名", "职务", "联系电话",
+                             "角色"], first_column="C")
+    page = town.post(f"/admin/directory/{submission_id}/upload/",
+                     data={"file": (BytesIO(data), "名单.xlsx")},
+                     follow_redirects=True).get_data(as_text=True)
+    assert "unpacks to" in page and "32 MB" in page
+    session.expire_all()
+    assert len(session.get(Submission, submission_id).rows) == before

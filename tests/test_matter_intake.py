@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import random
+import zipfile
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -445,3 +447,230 @@ def test_a_broken_upload_says_why_and_keeps_nothing(client_as, session):
     old = court.post("/admin/matter_import/", data={"file": (io.BytesIO(b"x"), "a.xls")},
                      content_type="multipart/form-data").get_data(as_text=True)
     assert "a.xls" in old
+
+
+# --- bounded reading -----------------------------------------------------------------------
+# A stray cell in the last column (XFD) once made every row 16,384 cells wide: a 157 KB
+# workbook took gigabytes. The readers read only as wide as the header, count rows as
+# they come, and refuse what unpacks to more than a full file ever needs.
+
+XFD = 16384
+
+
+def with_stray_cells(rows: list[dict], stray_rows: int) -> bytes:
+    """The rows, then `stray_rows` rows holding nothing but a cell in column XFD."""
+    book = load_workbook(io.BytesIO(xlsx(rows)))
+    sheet = book.worksheets[0]
+    for line in range(2, len(rows) + stray_rows + 2):
+        sheet.cell(line, XFD, "x")
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def test_a_cell_in_the_last_column_makes_no_row_wider_than_the_header():
+    table = intake.read_table(with_stray_cells([good(1), good(2)], 300), "a.xlsx")
+    assert [line for line, _ in table.rows] == [2, 3]
+    assert {len(cells) for _, cells in table.rows} == {len(HEADERS)}
+
+
+def test_a_sheet_of_nothing_but_stray_cells_is_one_clear_error():
+    with pytest.raises(intake.IntakeError) as refused:
+        intake.read_table(with_stray_cells([], 500), "a.xlsx")
+    assert refused.value.template == "The file holds no rows under the header."
+
+
+def test_a_header_reaching_far_to_the_right_is_refused_naming_the_column():
+    book = load_workbook(io.BytesIO(xlsx([good(1)])))
+    book.worksheets[0].cell(1, XFD, "备注2")
+    out = io.BytesIO()
+    book.save(out)
+    with pytest.raises(intake.IntakeError) as refused:
+        intake.read_table(out.getvalue(), "a.xlsx")
+    assert refused.value.params == {"column": "XFD", "n": len(HEADERS)}
+
+
+def unpacking_to(megabytes: int, headers: list[str], first_column: str = "A") -> bytes:
+    """A small workbook whose sheet unpacks to `megabytes` of rows of one number each."""
+    book = Workbook()
+    book.active.append(headers)
+    out = io.BytesIO()
+    book.save(out)
+    rows = []
+    size, line = 0, 2
+    while size < megabytes * 2**20:
+        rows.append(f'<row r="{line}"><c r="{first_column}{line}"><v>1</v></c></row>')
+        size, line = size + len(rows[-1]), line + 1
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(out.getvalue())) as source, \
+            zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = data.replace(b"</row></sheetData>",
+                                    ("</row>" + "".join(rows) + "</sheetData>").encode())
+            target.writestr(item, data)
+    return bomb.getvalue()
+
+
+def test_a_workbook_unpacking_to_more_than_a_full_file_needs_is_refused_before_reading():
+    data = unpacking_to(33, HEADERS)
+    assert len(data) < 4 * 2**20  # within what may be uploaded
+    with pytest.raises(intake.IntakeError) as refused:
+        intake.read_table(data, "a.xlsx")
+    assert refused.value.params["max"] == 32
+
+
+def test_more_rows_than_the_maximum_are_refused_naming_it(monkeypatch):
+    monkeypatch.setattr(intake, "MAX_ROWS", 50)
+    with pytest.raises(intake.IntakeError) as refused:
+        intake.read_table(xlsx([good(n) for n in range(51)]), "a.xlsx")
+    assert intake.say(intake.Problem("", refused.value.template, refused.value.params),
+                      zh).count("50") == 1
+    assert len(intake.read_table(xlsx([good(n) for n in range(50)]), "a.xlsx").rows) == 50
+
+
+def test_csv_rows_are_read_only_as_wide_as_the_header():
+    data = csv_bytes([good(1)]).replace(b"\r\n", b"," * XFD + b"\r\n", 2)
+    table = intake.read_table(data, "a.csv")
+    assert {len(cells) for _, cells in table.rows} == {len(HEADERS)}
+
+
+def test_a_csv_line_longer_than_any_row_is_refused_naming_the_line(monkeypatch):
+    data = csv_bytes([good(1), good(2, {"备注": "很长" * 40_000}), good(3)])
+    with pytest.raises(intake.IntakeError) as refused:
+        intake.read_table(data, "a.csv")
+    assert refused.value.params == {"line": 3, "n": intake.MAX_LINE}
+    monkeypatch.setattr(intake, "MAX_ROWS", 2)
+    with pytest.raises(intake.IntakeError, match="more than 2 rows"):
+        intake.read_table(csv_bytes([good(1), good(2), good(3)]), "a.csv")
+
+
+def test_the_command_line_refuses_a_file_larger_than_the_maximum_unread(runner, tmp_path,
+                                                                        monkeypatch):
+    path = tmp_path / "大.csv"
+    path.write_bytes(csv_bytes([good(n) for n in range(40)]))
+    monkeypatch.setattr(intake, "MAX_FILE", 1000)
+    monkeypatch.setattr(Path, "read_bytes", lambda self: pytest.fail("read it all"))
+    refused = runner.invoke(matters_cli, ["import", str(path), "--lang", "en"])
+    assert refused.exit_code == 1 and "split it" in refused.output
+
+
+# --- writing many rows at once (models.bulk) --------------------------------------------------
+
+def _outcome(session, since: int, case_numbers: list[str]) -> dict:
+    """What a confirm wrote, without the random ids: per filing its state, addresses
+    and assignments; and the audit records after `since`, ids and times masked."""
+    from models import Assignment, AuditRecord
+
+    found = {}
+    for matter in session.scalars(select(Matter).where(Matter.case_number.in_(case_numbers))):
+        assignments = session.scalars(select(Assignment).where(
+            Assignment.matter_id == matter.id)).all()
+        found[(matter.case_number, matter.debtor_key)] = (
+            matter.state.value, matter.queue_reason, matter.debtor.id_number,
+            tuple(matter.debtor.phones),
+            tuple((a.kind.value, a.text, a.status, a.method, a.confidence,
+                   a.grid.code if a.grid else None, str(a.candidates)) for a in
+                  sorted(matter.addresses, key=lambda a: a.position)),
+            tuple(sorted((a.grid.code, a.role.value, a.method, a.confidence,
+                          str(a.liaison_id), a.address.position if a.address else None)
+                         for a in assignments)))
+    records = []
+    for record in session.scalars(select(AuditRecord).where(AuditRecord.seq > since)):
+        masked = {k: ("<id>" if v and (k == "id" or k.endswith("_id")) else v)
+                  for k, v in (record.after or {}).items()}
+        before = {k: v for k, v in (record.before or {}).items()}
+        records.append(json.dumps([record.action, record.entity, before, masked],
+                                  sort_keys=True, ensure_ascii=False, default=str))
+    return {"matters": found, "audit": sorted(records)}
+
+
+def _last_seq(session) -> int:
+    from models import AuditRecord
+
+    return session.scalar(select(func.coalesce(func.max(AuditRecord.seq), 0)))
+
+
+def test_a_large_confirm_writes_what_the_flush_wrote_and_the_per_row_path_assigns(
+        app, session, monkeypatch):
+    from geo.assign import file_matter
+    from models.audit import Actor, set_actor
+
+    set_actor(Actor("test"))
+    monkeypatch.setattr(intake, "CHUNK", 250)  # several chunks: a debtor across two
+    filed_before = good(90_000, {"证件号码": id_number(5)})  # a debtor already known
+    with app.app_context():
+        report = intake.prepare(session, xlsx([filed_before]), "a.xlsx")
+        intake.commit(session, report)
+    rows = []
+    for n in range(1, 801):
+        changes = {}
+        if n % 7 == 0:  # the same debtor as the row before, another phone
+            changes = {"证件号码": id_number(n - 1), "被执行人": f"张{n - 1}",
+                       "被执行人电话": f"1000766{n:04d}"}
+        if n % 11 == 0:
+            changes["户籍地"] = "云城区某处"  # waits for a person
+        if n % 13 == 0:
+            changes.update({"其他地址经度": 112.04, "其他地址纬度": 22.93})
+        if n % 97 == 0:
+            changes["案号"] = "坏"
+        rows.append(good(n, changes))
+    rows.append(good(3))  # a repeat
+    data = xlsx(rows)
+    cases = [f"（{YEAR}）粤5302执{n}号" for n in range(1, 801)]
+
+    def confirm(write=None) -> dict:
+        since = _last_seq(session)
+        savepoint = session.begin_nested()
+        if write is not None:
+            monkeypatch.setattr(intake, "_write", write)
+        with app.app_context():
+            report = intake.prepare(session, data, "a.xlsx")
+            states = intake.commit(session, report)
+        session.flush()
+        session.expire_all()  # as the database has them
+        outcome = _outcome(session, since, cases)
+        counts = report.counts()
+        assert len(outcome["matters"]) == counts["new"] == sum(states.values())
+        savepoint.rollback()
+        monkeypatch.undo()
+        monkeypatch.setattr(intake, "CHUNK", 250)
+        return outcome
+
+    bulk = confirm()
+    flushed = confirm(lambda session, matters: session.flush())  # as before models.bulk
+    assert bulk["matters"] == flushed["matters"]
+    assert bulk["audit"] == flushed["audit"]
+    assert len(bulk["matters"]) == 800 - 8  # every good row once
+    assert sum(1 for s, *_ in bulk["matters"].values() if s == "assigned") > 600
+
+    # Row by row (the filing form's way), the same matters land in the same grids.
+    with app.app_context():
+        report = intake.prepare(session, data, "a.xlsx")
+    for row in report.rows:
+        if row.status == "new":
+            file_matter(session, row.data)
+    session.flush()
+    session.expire_all()
+    by_row = _outcome(session, _last_seq(session), cases)["matters"]
+    assert {k: (v[0], v[4], v[5]) for k, v in by_row.items()} == {
+        k: (v[0], v[4], v[5]) for k, v in bulk["matters"].items()}
+
+
+def test_the_bad_rows_download_writes_each_row_once_not_the_sheet_again(monkeypatch):
+    """Styling each row by ws.max_row looked at every cell written so far: 20,000 bad
+    rows took minutes. Every sheet handed out is written by admin.excel._sheet."""
+    from openpyxl.worksheet.worksheet import Worksheet
+
+    from admin.views.matter_import import bad_rows_workbook
+
+    looked = []
+    real = Worksheet.max_row
+    monkeypatch.setattr(Worksheet, "max_row", property(lambda ws: looked.append(1)
+                                                       or real.fget(ws)))
+    rows = [intake.IntakeRow(n, [f"（{YEAR}）粤5302执{n}号"], problems=[
+        intake.Problem("案号", "bad")]) for n in range(2, 502)]
+    data = bad_rows_workbook(intake.IntakeReport("a.xlsx", ["案号"], rows), str)
+    assert len(looked) < 10
+    assert load_workbook(io.BytesIO(data)).worksheets[0].max_row == 502

@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from conftest import browser_sign_in
 
 from models import Grid
 
@@ -160,3 +161,18 @@ def test_dragging_a_vertex_inward_is_refused_for_the_gap(page, demo, artifacts):
     assert re.search(r"留下约 \d+ 平方米的空隙", message.inner_text())
     demo.expire_all()
     assert demo.get(Grid, village.id).generation_low == before  # nothing saved
+
+
+@pytest.mark.parametrize("username, counties", [("demo_admin", 5),
+                                                ("demo_yuncheng_committee", 1)])
+def test_a_clean_topology_report_outlines_the_area_checked(new_page, artifacts, username,
+                                                           counties):
+    page = new_page()
+    browser_sign_in(page, username)
+    page.goto(f"{page.base}/admin/topology/")
+    page.wait_for_selector("#gridlink-topology-map[data-outline]")
+    assert page.locator("#gridlink-no-problems").count() == 1
+    assert int(page.get_attribute("#gridlink-topology-map", "data-outline")) == counties
+    assert page.locator("#gridlink-topology-map path[stroke='#2b8a3e']").count() == counties
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=artifacts / f"topology-clean-{username}.png", full_page=True)

@@ -7,6 +7,7 @@
   var NEIGHBOUR_STYLE = {color: '#555', weight: 1, dashArray: '4 3', fillColor: '#999', fillOpacity: 0.12};
   var EDIT_STYLE = {color: '#d9480f', weight: 3, fillOpacity: 0.25};
   var CITY_CENTER = [22.92, 111.8];
+  var CITY_BOX = '110.5,21.8,113,23.8';  // west,south,east,north around the served area
   var FEW_NAMED = 40;  // an overview of this many grids or fewer names each on the map
 
   // Data the page hands to its script, in a <script type="application/json"> block.
@@ -178,7 +179,7 @@
     var map = newMap(el);
     var counties = {};
     var palette = ['#1c7ed6', '#37b24d', '#f59f00', '#ae3ec9', '#e8590c'];
-    $.getJSON($el.data('shapes-url'), {level: $el.data('level') || 'town', bbox: '110.5,21.8,113,23.8'})
+    $.getJSON($el.data('shapes-url'), {level: $el.data('level') || 'town', bbox: CITY_BOX})
       .done(function (fc) {
         var layer = L.geoJSON(fc, {
           style: function (f) {
@@ -201,7 +202,7 @@
     $el.data('map', map);
   }
 
-  window.GridlinkMap = {newMap: newMap, addBasemap: addBasemap, polygonsOf: polygonsOf,
+  window.GridlinkMap = {cityBox: CITY_BOX, newMap: newMap, addBasemap: addBasemap, polygonsOf: polygonsOf,
                         loadShapes: loadShapes, withVillages: withVillages, readJSON: readJSON,
                         textLabel: textLabel, tooltip: tooltip, textIcon: textIcon};
   $(function () {

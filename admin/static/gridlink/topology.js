@@ -11,7 +11,17 @@
     style: {color: '#c92a2a', weight: 2, fillColor: '#fa5252', fillOpacity: 0.5},
     onEachFeature: function (f, l) { layers[f.id] = l; }
   }).addTo(map);
-  if (problems.features.length) { map.fitBounds(layer.getBounds().pad(0.2)); }
+  if (problems.features.length) {
+    map.fitBounds(layer.getBounds().pad(0.2));
+  } else {
+    // Nothing wrong: the area checked, outlined, rather than an empty box.
+    $.getJSON($map.data('shapes-url'), {level: 'county', bbox: GridlinkMap.cityBox}).done(function (fc) {
+      var outline = L.geoJSON(fc, {style: {color: '#2b8a3e', weight: 2, fillColor: '#8ce99a', fillOpacity: 0.15},
+                                   interactive: false}).addTo(map);
+      if (fc.features.length) { map.fitBounds(outline.getBounds()); }
+      $map.attr('data-outline', fc.features.length);
+    });
+  }
   $('#gridlink-problems tbody tr').on('click', function () {
     var id = $(this).data('feature');
     if (layers[id]) { map.fitBounds(layers[id].getBounds().pad(1.5)); }

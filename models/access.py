@@ -67,6 +67,10 @@ MAY_REVEAL_PHONES = {Role.admin, Role.court_staff, Role.town_centre, Role.liaiso
 # nothing else). Court staff and liaisons look a number up when they need it; everyone
 # else gets lists with numbers masked.
 MAY_EXPORT_PHONES = {Role.admin, Role.town_centre}
+# Who may have a debtor's ID number and phones shown in full on a matter they read
+# (each showing audited): the court that asked, and the grid's people who must find
+# and call the debtor. Committees and town centres see matters masked.
+MAY_REVEAL_DEBTOR = {Role.admin, Role.court_staff, Role.liaison, Role.grid_worker}
 
 # How many leading code digits identify an area of each level.
 _PREFIX = {"county": 6, "town": 9, "village": 12, "microgrid": 15}
@@ -172,4 +176,7 @@ class Scope:
 
     def may_export_phones(self) -> bool:
         return self.role in MAY_EXPORT_PHONES
+
+    def may_reveal_debtor(self) -> bool:
+        return self.role in MAY_REVEAL_DEBTOR
 

@@ -433,6 +433,7 @@ ZH = {
     "the officer's name is required": "请填写承办人姓名",
     "the case number is required": "请填写案号",
     "Back to the list of matters": "返回事项列表",
+    "ID number shown": "查看证件号码",
     "code repaired: the %(digits)d-digit %(written)s read as %(code)s; %(shape)s":
         "代码已补全：%(digits)d 位代码 %(written)s 按 %(code)s 读取；%(shape)s",
     "code repaired: the %(digits)d-digit %(written)s read as %(code)s":

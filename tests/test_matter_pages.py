@@ -453,3 +453,47 @@ def test_a_courts_home_shows_what_waits_for_it_and_what_is_overdue(client_as, se
     assert late.case_number in page[page.index('id="gridlink-overdue"'):]
     assert other.case_number not in page
     assert 'data-role="gridlink-overview"' not in page  # no map library on this page
+
+
+# --- showing what is masked, audited -------------------------------------------------------
+
+def test_the_grid_shows_the_debtors_id_and_phones_to_find_them_audited(client_as, session):
+    from models import AuditRecord
+    matter = file_directly(session, YUNCHENG_COURT, "（2026）粤5302执401号", XINGYAN_ADDRESS,
+                           debtor_id_number=id_number("401"), debtor_phones=["13800004011"])
+    liaison = client_as("demo_liaison")
+    page = liaison.get(f"/admin/matter/details/?id={matter.id}").get_data(as_text=True)
+    assert matter.debtor.id_number not in page and "13800004011" not in page
+    assert f"/admin/matter/{matter.id}/reveal/id_number/" in page
+    assert f"/admin/matter/{matter.id}/reveal/phones/" in page
+    assert liaison.get(f"/admin/matter/{matter.id}/reveal/id_number/").json == {
+        "value": matter.debtor.id_number}
+    assert client_as("demo_worker").get(
+        f"/admin/matter/{matter.id}/reveal/phones/").json == {"value": "13800004011"}
+    shown = session.scalars(select(AuditRecord).where(
+        AuditRecord.action.in_(["reveal_id_number", "reveal_phone"]),
+        AuditRecord.entity == "debtor")).all()
+    assert {(r.actor, r.after["field"]) for r in shown} == {("demo_liaison", "id_number"),
+                                                           ("demo_worker", "phones")}
+    # Out of the grid's scope: not even found.
+    other = client_as("demo_town_centre")  # sees no matters (no "matters" right)
+    assert other.get(f"/admin/matter/{matter.id}/reveal/phones/").status_code in (403, 404)
+
+
+def test_the_court_shows_the_liaisons_phone_audited_and_workers_may_not(client_as, session,
+                                                                       xingyan_matter):
+    from models import AuditRecord
+    court = client_as("demo_court_yuncheng")
+    page = court.get(f"/admin/matter/details/?id={xingyan_matter.id}").get_data(as_text=True)
+    assert f"/admin/matter/{xingyan_matter.id}/reveal/liaison/" in page
+    phone = xingyan_matter.primary_assignment.liaison.phone
+    assert phone not in page
+    assert court.get(f"/admin/matter/{xingyan_matter.id}/reveal/liaison/").json == {
+        "value": phone}
+    record = session.scalar(select(AuditRecord).where(AuditRecord.action == "reveal_phone",
+                                                      AuditRecord.actor == "demo_court_yuncheng"))
+    assert record.after == {"field": "liaison", "matter": str(xingyan_matter.id)}
+    assert phone not in json.dumps(record.after)
+    worker = client_as("demo_worker")
+    assert worker.get(f"/admin/matter/{xingyan_matter.id}/reveal/liaison/").status_code == 403
+    assert worker.get(f"/admin/matter/{xingyan_matter.id}/reveal/nonsense/").status_code == 404

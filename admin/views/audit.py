@@ -21,6 +21,7 @@ from admin.views.secure import ScopedModelView
 ACTIONS = {"create": _l("created"), "update": _l("changed"), "delete": _l("deleted"),
            "login": _l("signed in"), "login_failed": _l("failed sign-in"),
            "logout": _l("signed out"), "reveal_phone": _l("phone shown"),
+           "reveal_id_number": _l("ID number shown"),
            "seed_demo": _l("demo loaded"), "export": _l("exported"), "import": _l("imported"),
            "topology_override": _l("topology override")}
 ENTITIES = {"grid": _l("Grid"), "generation": _l("Generation"), "roster_entry": _l("Roster"),

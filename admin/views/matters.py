@@ -55,6 +55,7 @@ from admin.views.secure import ScopedModelView
 from geo.assign import RoutingError, reroute, return_matter
 from models import Assignment, Court, Grid, GridLevel, Matter, MatterState, TransitionError, db
 from models.assignments import METHOD_LABELS
+from models.audit import append
 from models.matter_types import MATTER_TYPE_LABELS, MatterType
 from models.matters import ADDRESS_KIND_LABELS, STATE_LABELS
 
@@ -243,6 +244,31 @@ class MatterView(ScopedModelView):
         return db.session.scalar(select(Matter.id).where(
             Matter.id == key, current_scope().matters_to_act_on())) is not None
 
+    @expose("/<uuid:id>/reveal/<what>/")
+    def reveal(self, id, what):
+        """One masked value of a matter the asker reads, in full: the debtor's ID number
+        or phones, or the liaison's phone. Each showing is written to the audit trail."""
+        scope = current_scope()
+        matter = self._load(id)
+        if what in ("id_number", "phones"):
+            if not scope.may_reveal_debtor():
+                abort(403)
+            value = (matter.debtor.id_number if what == "id_number"
+                     else "、".join(matter.debtor.phones or []))
+            entity, entity_id = "debtor", str(matter.debtor.id)
+        elif what == "liaison":
+            primary = matter.primary_assignment
+            if not scope.may_reveal_phone() or primary is None or primary.liaison is None:
+                abort(403 if not scope.may_reveal_phone() else 404)
+            value, entity, entity_id = primary.liaison.phone, "person", str(primary.liaison.id)
+        else:
+            abort(404)
+        append(db.session.connection(), "reveal_phone" if what != "id_number"
+               else "reveal_id_number", entity, entity_id,
+               after={"field": what, "matter": str(matter.id)})
+        db.session.commit()
+        return jsonify(value=value or "")
+
     @expose("/details/")
     def details_view(self):
         matter = self._load(request.args.get("id", ""))
@@ -273,6 +299,8 @@ class MatterView(ScopedModelView):
             label=label, grid_path=grid_path, candidate_path=candidate_path,
             reason_text=reason_text,
             mask_phone=mask_phone,
+            may_reveal_debtor=scope.may_reveal_debtor(),
+            may_reveal_phone=scope.may_reveal_phone(),
             assignments=sorted(matter.assignments, key=lambda a: a.created_at, reverse=True),
             map_data={
                 "primary": ({"code": primary.grid.code, "name": grid_path(primary.grid),

@@ -46,3 +46,12 @@ def test_the_boundary_editor_has_the_drawing_tools(client, session):
     village = session.scalar(Grid.current().where(Grid.name == "星岩社区"))
     page = client.get(f"/admin/grid/edit/?id={village.id}").get_data(as_text=True)
     assert LEAFLET in page and "leaflet.draw.js" in page and "gridlink-map-texts" in page
+
+
+def test_map_shapes_are_revalidated_not_sent_again(client):
+    url = "/admin/grid/shapes/?level=town&bbox=110.5,21.8,113,23.8"
+    first = client.get(url)
+    assert first.status_code == 200 and first.headers["ETag"]
+    assert "no-cache" in first.headers["Cache-Control"]
+    again = client.get(url, headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304 and again.data == b""

@@ -240,11 +240,17 @@ class GridView(GridBaseView):
                    current_scope().grids(Grid), func.ST_Intersects(Grid.geom, box))
             .order_by(Grid.code).limit(2000)
         ).all()
-        return jsonify(type="FeatureCollection", features=[
+        response = jsonify(type="FeatureCollection", features=[
             {"type": "Feature", "id": str(gid), "geometry": json.loads(geojson),
              "properties": {"code": code, "name": name}}
             for gid, code, name, geojson in rows
         ])
+        # Shapes change rarely: the browser keeps them and asks again with their ETag;
+        # unchanged, the answer is an empty 304 (a repeat visit moves kilobytes, not a map).
+        response.cache_control.private = True
+        response.cache_control.no_cache = True
+        response.add_etag()
+        return response.make_conditional(request)
 
 
 def _check_grid(model: Grid) -> None:

@@ -164,12 +164,16 @@
     $map.data('map', map);
   }
 
-  // A map with the villages outlined around whatever it shows, for orientation.
+  // A map with the villages outlined around whatever it shows, for orientation (towns,
+  // when it shows more than a few towns' worth: a county of villages is noise, and heavy).
+  var VILLAGES_FROM_ZOOM = 11;
+
   function withVillages(el) {
     var map = newMap(el);
     var villages = L.featureGroup().addTo(map);
     map.on('moveend', function () {
-      loadShapes($(el).data('shapes-url'), map, villages, 'village', null);
+      var level = map.getZoom() >= VILLAGES_FROM_ZOOM ? 'village' : 'town';
+      loadShapes($(el).data('shapes-url'), map, villages, level, null);
     });
     return map;
   }

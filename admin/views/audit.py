@@ -68,7 +68,8 @@ FIELDS = {"name": _l("Name"), "code": _l("Division code"), "level": _l("Level"),
           "session_generation": _l("Sessions"), "status": _l("Status"),
           "submission_id": _l("List submission"), "submitted_at": _l("Submitted"),
           "text": _l("Address"), "token_hash": _l("Token"), "town_id": _l("Town"),
-          "updated_at": _l("Updated at"), "urgency": _l("Urgency"), "report": _l("Report")}
+          "updated_at": _l("Updated at"), "urgency": _l("Urgency"), "report": _l("Report"),
+          "roster_entry": _l("Roster"), "matter": _l("Matter"), "liaison": _l("Liaison")}
 SHOWN = 6  # changed fields listed in the list's cell; the details page has them all
 _MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 
@@ -98,6 +99,8 @@ def changes(record) -> list[tuple[str, str | None, str | None]]:
             continue
         if record.action == "create" and new in (None, "", [], {}):
             continue
+        if key == "field":  # what a showing showed: a field, named like the others
+            old, new = (str(FIELDS.get(v, v)) if isinstance(v, str) else v for v in (old, new))
         rows.append((str(FIELDS.get(key, key)), _value(old) if key in before else None,
                      _value(new) if key in after else None))
     return rows

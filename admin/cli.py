@@ -6,6 +6,7 @@ from __future__ import annotations
 import getpass
 import os
 import secrets
+import subprocess
 import sys
 
 import click
@@ -237,17 +238,59 @@ WORKER_TIMEOUT = 300
 @click.option("--timeout", default=WORKER_TIMEOUT, show_default=True, type=click.IntRange(1),
               help="Seconds a request may run before gunicorn restarts its worker.")
 @click.option("--dev", is_flag=True, help="Flask's development server with reloading.")
+@click.option("--jobs/--no-jobs", default=True, show_default=True,
+              help="Run the background-job worker beside the server (`gridlink worker`); "
+                   "--no-jobs where it runs as a service of its own.")
 @with_appcontext
-def serve(host, port, workers, timeout, dev):
-    if dev:
-        current_app.run(host=host, port=port, debug=True)
-        return
+def serve(host, port, workers, timeout, dev, jobs):
     # The workers connect as the app's role, like this process.
     os.environ.setdefault("GRIDLINK_APP_DATABASE_URL",
                           db.engine.url.render_as_string(hide_password=False))
+    if jobs:
+        # In the same process group: Ctrl-C stops both; it also stops if this one dies.
+        subprocess.Popen([sys.executable, "-c", "from admin.cli import main; main()",
+                          "worker", "--exit-with-parent"])
+    if dev:
+        current_app.run(host=host, port=port, debug=True)
+        return
     os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "--workers", str(workers),
                                "--timeout", str(timeout), "--bind", f"{host}:{port}",
                                "--access-logfile", "-", "admin.wsgi:app"])
+
+
+@click.command("worker", help="Run the background jobs (procrastinate's queue in the "
+               "database) until stopped.")
+@click.option("--once", is_flag=True, help="Do the jobs waiting now, then stop.")
+@click.option("--exit-with-parent", is_flag=True, hidden=True)
+@with_appcontext
+def worker(once, exit_with_parent):
+    import logging
+
+    from admin.jobs import runner
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s "
+                        "%(name)s: %(message)s")
+    if exit_with_parent:
+        _exit_with_parent()
+    jobs = runner(db.engine.url.render_as_string(hide_password=False),
+                  current_app._get_current_object())
+    jobs.run_worker(wait=not once)
+
+
+def _exit_with_parent() -> None:
+    """Stop (gracefully, as on Ctrl-C) when the process that started us is gone."""
+    import signal
+    import threading
+    import time
+
+    parent = os.getppid()
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(2)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 @click.group("audit", help="The audit trail.")
@@ -380,7 +423,7 @@ def tokens_revoke(prefix):
 
 
 COMMANDS = [db_cli, seed_cli, grids_cli, matters_cli, locate, audit_cli, users_cli, tokens_cli,
-            serve]
+            serve, worker]
 
 
 def init_app(app):

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from admin.excel import HEADER_ROWS, column_letter, first_sheet, header_width
 from admin.i18n import DEFAULT_LOCALE, TRANSLATIONS, compile_catalogs
+from admin.jobs import JobError, work
 from models import Court, Matter
 from models.access import Scope
 from models.accounts import Role
@@ -660,10 +661,12 @@ def _already_filed(session: Session, keys: list[tuple]) -> set[tuple]:
     return {k for k in keys if (k[0], k[1], MatterType(k[2]), k[3]) in found}
 
 
-def commit(session: Session, report: IntakeReport, created_by=None) -> Counter:
+def commit(session: Session, report: IntakeReport, created_by=None,
+           progress=None) -> Counter:
     """File the new rows (bad ones are left out), a thousand at a time, each thousand
     located with one assign_many. Flushes only: the caller commits. Returns the new
-    matters' states (assigned, review, manual)."""
+    matters' states (assigned, review, manual). `progress(done, total)` hears of each
+    thousand (a job's progress bar)."""
     from geo.assign import assign_many
 
     # One import at a time, so that a second click waits for the first and then
@@ -672,7 +675,9 @@ def commit(session: Session, report: IntakeReport, created_by=None) -> Counter:
     states: Counter = Counter()
     rows = [r for r in report.rows if r.status == "new"]
     with prefetched(session, [r.data for r in rows]):
-        for chunk in batched(rows, CHUNK):
+        for n, chunk in enumerate(batched(rows, CHUNK)):
+            if progress is not None:
+                progress(n * CHUNK, len(rows))
             fresh = []
             for row in chunk:
                 try:
@@ -728,3 +733,51 @@ def say(problem: Problem, translate) -> str:
     params = {k: " / ".join(translate(v) for v in value) if isinstance(value, tuple)
               else value for k, value in problem.params.items()}
     return translate(problem.template) % params if params else translate(problem.template)
+
+
+# --- confirming an upload: inline for a small file, as a job for a large one ------------
+
+UPLOADS = "matters"  # their folder in admin.uploads, then one per account
+# Up to this many new rows the page files them while you wait; more go to the worker
+# (a job with a progress bar), so no request runs into the server's time limit.
+INLINE_ROWS = 1_000
+FILED = N_("Matters filed: %(n)d (assigned to a grid: %(assigned)d; awaiting review: "
+           "%(review)d; awaiting manual location: %(manual)d).")
+NOTHING_NEW = N_("Nothing new to file: every good row is already filed.")
+GONE = N_("The uploaded file %(file)s is no longer kept (uploads are kept for a day): "
+          "upload it again.")
+
+
+def upload_path(token: str, owner_id) -> object:
+    from admin import uploads
+
+    return uploads.find(token, UPLOADS, str(owner_id))
+
+
+@work("matter_import")
+def file_upload(session: Session, run, progress) -> tuple[str, dict, dict]:
+    """The job: read the account's upload again, file its new rows as that account
+    (within its courts), record the import in the audit trail. What the page's
+    confirm and the worker both run."""
+    from models.accounts import User
+    from models.audit import append
+
+    owner = session.get(User, run.owner_id)
+    name = run.params.get("name") or run.subject
+    path = upload_path(run.subject, owner.id)
+    if path is None:
+        raise JobError(GONE, file=name)
+    scope = None if owner.role is Role.admin else Scope.of(owner)
+    try:
+        report = prepare(session, path.read_bytes(), run.subject, scope)
+    except IntakeError as e:
+        raise JobError(e.template, **e.params) from e
+    report.filename = name
+    states = commit(session, report, created_by=owner, progress=progress)
+    counts = report.counts()
+    append(session.connection(), "import", "matters", name,
+           after={"rows": counts["rows"], "bad": counts["bad"], "new": sum(states.values()),
+                  "states": dict(states)})
+    n = sum(states.values())
+    params = {"n": n, **{k: states[k] for k in ("assigned", "review", "manual")}}
+    return (FILED if n else NOTHING_NEW), params, {"states": dict(states), "counts": counts}

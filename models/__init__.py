@@ -9,6 +9,7 @@ from models.base import Base, db
 from models.courts import Court, CourtKind, court_grids
 from models.directory import Submission, SubmissionRow, SubmissionState
 from models.grids import Generation, Grid, GridCodeError, GridLevel
+from models.jobs import JobRun, JobState
 from models.matter_types import Credential, MatterType
 from models.matters import (
     AddressKind,
@@ -52,6 +53,8 @@ __all__ = [
     "Grid",
     "GridCodeError",
     "GridLevel",
+    "JobRun",
+    "JobState",
     "LoginAttempt",
     "Matter",
     "MatterAddress",

@@ -16,6 +16,7 @@ from admin.views.formatters import local_time
 from admin.views.grids import GenerationView, GridHistoryView, GridView
 from admin.views.home import HomeView
 from admin.views.imports import ImportView
+from admin.views.jobs import JobView
 from admin.views.locate import LocateView
 from admin.views.matter_form import FilingView
 from admin.views.matter_import import MatterImportView
@@ -92,6 +93,7 @@ def init_app(app: Flask) -> None:
                                 endpoint="token"))
     admin.add_view(AuditView(AuditRecord, db, name=_l("Audit trail"), category=system,
                              endpoint="audit"))
+    admin.add_view(JobView(name=_l("Background jobs"), category=system, endpoint="jobs"))
     admin.add_view(AuthView(name=_l("Sign in"), endpoint="auth", url="/admin/auth"))
 
     app.add_template_filter(local_time, "local_time")

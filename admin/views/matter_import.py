@@ -13,7 +13,7 @@ import re
 from datetime import date, timedelta
 from pathlib import Path
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_admin import BaseView, expose
 from flask_admin.form import SecureForm
 from flask_babel import gettext as _
@@ -29,12 +29,13 @@ from admin import matter_intake as intake
 from admin import uploads
 from admin.auth import current_scope
 from admin.excel import TEXT, _save, _sheet
+from admin.jobs import execute
 from admin.views.directory import MAX_UPLOAD, download
+from admin.views.jobs import say
 from admin.views.secure import refuse
-from models import Court, CourtKind, Grid, GridLevel, db
+from models import Court, CourtKind, Grid, GridLevel, db, jobs
 from models.access import Scope
 from models.accounts import Role
-from models.audit import append
 from models.identity import id_check_character, uscc_check_character
 from models.matter_types import (
     CREDENTIAL_LABELS,
@@ -44,7 +45,7 @@ from models.matter_types import (
     MatterType,
 )
 
-UPLOADS = "matters"  # their folder in admin.uploads, then one per account
+UPLOADS = intake.UPLOADS  # their folder in admin.uploads, then one per account
 TOKEN = re.compile(r"^[0-9a-f]{32}\.(xlsx|xlsm|csv|txt)$")
 SUFFIXES = (".xlsx", ".xlsm", ".csv", ".txt")
 OLD_EXCEL = intake.OLD_EXCEL
@@ -93,15 +94,15 @@ class MatterImportView(BaseView):
     @expose("/report/<token>", methods=("GET", "POST"))
     def report(self, token):
         form = SecureForm(request.form)
+        if request.method == "POST":
+            if not form.validate():
+                abort(400)
+            return self._confirm(token)
         try:
             report = self._prepare(token)
         except intake.IntakeError as e:
             flash(_(e.template, **e.params), "error")
             return redirect(url_for(".index"))
-        if request.method == "POST":
-            if not form.validate():
-                abort(400)
-            return self._commit(report, token)
         problems = [(row, problem) for row in report.bad for problem in row.problems]
         return self.render("gridlink/matter_import.html", form=form, report=report,
                            counts=report.counts(), problems=problems[:SHOWN_PROBLEMS],
@@ -109,21 +110,30 @@ class MatterImportView(BaseView):
                            repeats=[r for r in report.rows if r.status == "repeat"],
                            say=lambda p: intake.say(p, _), name=request.args.get("name"))
 
-    def _commit(self, report: intake.IntakeReport, token: str):
-        states = intake.commit(db.session, report, created_by=current_user._get_current_object())
-        counts = report.counts()
-        append(db.session.connection(), "import", "matters", report.filename,
-               after={"rows": counts["rows"], "bad": counts["bad"], "new": sum(states.values()),
-                      "states": dict(states)})
+    def _confirm(self, token: str):
+        """File the upload's new rows: while you wait for a small file; as a job with a
+        progress page for a large one (admin.matter_intake.file_upload either way). A
+        second click finds the first run."""
+        path = uploads.find(token, *_folder())
+        if not TOKEN.match(token) or path is None:
+            abort(404)
+        name = request.args.get("name") or token
+        try:
+            rows = len(intake.read_table(path.read_bytes(), token).rows)
+        except intake.IntakeError as e:
+            flash(_(e.template, **e.params), "error")
+            return redirect(url_for(".index"))
+        back = url_for(".report", token=token, name=name)
+        queue = rows > current_app.config.get("IMPORT_INLINE_ROWS", intake.INLINE_ROWS)
+        run, new = jobs.start(db.session, "matter_import", token, owner_id=current_user.id,
+                              params={"name": name, "back": back}, total=rows, queue=queue)
         db.session.commit()
-        if states:
-            flash(_("Matters filed: %(n)d (assigned to a grid: %(assigned)d; awaiting "
-                    "review: %(review)d; awaiting manual location: %(manual)d).",
-                    n=sum(states.values()), assigned=states["assigned"],
-                    review=states["review"], manual=states["manual"]), "success")
-        else:
-            flash(_("Nothing new to file: every good row is already filed."), "info")
-        return redirect(url_for(".report", token=token, name=request.args.get("name")))
+        if queue or not new:
+            return redirect(url_for("jobs.run", id=run.id))
+        run = execute(run.id)
+        category = {"done": "success" if run.message == intake.FILED else "info"}
+        flash(say(run), category.get(run.state.value, "error"))
+        return redirect(back)
 
     @expose("/report/<token>/bad-rows.xlsx")
     def bad_rows(self, token):

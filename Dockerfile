@@ -37,4 +37,4 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
 # With the owner's DATABASE_URL every command runs after the migrations; the default
 # command serves the admin.
 ENTRYPOINT ["sh", "-c", "if [ -n \"$DATABASE_URL\" ]; then gridlink db upgrade && gridlink users ensure-admin || exit 1; fi; exec \"$@\"", "gridlink-entrypoint"]
-CMD ["sh", "-c", "exec gunicorn --bind 0.0.0.0:8000 --workers ${WEB_CONCURRENCY:-2} --access-logfile - admin.wsgi:app"]
+CMD ["sh", "-c", "exec gunicorn --bind 0.0.0.0:8000 --workers ${WEB_CONCURRENCY:-2} --timeout 120 --access-logfile - admin.wsgi:app"]

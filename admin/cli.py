@@ -224,11 +224,11 @@ def grids_at(lonlat, day):
                    f"(generations {grid.generation_low}–{grid.generation_high or 'now'})")
 
 
-# gunicorn's default of 30 s kills the confirm of a spreadsheet at the documented
-# maximum (20,000 rows) before it ends, and so files nothing: on two busy cores it
-# took 142 s (bench/intake.py, bench/RESULTS.md part (f)). Until that confirm runs
-# as a job with progress, a worker may take this long (twice the worst measured).
-WORKER_TIMEOUT = 300
+# Heavy work runs as background jobs (admin/jobs.py: a large spreadsheet's confirm, a
+# large boundary file's check and write). The slowest request left is the report of a
+# spreadsheet at the documented maximum (20,000 rows): 9 s on a quiet machine, 32 s on
+# a busy one (bench/intake.py) — past gunicorn's default of 30 s, hence this margin.
+WORKER_TIMEOUT = 120
 
 
 @click.command("serve", help="Serve the admin (gunicorn; --dev for Flask's reloading server).")

@@ -142,3 +142,40 @@ def test_a_real_worker_does_a_queued_job_once(scratch_database):
     assert count == 2
     status = court.get(f"/admin/jobs/{run_id}/status.json").get_json()
     assert status["finished"] and status["percent"] == 100 and "2" in status["message"]
+
+
+def test_a_large_boundary_file_is_checked_and_written_by_jobs(client, session, app,
+                                                              monkeypatch):
+    from models import Generation
+    from tests.test_import_page import town_file
+    from tests.test_import_page import upload as upload_boundaries
+
+    monkeypatch.setitem(app.config, "IMPORT_INLINE_BYTES", 0)
+    preview_url = upload_boundaries(client, town_file(session)).headers["Location"]
+    queued = client.get(preview_url)
+    run_id = uuid.UUID(JOB_URL.search(queued.headers["Location"]).group(1))
+    assert "等待后台处理" in client.get(f"/admin/jobs/{run_id}/").get_data(as_text=True)
+    assert client.get(preview_url).headers["Location"] == queued.headers["Location"]
+
+    with app.app_context():
+        assert execute(run_id).state is JobState.done
+    ready = client.get(f"/admin/jobs/{run_id}/")  # the check is done: back to its report
+    assert ready.status_code == 302 and ready.headers["Location"].endswith(
+        preview_url.split("localhost")[-1])
+    page = client.get(preview_url).get_data(as_text=True)
+    assert re.search(r'data-status="ok".*?星岩社区', page, re.S)
+    assert 'data-status="rejected"' in page and "gridlink-import-topology" in page
+
+    before = session.scalar(select(func.max(Generation.id)))
+    written = client.post(preview_url, data={"keep_good": "y", "accept_topology": "y"})
+    write_id = uuid.UUID(JOB_URL.search(written.headers["Location"]).group(1))
+    assert session.scalar(select(func.max(Generation.id))) == before  # not yet
+    with app.app_context():
+        assert execute(write_id).state is JobState.done
+    page = client.get(f"/admin/jobs/{write_id}/").get_data(as_text=True)
+    assert "已写入新的边界版本" in page and "前往边界版本" in page
+    generation = session.scalar(select(Generation).where(Generation.id > before))
+    assert generation.label == "import: 村界.geojson"
+    assert session.scalar(text(
+        "SELECT count(*) FROM audit_records WHERE action = 'topology_override' "
+        "AND entity_id = :g"), {"g": str(generation.id)}) == 1

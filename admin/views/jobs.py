@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import abort, jsonify
+from flask import abort, jsonify, redirect
 from flask_admin import BaseView, expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -19,7 +19,13 @@ from models import db
 from models.accounts import Role
 from models.jobs import JobRun, JobState
 
-KINDS = {"matter_import": _l("Filing an uploaded spreadsheet")}
+KINDS = {"matter_import": _l("Filing an uploaded spreadsheet"),
+         "boundary_preview": _l("Checking an uploaded boundary file"),
+         "boundary_write": _l("Writing an uploaded boundary file")}
+# Where a finished run's page leads (params["back"]), in words.
+BACK = {"matter_import": _l("Back to the import report"),
+        "boundary_preview": _l("See the check's report"),
+        "boundary_write": _l("To the boundary generations")}
 STATES = {JobState.queued: _l("Waiting for the worker"), JobState.running: _l("Running"),
           JobState.done: _l("Finished"), JobState.failed: _l("Failed")}
 SHOWN = 50
@@ -47,8 +53,10 @@ class JobView(BaseView):
     @expose("/<uuid:id>/")
     def run(self, id: uuid.UUID):
         run = self._run(id)
+        if run.state is JobState.done and run.params.get("follow") and run.params.get("back"):
+            return redirect(run.params["back"])  # what was asked for is ready: show it
         return self.render("gridlink/job.html", run=run, kinds=KINDS, states=STATES,
-                           message=say(run))
+                           message=say(run), back=BACK.get(run.kind))
 
     @expose("/<uuid:id>/status.json")
     def status(self, id: uuid.UUID):

@@ -233,6 +233,14 @@ def demo(scratch_database):
     engine.dispose()
 
 
+LIVE_APPS: dict = {}  # base URL → the live server's app (its config, its job runner)
+
+
+@pytest.fixture
+def live_app(live_server):
+    return LIVE_APPS[live_server]
+
+
 @pytest.fixture(scope="session")
 def live_server(scratch_database):
     """The app served over HTTP on 127.0.0.1 for the browser, on its own database copy,
@@ -248,6 +256,7 @@ def live_server(scratch_database):
     app.config["TILE_URL"] = base + "/test-tiles/{z}/{x}/{y}.png"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    LIVE_APPS[base] = app
     yield base
     server.shutdown()
     with app.app_context():

@@ -27,7 +27,7 @@ from functools import cache
 
 from babel.support import Translations
 from openpyxl.utils.datetime import from_excel
-from sqlalchemy import inspect, select, text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from admin.excel import HEADER_ROWS, column_letter, first_sheet, header_width
@@ -36,7 +36,7 @@ from admin.jobs import JobError, work
 from models import Court, Matter
 from models.access import Scope
 from models.accounts import Role
-from models.bulk import insert_new
+from models.bulk import write_new_matters
 from models.filing import (
     AddressInput,
     FieldError,
@@ -696,30 +696,10 @@ def commit(session: Session, report: IntakeReport, created_by=None,
             # then written set-based, with the audit records a flush would write.
             if fresh:
                 assign_many(session, fresh, actor=created_by, flush=False)
-                _write(session, fresh)
+                write_new_matters(session, fresh)
             states.update(m.state.value for m in fresh)
     report.outcome = states
     return states
-
-
-def _write(session: Session, matters: list[Matter]) -> None:
-    """Insert the new matters with their new debtors, addresses and assignments."""
-    debtors = list({id(m.debtor): m.debtor for m in matters
-                    if inspect(m.debtor).pending}.values())
-    known = {id(m.debtor): m.debtor for m in matters if inspect(m.debtor).persistent}
-    insert_new(session, [*debtors, *matters, *(a for m in matters for a in m.addresses),
-                         *(a for m in matters for a in m.assignments)])
-    for debtor in known.values():  # it was told of the new matters; they are written
-        session.expire(debtor, ["matters"])
-    # Written: a later row finds them in the database, no longer absent from it, and
-    # they are let go of (a large file's matters are not all held in memory).
-    keys = [(m.court_id, m.case_number, m.matter_type.value, m.debtor_key) for m in matters]
-    numbers = [d.id_number for d in debtors if d.id_number]
-    for name, written in (("absent_matters", keys), ("absent_debtors", numbers)):
-        session.info.get(name, set()).difference_update(written)
-    for name, written in (("pending_matters", keys), ("pending_debtors", numbers)):
-        for key in written:
-            session.info.get(name, {}).pop(key, None)
 
 
 def _template_header(field_name: str) -> str:

@@ -77,3 +77,24 @@ def _fill(obj, now) -> None:
 def _values(obj) -> dict:
     state = inspect(obj)
     return {prop.columns[0].name: state.dict.get(prop.key) for prop in state.mapper.column_attrs}
+
+
+def write_new_matters(session: Session, matters: list) -> None:
+    """Insert new matters (located: admin.matter_intake, seeds.demo_matters) with their
+    new debtors, addresses and assignments, and let them go."""
+    debtors = list({id(m.debtor): m.debtor for m in matters
+                    if inspect(m.debtor).pending}.values())
+    known = {id(m.debtor): m.debtor for m in matters if inspect(m.debtor).persistent}
+    insert_new(session, [*debtors, *matters, *(a for m in matters for a in m.addresses),
+                         *(a for m in matters for a in m.assignments)])
+    for debtor in known.values():  # it was told of the new matters; they are written
+        session.expire(debtor, ["matters"])
+    # Written: a later row finds them in the database, no longer absent from it, and
+    # they are let go of (a large file's matters are not all held in memory).
+    keys = [(m.court_id, m.case_number, m.matter_type.value, m.debtor_key) for m in matters]
+    numbers = [d.id_number for d in debtors if d.id_number]
+    for name, written in (("absent_matters", keys), ("absent_debtors", numbers)):
+        session.info.get(name, set()).difference_update(written)
+    for name, written in (("pending_matters", keys), ("pending_debtors", numbers)):
+        for key in written:
+            session.info.get(name, {}).pop(key, None)

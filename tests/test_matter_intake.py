@@ -624,7 +624,7 @@ def test_a_large_confirm_writes_what_the_flush_wrote_and_the_per_row_path_assign
         since = _last_seq(session)
         savepoint = session.begin_nested()
         if write is not None:
-            monkeypatch.setattr(intake, "_write", write)
+            monkeypatch.setattr(intake, "write_new_matters", write)
         with app.app_context():
             report = intake.prepare(session, data, "a.xlsx")
             states = intake.commit(session, report)

@@ -24,7 +24,7 @@ from flask_login import current_user
 from geoalchemy2.shape import to_shape
 from sqlalchemy import false, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
-from wtforms import HiddenField, TextAreaField
+from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import Length
 
 from admin.auth import current_scope
@@ -52,8 +52,19 @@ from admin.views.matter_formatters import (
     urgency_cell,
 )
 from admin.views.secure import ScopedModelView
-from geo.assign import RoutingError, reroute, return_matter
-from models import Assignment, Court, Grid, GridLevel, Matter, MatterState, TransitionError, db
+from geo.assign import RoutingError, reroute
+from models import (
+    Assignment,
+    Court,
+    Grid,
+    GridLevel,
+    Matter,
+    MatterState,
+    Person,
+    TransitionError,
+    db,
+    workflow,
+)
 from models.assignments import METHOD_LABELS
 from models.audit import append
 from models.matter_types import MATTER_TYPE_LABELS, MatterType
@@ -65,13 +76,50 @@ ROUTABLE = (GridLevel.town, GridLevel.village)
 OUTLINE_TOLERANCE = 0.0002
 
 
-class ReturnForm(SecureForm):
-    reason = TextAreaField(_l("Why it is not for this grid"), validators=[Length(max=2000)])
-
-
 class RerouteForm(SecureForm):
     code = HiddenField()
     reason = TextAreaField(_l("Why it moves"), validators=[Length(max=2000)])
+
+
+class StepForm(SecureForm):
+    """One step of the matter's life (models.workflow), with the version its page showed."""
+
+    version = HiddenField()
+    reason = StringField(validators=[Length(max=30)])
+    note = TextAreaField(validators=[Length(max=2000)])
+    worker = StringField(validators=[Length(max=36)])
+    grid = StringField(validators=[Length(max=15)])
+
+
+def _version(text: str | None) -> int | None:
+    try:
+        return int(text) if text not in (None, "") else None
+    except ValueError:
+        abort(400)
+
+
+def _worker(text: str | None) -> Person | None:
+    """The grid worker chosen; "self" (or nothing): the liaison keeps it."""
+    if not text or text == "self":
+        return None
+    try:
+        person = db.session.get(Person, uuid.UUID(text))
+    except ValueError:
+        abort(400)
+    if person is None:
+        abort(400)
+    return person
+
+
+def town_grids(matter) -> list[Grid]:
+    """The grids of the town centre's town a matter may be re-dispatched to."""
+    scope = current_scope()
+    if scope.area_code is None:
+        return []
+    primary = matter.primary_assignment
+    return db.session.scalars(Grid.current().where(
+        Grid.level.in_(ROUTABLE), Grid.code.startswith(scope.area_code),
+        Grid.id != (primary.grid_id if primary else None)).order_by(Grid.code)).all()
 
 
 class EnumFilter(BaseSQLAFilter):
@@ -310,38 +358,68 @@ class MatterView(ScopedModelView):
                                if not primary or c != primary.grid.code],
                 "points": points},
             points={p["id"]: p for p in points},
-            may_return=acts and open_for_grid and scope.may("returns", "w"),
             may_reroute=acts and open_for_grid and scope.may("routing", "w"),
+            **self._life(matter),
             in_queue=acts and (matter.state in (MatterState.review, MatterState.manual,
                                                 MatterState.returned)
                                and scope.may("routing", "w")),
-            return_form=ReturnForm(), reroute_form=RerouteForm(),
+            reroute_form=RerouteForm(),
+        )
+
+    def _life(self, matter: Matter) -> dict:
+        """The steps the signed-in account may take now, and those taken so far."""
+        session, actor = db.session, current_user._get_current_object()
+        steps = workflow.available(session, matter, actor)
+        return dict(
+            actions=steps, step_rules=workflow.STEPS, step_form=StepForm(),
+            history=workflow.history(session, matter.id),
+            workers=(workflow.grid_workers(session, matter) if "dispatch" in steps else []),
+            keeps=getattr(actor, "person_id", None) is not None
+            and current_scope().role.value == "liaison",
+            town_grids=town_grids(matter) if "redispatch" in steps else [],
+            field_worker=matter.field_worker,
         )
 
     @expose("/<uuid:id>/return/", methods=("POST",))
     def return_view(self, id):
-        form = ReturnForm(request.form)
-        if not form.validate():
+        """不属本网格, as it always was at this address: now one of the steps."""
+        return self.step_view(id, "return")
+
+    @expose("/<uuid:id>/step/<name>/", methods=("POST",))
+    def step_view(self, id, name):
+        """One step of the matter's life (models.workflow): refused with its reason
+        (flashed) when the state or the version has moved; 403 when it is not the
+        asker's to take, 404 when the asker does not see the matter."""
+        form = StepForm(request.form)
+        if not form.validate() or name not in workflow.STEPS or name == "finish":
             abort(400)
-        if not current_scope().may("returns", "w"):
-            abort(403)
-        matter = self._load(id, act=True)
-        reason = (form.reason.data or "").strip()
-        if not reason:
+        session, actor = db.session, current_user._get_current_object()
+        note = form.note.data if name != "return" else (
+            request.form.get("reason") or form.note.data)
+        if name == "return" and not (note or "").strip():
             flash(_("Say why the matter is not for your grid: the court reads the reason."),
                   "error")
             return redirect(url_for(".details_view", id=id))
         try:
-            return_matter(db.session, matter, reason, actor=current_user._get_current_object())
-        except (TransitionError, RoutingError) as e:
-            db.session.rollback()
+            matter = workflow.begin(session, id, actor, version=_version(form.version.data))
+            workflow.take_step(
+                session, matter, actor, name, note=note,
+                reason=(form.reason.data or None) if name != "return" else None,
+                worker=_worker(form.worker.data) if name == "dispatch" else None,
+                grid=routable_grid(form.grid.data) if name == "redispatch" else None)
+        except workflow.StepError as e:
+            session.rollback()
+            if e.kind in ("missing", "forbidden"):
+                abort(404 if e.kind == "missing" else 403)
             flash(say(e), "error")
             return redirect(url_for(".details_view", id=id))
-        db.session.commit()
-        flash(_("%(case)s was returned to the court with your reason.",
-                case=matter.case_number), "success")
-        # The grid no longer holds the matter, so its page is out of reach now.
-        return redirect(url_for(".index_view"))
+        session.commit()
+        flash(_("%(case)s: %(step)s — done.", case=matter.case_number,
+                step=_(workflow.STEPS[name].label)), "success")
+        if session.scalar(select(Matter.id).where(Matter.id == matter.id,
+                                                  current_scope().matters())) is None:
+            return redirect(url_for(".index_view"))  # out of the asker's hands now
+        return redirect(url_for(".details_view", id=id))
 
     @expose("/<uuid:id>/reroute/", methods=("POST",))
     def reroute_view(self, id):

@@ -9,12 +9,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
+from test_matter_pages import XINGYAN_ADDRESS, YUNCHENG_COURT, file_directly
 
 from models import AuditRecord, Grid, Matter, MatterState, MatterStep, RosterEntry, User
 from models import workflow as wf
 from models.roster import Person, RosterRole
 from models.workflow import StepError
-from test_matter_pages import XINGYAN_ADDRESS, YUNCHENG_COURT, file_directly
 
 S = MatterState
 CITY_COURT = "云浮市中级人民法院"

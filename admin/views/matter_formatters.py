@@ -137,3 +137,8 @@ def liaison_cell(view, context, model, name):
 def bounty_cell(view, context, model, name):
     return _("Yes") if model.bounty else _("No")
 
+
+def chases_cell(view, context, model, name):
+    """How often the court chased (催办); nothing when it never did."""
+    return model.chases or ""
+

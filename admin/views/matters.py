@@ -37,6 +37,7 @@ from admin.views.matter_formatters import (
     URGENCY_LABELS,
     bounty_cell,
     candidate_path,
+    chases_cell,
     credential_labels,
     grid_path,
     id_number_cell,
@@ -229,17 +230,18 @@ class MatterView(ScopedModelView):
     list_template = "gridlink/matter_list.html"
     details_template = "gridlink/matter_details.html"
     column_list = ["case_number", "matter_type", "debtor.name", "debtor.id_number", "grid",
-                   "liaison", "state", "deadline", "urgency", "bounty"]
+                   "liaison", "state", "chases", "deadline", "urgency", "bounty"]
     column_labels = {
         "case_number": _l("Case number"), "matter_type": _l("Matter type"),
         "debtor.name": _l("Debtor"), "debtor.id_number": _l("ID number"),
         "grid": _l("Grid"), "liaison": _l("Liaison"), "state": _l("State"),
         "deadline": _l("Deadline"), "urgency": _l("Urgency"), "bounty": _l("Bounty"),
+        "chases": _l("Chased"),
     }
     column_formatters = {
         "matter_type": type_cell, "debtor.id_number": id_number_cell,
         "grid": primary_grid_cell, "liaison": liaison_cell, "state": state_cell,
-        "urgency": urgency_cell, "bounty": bounty_cell,
+        "urgency": urgency_cell, "bounty": bounty_cell, "chases": chases_cell,
     }
     column_sortable_list = ["case_number", "matter_type", "state", "deadline", "urgency",
                             "bounty"]
@@ -385,11 +387,12 @@ class MatterView(ScopedModelView):
         """不属本网格, as it always was at this address: now one of the steps."""
         return self.step_view(id, "return")
 
-    @expose("/<uuid:id>/step/<name>/", methods=("POST",))
-    def step_view(self, id, name):
+    @expose("/<uuid:id>/step/<step>/", methods=("POST",))
+    def step_view(self, id, step):
         """One step of the matter's life (models.workflow): refused with its reason
         (flashed) when the state or the version has moved; 403 when it is not the
         asker's to take, 404 when the asker does not see the matter."""
+        name = step
         form = StepForm(request.form)
         if not form.validate() or name not in workflow.STEPS or name == "finish":
             abort(400)
@@ -414,8 +417,12 @@ class MatterView(ScopedModelView):
             flash(say(e), "error")
             return redirect(url_for(".details_view", id=id))
         session.commit()
-        flash(_("%(case)s: %(step)s — done.", case=matter.case_number,
-                step=_(workflow.STEPS[name].label)), "success")
+        if name == "return":
+            flash(_("%(case)s was returned to the court with your reason.",
+                    case=matter.case_number), "success")
+        else:
+            flash(_("%(case)s: %(step)s — done.", case=matter.case_number,
+                    step=_(workflow.STEPS[name].label)), "success")
         if session.scalar(select(Matter.id).where(Matter.id == matter.id,
                                                   current_scope().matters())) is None:
             return redirect(url_for(".index_view"))  # out of the asker's hands now

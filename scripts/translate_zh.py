@@ -807,6 +807,11 @@ ZH = {
     "Choose a grid of your town.": "请选择本镇（街）的网格。",
     "Unknown step: %(step)s.": "没有这一步：%(step)s。",
     "Chased": "催办次数",
+    "Matters escalated to the town centre": "上报本中心的事项",
+    "Nothing is escalated to the town centre.": "暂无上报本中心的事项。",
+    "Person on the roster": "名单中的人员",
+    "Only a liaison's or grid worker's account stands for a person on the roster.":
+        "只有联络员或网格员的账号才对应名单中的人员。",
 }
 
 ROOT = Path(__file__).resolve().parent.parent

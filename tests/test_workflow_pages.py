@@ -154,6 +154,8 @@ def test_the_town_centre_takes_an_escalated_matter(client_as, session):
     post_step(court, matter, "escalate", note="联系不上网格长")
     assert now_state(session, matter) is S.escalated
     centre = english(client_as("demo_town_centre"))
+    home = centre.get("/admin/").get_data(as_text=True)
+    assert matter.case_number in home[home.index('id="gridlink-escalated"'):]
     page = page_of(centre, matter)
     assert 'id="gridlink-step-take"' in page and 'id="gridlink-step-redispatch"' in page
     assert "丰收村" in page  # a grid of its town to re-dispatch to
@@ -260,3 +262,21 @@ def test_the_command_line_refuses_what_it_does_not_know(runner, session, args):
     args = [a.format(id=matter.id) for a in args]
     result = runner.invoke(args=["matters", "step", *args, "--as", "demo_liaison"])
     assert result.exit_code == 1
+
+
+# --- accounts stand for roster people ---------------------------------------------------------
+
+def test_an_admin_ties_a_liaisons_account_to_its_roster_person_only(client, session):
+    from models import Person
+    person = session.get(Person, session.scalar(
+        select(User.person_id).where(User.username == "demo_worker")))
+    centre = session.scalar(select(User).where(User.username == "demo_town_centre"))
+    form = english(client).get(f"/admin/account/edit/?id={centre.id}").get_data(as_text=True)
+    assert 'name="person"' in form
+    answer = client.post(f"/admin/account/edit/?id={centre.id}", data={
+        "username": centre.username, "display_name": centre.display_name,
+        "role": "town_centre", "grid": str(centre.grid_id), "person": str(person.id),
+        "active": "y"}, follow_redirects=True)
+    assert "stands for a person on the roster" in answer.get_data(as_text=True)
+    session.expire_all()
+    assert session.get(User, centre.id).person_id is None

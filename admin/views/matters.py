@@ -371,7 +371,8 @@ class MatterView(ScopedModelView):
     def _life(self, matter: Matter) -> dict:
         """The steps the signed-in account may take now, and those taken so far."""
         session, actor = db.session, current_user._get_current_object()
-        steps = workflow.available(session, matter, actor)
+        # Recording the outcome (finish) has its own forms (models.outcomes).
+        steps = [s for s in workflow.available(session, matter, actor) if s != "finish"]
         return dict(
             actions=steps, step_rules=workflow.STEPS, step_form=StepForm(),
             history=workflow.history(session, matter.id),

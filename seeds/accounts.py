@@ -66,3 +66,16 @@ def load_demo_accounts(session: Session) -> int:
         made += 1
     session.flush()
     return made
+
+
+def link_demo_people(session: Session) -> int:
+    """Demo accounts made before accounts named their roster person (migration 0008)
+    get it now, so that the demo's liaison and grid worker can take their steps."""
+    linked = 0
+    for username, *_ in DEMO_ACCOUNTS:
+        user = session.scalar(select(User).where(User.username == username))
+        if user is not None and user.person_id is None and user.grid is not None:
+            user.person_id = roster_person(session, user.grid, user.role)
+            linked += user.person_id is not None
+    session.flush()
+    return linked

@@ -335,3 +335,13 @@ def test_available_steps_follow_role_and_state(session):
         "cancel", "chase", "escalate"}
     assert wf.available(session, matter, account(session, "demo_town_centre")) == [
         "redispatch"]
+
+
+def test_seeding_the_demo_again_ties_older_demo_accounts_to_their_roster_people(session):
+    from seeds.demo import load_demo
+    liaison = account(session, "demo_liaison")
+    person = liaison.person_id
+    liaison.person_id = None
+    session.flush()
+    assert "1 demo accounts now name their roster person" in load_demo(session)
+    assert account(session, "demo_liaison").person_id == person

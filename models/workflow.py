@@ -8,7 +8,7 @@ the grid cannot be reached the town's centre (微网格治理服务中心) helps
   field worker  无法完成 fail (with a reason from FAIL_REASONS); the outcome (→ done)
                 is models.outcomes', through the same `step`
   court         撤回 cancel, 催办 chase, 请镇街中心协助 escalate, 确认办结 confirm,
-                退回补充 send back
+                退回补充 send back, 改派 re-route (to any grid)
   town centre   接办 take an escalated matter, 改派 re-dispatch inside its town
 
 STEPS is that table, as data; TRANSITIONS (models.matters) stays the one table of
@@ -41,7 +41,7 @@ from models.accounts import Role, User
 from models.assignments import Assignment
 from models.audit import Actor, append, current_actor
 from models.base import db, uuid_pk
-from models.grids import N_, Grid, GridLevel
+from models.grids import N_, Grid
 from models.matters import OPEN_STATES, Matter, MatterState, TransitionError
 from models.roster import Person, RosterEntry, RosterRole
 
@@ -76,6 +76,7 @@ class Step:
 
 
 _WITH_A_GRID = (S.assigned, S.accepted, S.dispatched, S.escalated)
+_MOVABLE = (S.assigned, S.accepted, S.escalated)  # to another grid before anyone went out
 STEPS: dict[str, Step] = {
     "accept": Step(N_("Accept"), (S.assigned,), S.accepted, ("liaison",)),
     "dispatch": Step(N_("Dispatch"), (S.accepted,), S.dispatched, ("liaison", "town")),
@@ -93,8 +94,9 @@ STEPS: dict[str, Step] = {
     "send_back": Step(N_("Send back for more"), (S.done,), S.dispatched, ("court",),
                       needs_note=True),
     "take": Step(N_("Take over"), (S.escalated,), S.accepted, ("town",)),
-    "redispatch": Step(N_("Re-dispatch within the town"), (S.assigned, S.accepted, S.escalated),
-                       S.assigned, ("town",), needs_note=True),
+    "reroute": Step(N_("Re-route"), _MOVABLE, S.assigned, ("court",), needs_note=True),
+    "redispatch": Step(N_("Re-dispatch within the town"), _MOVABLE, S.assigned, ("town",),
+                       needs_note=True),
 }
 del S
 
@@ -306,9 +308,6 @@ def _check(session, matter, actor, name, rule: Step, reason=None, note=None) -> 
 
 # --- the steps, one rule each ------------------------------------------------------------
 
-def accept(session, matter, actor, *, note=None) -> MatterStep:
-    return step(session, matter, actor, "accept", STEPS["accept"].to, note=note)
-
 
 def dispatch(session, matter, actor, worker: Person | None, *, note=None) -> MatterStep:
     """To a grid worker on the primary grid's roster today, or (worker None) kept by
@@ -359,12 +358,6 @@ def return_to_court(session, matter, actor, note: str) -> MatterStep:
     return step(session, matter, actor, "return", STEPS["return"].to, note=note, move=move)
 
 
-def fail(session, matter, actor, reason: str, *, note=None) -> MatterStep:
-    return step(session, matter, actor, "fail", STEPS["fail"].to, reason=reason, note=note)
-
-
-def cancel(session, matter, actor, reason: str, *, note=None) -> MatterStep:
-    return step(session, matter, actor, "cancel", STEPS["cancel"].to, reason=reason, note=note)
 
 
 def chase(session, matter, actor, *, note=None) -> MatterStep:
@@ -375,38 +368,28 @@ def chase(session, matter, actor, *, note=None) -> MatterStep:
     return step(session, matter, actor, "chase", None, note=note, move=count)
 
 
-def escalate(session, matter, actor, *, note=None) -> MatterStep:
-    return step(session, matter, actor, "escalate", STEPS["escalate"].to, note=note)
 
 
-def confirm(session, matter, actor, *, note=None) -> MatterStep:
-    return step(session, matter, actor, "confirm", STEPS["confirm"].to, note=note)
 
 
-def send_back(session, matter, actor, note: str) -> MatterStep:
-    """退回补充: back to the field worker, saying what is missing."""
-    return step(session, matter, actor, "send_back", STEPS["send_back"].to, note=note)
-
-
-def take(session, matter, actor, *, note=None) -> MatterStep:
-    """The town centre takes an escalated matter on itself."""
-    return step(session, matter, actor, "take", STEPS["take"].to, note=note)
-
-
-def redispatch(session, matter, actor, grid: Grid | None, note: str) -> MatterStep:
-    """The town centre moves the primary assignment to another grid of its town, as a
-    re-route does: the old assignment ends with the reason, a new one starts."""
-    _check(session, matter, actor, "redispatch", STEPS["redispatch"], note=note)
+def move_to_grid(session, matter, actor, name: str, grid: Grid | None,
+                 note: str) -> MatterStep:
+    """改派: the primary assignment moves to another grid (geo.assign.reroute: the old
+    one ends with the reason, a new one starts, effective from now) — by the filing
+    court anywhere (reroute), by a town centre inside its town (redispatch)."""
+    _check(session, matter, actor, name, STEPS[name], note=note)
     scope = Scope.of(actor)
-    if grid is None or grid.level not in (GridLevel.town, GridLevel.village) or not (
-            scope.area_code and grid.code.startswith(scope.area_code)):
+    if name == "redispatch" and (grid is None or not (
+            scope.area_code and grid.code.startswith(scope.area_code))):
         raise StepError("invalid", N_("Choose a grid of your town."))
+    if grid is None:
+        raise StepError("invalid", N_("Choose the grid the matter goes to."))
 
     def move():
         _grid_move("reroute", session, matter, grid, note, actor=actor)
 
-    return step(session, matter, actor, "redispatch", STEPS["redispatch"].to, note=note,
-                move=move, data={"grid": {"code": grid.code, "name": grid.name}})
+    return step(session, matter, actor, name, STEPS[name].to, note=note, move=move,
+                data={"grid": {"code": grid.code, "name": grid.name}})
 
 
 def take_step(session: Session, matter: Matter, actor, name: str, *, reason=None, note=None,
@@ -418,14 +401,11 @@ def take_step(session: Session, matter: Matter, actor, name: str, *, reason=None
         return dispatch(session, matter, actor, worker, note=note)
     if name == "return":
         return return_to_court(session, matter, actor, note)
-    if name == "redispatch":
-        return redispatch(session, matter, actor, grid, note)
-    if name in ("fail", "cancel"):
-        return globals()[name](session, matter, actor, reason, note=note)
-    if name == "send_back":
-        return send_back(session, matter, actor, note)
-    return {"accept": accept, "chase": chase, "escalate": escalate, "confirm": confirm,
-            "take": take}[name](session, matter, actor, note=note)
+    if name in ("reroute", "redispatch"):
+        return move_to_grid(session, matter, actor, name, grid, note)
+    if name == "chase":
+        return chase(session, matter, actor, note=note)
+    return step(session, matter, actor, name, STEPS[name].to, reason=reason, note=note)
 
 
 def history(session: Session, matter_id) -> list[MatterStep]:

@@ -294,7 +294,8 @@ def test_two_accepts_at_once_one_wins(scratch_database):
             actor = db.session.scalar(select(User).where(User.username == "demo_liaison"))
             start.wait()
             try:
-                wf.accept(db.session, wf.begin(db.session, key, actor, version=version), actor)
+                locked = wf.begin(db.session, key, actor, version=version)
+                wf.take_step(db.session, locked, actor, "accept")
                 db.session.commit()
                 answers.append("won")
             except StepError as e:
@@ -332,7 +333,7 @@ def test_available_steps_follow_role_and_state(session):
     assert wf.available(session, matter, account(session, "demo_court_city")) == []
     assert wf.available(session, matter, account(session, "demo_worker")) == []
     assert set(wf.available(session, matter, account(session, "demo_court_yuncheng"))) == {
-        "cancel", "chase", "escalate"}
+        "cancel", "chase", "escalate", "reroute"}
     assert wf.available(session, matter, account(session, "demo_town_centre")) == [
         "redispatch"]
 
@@ -345,3 +346,21 @@ def test_seeding_the_demo_again_ties_older_demo_accounts_to_their_roster_people(
     session.flush()
     assert "1 demo accounts now name their roster person" in load_demo(session)
     assert account(session, "demo_liaison").person_id == person
+
+
+def test_the_courts_reroute_is_a_step_too(client_as, session):
+    matter = a_matter(session)
+    go(session, matter, "demo_liaison", "accept")
+    court = client_as("demo_court_yuncheng")
+    court.post(f"/admin/matter/{matter.id}/reroute/",
+               data={"code": NEIGHBOUR, "reason": "住在丰收村", "version": "1"})
+    session.expire_all()
+    moved = session.get(Matter, matter.id)
+    assert moved.state is S.assigned and moved.primary_assignment.grid.code == NEIGHBOUR
+    assert moved.version == 2
+    last = wf.history(session, matter.id)[-1]
+    assert (last.step, last.from_state, last.note) == ("reroute", S.accepted, "住在丰收村")
+    # A page still showing the old version is refused.
+    late = court.post(f"/admin/matter/{matter.id}/reroute/", follow_redirects=True,
+                      data={"code": "445302001003", "reason": "改回", "version": "1"})
+    assert "云城区法院执行干警（演示）" in late.get_data(as_text=True)

@@ -1,11 +1,13 @@
-"""The court matters (联动事项): the list and one matter's page, where a grid says
-"not ours" and a court moves a matter to another grid.
+"""The court matters (联动事项): the list and one matter's page, where each account
+finds the steps of the matter's life it may take now (models.workflow) and the
+steps taken so far.
 
 Every way into a matter goes through Scope.matters() in SQL (ScopedModelView's
 get_query/get_one): court staff reach their court's matters, liaisons and grid
 workers those assigned to their grid, admins all; anything else is a 404. A
-matter changes only through geo.assign, which checks the state machine and
-audits the step; this page only asks and says what happened.
+matter changes only through models.workflow, which locks it, checks who may take
+the step from which state, and records it; this page only asks and says what
+happened.
 """
 
 from __future__ import annotations
@@ -53,7 +55,6 @@ from admin.views.matter_formatters import (
     urgency_cell,
 )
 from admin.views.secure import ScopedModelView
-from geo.assign import RoutingError, reroute
 from models import (
     Assignment,
     Court,
@@ -62,7 +63,6 @@ from models import (
     Matter,
     MatterState,
     Person,
-    TransitionError,
     db,
     workflow,
 )
@@ -79,6 +79,7 @@ OUTLINE_TOLERANCE = 0.0002
 
 class RerouteForm(SecureForm):
     code = HiddenField()
+    version = HiddenField()
     reason = TextAreaField(_l("Why it moves"), validators=[Length(max=2000)])
 
 
@@ -270,21 +271,16 @@ class MatterView(ScopedModelView):
 
     # --- one matter ---------------------------------------------------------------------
 
-    def _load(self, id, act: bool = False) -> Matter:
-        """The matter to read, or (act) to change: then only the matters the asker
-        acts on (models.access: matters_to_act_on), locked for the change; another
-        court's matter the asker may only read is refused (403)."""
+    def _load(self, id) -> Matter:
+        """The matter to read. Changing one goes through models.workflow (begin: the
+        row lock and the version; step: who may take it from which state)."""
         try:
             key = id if isinstance(id, uuid.UUID) else uuid.UUID(str(id))
         except ValueError:
             abort(404)
-        scope = current_scope()
-        query = select(Matter).where(Matter.id == key, scope.matters())
-        if act:
-            if not self._acts_on(key):
-                abort(403 if db.session.scalar(query.with_only_columns(Matter.id)) else 404)
-            query = query.with_for_update(of=Matter).execution_options(populate_existing=True)
-        matter = db.session.scalar(query.options(*_matter_options()))
+        matter = db.session.scalar(select(Matter).where(Matter.id == key,
+                                                        current_scope().matters())
+                                   .options(*_matter_options()))
         if matter is None:
             abort(404)
         return matter
@@ -332,7 +328,6 @@ class MatterView(ScopedModelView):
             c["code"] for a in matter.addresses for c in a.candidates or [] if c.get("code")]
         outlines = grid_outlines(codes)
         points = address_points(matter)
-        open_for_grid = matter.state in (MatterState.assigned, MatterState.accepted)
         acts = self._acts_on(matter.id)
         return dict(
             matter=matter, primary=primary, where=where_it_is(matter),
@@ -360,7 +355,6 @@ class MatterView(ScopedModelView):
                                if not primary or c != primary.grid.code],
                 "points": points},
             points={p["id"]: p for p in points},
-            may_reroute=acts and open_for_grid and scope.may("routing", "w"),
             **self._life(matter),
             in_queue=acts and (matter.state in (MatterState.review, MatterState.manual,
                                                 MatterState.returned)
@@ -371,10 +365,14 @@ class MatterView(ScopedModelView):
     def _life(self, matter: Matter) -> dict:
         """The steps the signed-in account may take now, and those taken so far."""
         session, actor = db.session, current_user._get_current_object()
-        # Recording the outcome (finish) has its own forms (models.outcomes).
-        steps = [s for s in workflow.available(session, matter, actor) if s != "finish"]
+        steps = workflow.available(session, matter, actor)
+        # Recording the outcome has its own forms (models.outcomes), re-routing its own
+        # box with the map search (may_reroute).
+        may_reroute = "reroute" in steps
+        steps = [s for s in steps if s not in ("finish", "reroute")]
         return dict(
             actions=steps, step_rules=workflow.STEPS, step_form=StepForm(),
+            may_reroute=may_reroute,
             history=workflow.history(session, matter.id),
             workers=(workflow.grid_workers(session, matter) if "dispatch" in steps else []),
             keeps=getattr(actor, "person_id", None) is not None
@@ -395,7 +393,7 @@ class MatterView(ScopedModelView):
         asker's to take, 404 when the asker does not see the matter."""
         name = step
         form = StepForm(request.form)
-        if not form.validate() or name not in workflow.STEPS or name == "finish":
+        if not form.validate() or name not in workflow.STEPS or name in ("finish", "reroute"):
             abort(400)
         session, actor = db.session, current_user._get_current_object()
         note = form.note.data if name != "return" else (
@@ -436,21 +434,24 @@ class MatterView(ScopedModelView):
             abort(400)
         if not current_scope().may("routing", "w"):
             abort(403)
-        matter = self._load(id, act=True)
         reason, grid = (form.reason.data or "").strip(), routable_grid(form.code.data)
         problem = (_("Choose the grid the matter goes to.") if grid is None else
                    _("Say why the matter moves: the grids read the reason.") if not reason
                    else None)
-        if problem:
-            flash(problem, "error")
-            return redirect(url_for(".details_view", id=id))
+        session, actor = db.session, current_user._get_current_object()
         try:
-            reroute(db.session, matter, grid, reason, actor=current_user._get_current_object())
-        except (TransitionError, RoutingError) as e:
-            db.session.rollback()
+            matter = workflow.begin(session, id, actor, version=_version(form.version.data))
+            if problem:
+                flash(problem, "error")
+                return redirect(url_for(".details_view", id=id))
+            workflow.take_step(session, matter, actor, "reroute", note=reason, grid=grid)
+        except workflow.StepError as e:
+            session.rollback()
+            if e.kind in ("missing", "forbidden"):
+                abort(404 if e.kind == "missing" else 403)
             flash(say(e), "error")
             return redirect(url_for(".details_view", id=id))
-        db.session.commit()
+        session.commit()
         flash(_("%(case)s was re-routed. %(where)s", case=matter.case_number,
                 where=where_it_is(matter)), "success")
         return redirect(url_for(".details_view", id=id))

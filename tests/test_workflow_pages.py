@@ -280,3 +280,12 @@ def test_an_admin_ties_a_liaisons_account_to_its_roster_person_only(client, sess
     assert "stands for a person on the roster" in answer.get_data(as_text=True)
     session.expire_all()
     assert session.get(User, centre.id).person_id is None
+
+
+def test_the_audit_trail_names_each_step_with_who_and_why(client_as, session):
+    matter = a_matter(session)
+    client_as("demo_court_yuncheng").post(f"/admin/matter/{matter.id}/step/chase/",
+                                          data={"note": "请尽快签收"})
+    trail = client_as("demo_admin").get("/admin/audit/?search=demo_court_yuncheng").get_data(
+        as_text=True)
+    assert "办理步骤" in trail and "请尽快签收" in trail

@@ -23,6 +23,12 @@ and from where, moves the matter (Matter.move_to), writes the step's row
 (matter_steps) and an audit record, and raises the version. Two people who press
 签收 at once: one waits for the other's lock, then finds the version moved and is
 told who took the step, and when.
+
+Recording the outcome (models.outcomes) uses the same two: `matter = begin(session,
+id, account, version=v)`, then `step(session, matter, account, "finish",
+MatterState.done, data={...})` — "finish" in STEPS lets the grid worker it was
+dispatched to (or the liaison) take it from 已派发 only; `available()` lists it when
+the form should be offered. The caller commits.
 """
 
 from __future__ import annotations

@@ -1,8 +1,11 @@
 """Court matters in the JSON API: a court system files a matter and reads where it went.
 
-    POST /api/v1/matters          file one matter (court systems, with their token)
-    GET  /api/v1/matters          the caller's matters, newest first (?state=, ?limit=)
-    GET  /api/v1/matters/<id>     one of them
+    POST /api/v1/matters             file one matter (court systems, with their token)
+    GET  /api/v1/matters             the caller's matters, newest first (?state=, ?limit=);
+                                     with ?changed_since=<ISO 8601> those changed since,
+                                     oldest change first, paged (?after=<id> of the last)
+    GET  /api/v1/matters/<id>        one of them, with its steps
+    POST /api/v1/matters/<id>/steps  a court's step: cancel, chase, confirm, send_back
 
 Filing takes the same checks as the form and the spreadsheet (models.filing) and
 is idempotent on court + case number + type + debtor: the same filing sent twice
@@ -12,12 +15,16 @@ admin's pages have their own form (with CSRF protection), and a token files only
 for its own court. Reading is scoped like the pages: court staff see their
 court's matters (with its tribunals'), a liaison or grid worker the matters of
 their grid; anything else answers 404. ID numbers and phones are masked.
+
+A step (models.workflow, as on the matter's page) carries the version the court
+system last read; a lost race or a step the state does not allow answers 409 with
+the reason, a step that is not the court's 403, a missing reason 422.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 
 from flask import abort, g, jsonify, request
 from flask_babel import gettext
@@ -29,7 +36,7 @@ from admin.errors import whole_number
 from admin.views.formatters import mask_phone
 from admin.views.matter_formatters import mask_id_number, say
 from geo.assign import file_matter
-from models import db
+from models import db, workflow
 from models.filing import AddressInput, FieldError, FilingError, MatterInput
 from models.matter_types import MATTER_TYPE_LABELS
 from models.matters import Matter, MatterState
@@ -57,7 +64,9 @@ def matter_json(matter: Matter) -> dict:
         "court": matter.court.name, "county_code": matter.county_code,
         "matter_type": matter.matter_type.value,
         "matter_type_label": gettext(MATTER_TYPE_LABELS[matter.matter_type]),
-        "state": matter.state.value,
+        "state": matter.state.value, "version": matter.version,
+        "updated_at": matter.updated_at.isoformat() if matter.updated_at else None,
+        "chases": matter.chases,
         "deadline": matter.deadline.isoformat() if matter.deadline else None,
         "urgency": matter.urgency.value, "bounty": matter.bounty,
         "filed_at": matter.created_at.isoformat() if matter.created_at else None,
@@ -164,12 +173,50 @@ def file():
     return jsonify(matter_json(matter) | {"created": created}), 201 if created else 200
 
 
+def step_json(row: workflow.MatterStep) -> dict:
+    return {"step": row.step, "label": gettext(row.label), "from": row.from_state.value,
+            "to": row.to_state.value, "at": row.at.isoformat(), "actor": row.actor_name,
+            "reason": row.reason_code,
+            "reason_label": gettext(row.reason_label) if row.reason_code else None,
+            "note": row.note}
+
+
+def _changed_since(query):
+    """?changed_since=<ISO 8601 with offset>[&after=<id>]: oldest change first, so a
+    poller asks again from the last one it got (and the id, for changes at one moment)."""
+    raw = request.args.get("changed_since", "")
+    try:
+        since = datetime.fromisoformat(raw.strip().replace(" ", "+"))
+    except ValueError:
+        since = None
+    if since is None or since.tzinfo is None:
+        raise BadRequest("changed_since", "must be an ISO 8601 time with its offset, "
+                                          "e.g. 2026-12-04T09:30:00+08:00")
+    after = request.args.get("after")
+    if after:
+        try:
+            after = uuid.UUID(after)
+        except ValueError:
+            raise BadRequest("after", "must be the id of a matter") from None
+        query = query.where((Matter.updated_at > since)
+                            | ((Matter.updated_at == since) & (Matter.id > after)))
+    else:
+        query = query.where(Matter.updated_at > since)
+    return query.order_by(Matter.updated_at, Matter.id)
+
+
 @api.get("/matters")
 def matters():
     scope = current_scope()
     if not scope.may("matters"):
         abort(403)
     query = select(Matter).where(scope.matters())
+    polling = "changed_since" in request.args
+    if polling:
+        try:
+            query = _changed_since(query)
+        except BadRequest as e:
+            return jsonify(error=f"{e.field} {e.message}"), 400
     state = request.args.get("state")
     if state:
         if state not in MatterState.__members__:
@@ -177,8 +224,14 @@ def matters():
                                  f"{', '.join(MatterState.__members__)}"), 400
         query = query.where(Matter.state == MatterState(state))
     limit = whole_number("limit", 100, least=1, most=MAX_LIST, clamp=True)
-    found = db.session.scalars(query.order_by(Matter.created_at.desc()).limit(limit)).all()
-    return jsonify(matters=[matter_json(m) for m in found])
+    if not polling:
+        query = query.order_by(Matter.created_at.desc())
+    found = db.session.scalars(query.limit(limit)).all()
+    answer = {"matters": [matter_json(m) for m in found]}
+    if polling and len(found) == limit:
+        answer["next"] = {"changed_since": found[-1].updated_at.isoformat(),
+                          "after": str(found[-1].id)}
+    return jsonify(answer)
 
 
 @api.get("/matters/<matter_id>")
@@ -191,4 +244,49 @@ def matter(matter_id: str):
                                                    current_scope().matters()))
     if found is None:
         abort(404)
-    return jsonify(matter_json(found))
+    steps = workflow.history(db.session, found.id)
+    return jsonify(matter_json(found) | {"steps": [step_json(s) for s in steps]})
+
+
+# The steps a court system takes through the API; the grid's steps are taken by people.
+API_STEPS = ("cancel", "chase", "confirm", "send_back")
+REFUSAL_STATUS = {"missing": 404, "forbidden": 403, "illegal": 409, "stale": 409,
+                  "invalid": 422}
+
+
+@api.post("/matters/<matter_id>/steps")
+def take_step(matter_id: str):
+    token = g.get("api_token")
+    if token is None:
+        return jsonify(error="steps through the API need a court system's token; "
+                             "people take them on the matter's page"), 403
+    body = request.get_json(silent=True)
+    try:
+        key = uuid.UUID(matter_id)
+        if not isinstance(body, dict):
+            raise BadRequest("", "send a JSON object")
+        name, version = body.get("step"), body.get("version")
+        if name not in API_STEPS:
+            raise BadRequest("step", f"must be one of {', '.join(API_STEPS)}")
+        if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
+            raise BadRequest("version", "must be a whole number")
+        reason, note = _text(body, "reason", None), _text(body, "note", None)
+    except ValueError as e:
+        if isinstance(e, BadRequest):
+            return jsonify(error=f"{e.field} {e.message}".strip()), 400
+        abort(404)
+    try:
+        matter = workflow.begin(db.session, key, token, version=version)
+        row = workflow.take_step(db.session, matter, token, name, reason=reason, note=note)
+    except workflow.StepError as refused:
+        db.session.rollback()
+        return jsonify(error=say(refused), refused=refused.kind,
+                       **_now(key)), REFUSAL_STATUS[refused.kind]
+    db.session.commit()
+    return jsonify(step=step_json(row), matter=matter_json(matter))
+
+
+def _now(key) -> dict:
+    """Where the matter stands now, for a refused step (when the caller sees it)."""
+    found = db.session.scalar(select(Matter).where(Matter.id == key, current_scope().matters()))
+    return {"state": found.state.value, "version": found.version} if found else {}

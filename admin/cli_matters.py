@@ -1,6 +1,9 @@
 """`gridlink matters import`: a spreadsheet of court matters checked row by row (a dry
 run), and with --commit the good rows filed in one transaction (admin.matter_intake,
-the same as the upload page). From the command line any court may be named."""
+the same as the upload page). From the command line any court may be named.
+
+`gridlink matters step`: one step of a matter's life as a named account, under the
+same rules as the matter's page (models.workflow)."""
 
 from __future__ import annotations
 
@@ -18,7 +21,8 @@ from models import db
 from models.grids import N_
 
 
-@click.group("matters", help="Court matters: bulk filing from a spreadsheet.")
+@click.group("matters", help="Court matters: bulk filing from a spreadsheet, and the "
+             "steps of a matter's life.")
 def matters_cli():
     from admin.cli import as_cli_user
 
@@ -85,3 +89,70 @@ def _print(report, as_json: bool, outcome: str, reason) -> None:
         if row.status == "repeat":
             click.echo(f"row {row.line}\trepeats row {row.repeats}: filed once")
     click.echo(outcome)
+
+
+@matters_cli.command("step", help="Take one step of a matter's life as an account (the "
+                     "same rules as its page: who may take it, from which state), e.g. "
+                     "`gridlink matters step ID accept --as demo_liaison`. Steps: "
+                     "accept, dispatch, return, fail, cancel, chase, escalate, confirm, "
+                     "send_back, take, redispatch. Prints what happened, or the refusal "
+                     "(exit code 1).")
+@click.argument("matter_id")
+@click.argument("step")
+@click.option("--as", "username", required=True, help="The account taking the step.")
+@click.option("--reason", help="A reason code (fail: not_found, refused, "
+              "whereabouts_unknown, no_property, other; cancel: settled, performed, "
+              "filed_in_error, other).")
+@click.option("--note", help="Words of one's own (required for return, send_back, "
+              "redispatch and the reason other).")
+@click.option("--worker", help="dispatch: the grid worker's account (its roster person); "
+              "without it the liaison keeps the matter.")
+@click.option("--grid", "grid_code", help="redispatch: the code of the grid it goes to.")
+@click.option("--version", type=int, help="Refuse the step if the matter is no longer "
+              "at this version.")
+@click.option("--lang", type=click.Choice(list(LOCALES)), default=DEFAULT_LOCALE,
+              show_default=True, help="Language of what is printed.")
+@with_appcontext
+def matters_step(matter_id, step, username, reason, note, worker, grid_code, version, lang):
+    import uuid
+
+    from sqlalchemy import select
+
+    from admin.views.matter_formatters import label, say
+    from models import Grid, User, workflow
+    from models.matters import STATE_LABELS
+
+    with force_locale(lang):
+        session = db.session
+        actor = session.scalar(select(User).where(User.username == username,
+                                                  User.active.is_(True)))
+        if actor is None:
+            raise click.ClickException(f"no active account {username!r}")
+        person = None
+        if worker:
+            account = session.scalar(select(User).where(User.username == worker))
+            if account is None or account.person is None:
+                _refuse(f"{worker!r} is no account of a person on the roster")
+            person = account.person
+        grid = session.scalar(Grid.current().where(Grid.code == grid_code)) if grid_code \
+            else None
+        try:
+            key = uuid.UUID(matter_id)
+        except ValueError:
+            _refuse(_("No such matter."))
+        try:
+            matter = workflow.begin(session, key, actor, version=version)
+            row = workflow.take_step(session, matter, actor, step, reason=reason, note=note,
+                                     worker=person, grid=grid)
+        except workflow.StepError as e:
+            session.rollback()
+            _refuse(say(e))
+        session.commit()
+        click.echo(f"{matter.case_number}: {_(row.label)} "
+                   f"({label(STATE_LABELS, row.from_state)} → "
+                   f"{label(STATE_LABELS, row.to_state)}), version {matter.version}")
+
+
+def _refuse(message: str) -> None:
+    click.echo(message, err=True)
+    sys.exit(1)

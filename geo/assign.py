@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from geo.gazetteer import Parsed, gazetteer
 from geo.locate import place_json, resolve_points, resolve_texts
+from models import workflow
 from models.assignments import DEFAULT_PRECEDENCE, Assignment, AssignmentRole, Precedence
 from models.filing import MatterInput, build_matter
 from models.grids import N_, Generation, Grid, GridLevel
@@ -236,6 +237,11 @@ def reroute(session: Session, matter: Matter, grid: Grid, reason: str, *,
     matter.queue_reason = matter.queue_params = None
     session.flush()
     return assignment
+
+
+# The grid steps of a matter's life (models.workflow) move it with these.
+workflow.lend_move("return", return_matter)
+workflow.lend_move("reroute", reroute)
 
 
 # -- set-based: matters loaded in bulk with points -------------------------------------

@@ -23,6 +23,7 @@ from models.matters import (
 )
 from models.places import GazetteerVersion, PlaceAlias
 from models.roster import Person, RosterEntry, RosterRole
+from models.workflow import MatterStep, StepError
 
 # Changes to these are written to the audit trail, under these names.
 AUDITED.update({
@@ -59,6 +60,7 @@ __all__ = [
     "Matter",
     "MatterAddress",
     "MatterState",
+    "MatterStep",
     "MatterType",
     "Person",
     "PlaceAlias",
@@ -66,6 +68,7 @@ __all__ = [
     "Role",
     "RosterEntry",
     "RosterRole",
+    "StepError",
     "Submission",
     "SubmissionRow",
     "SubmissionState",

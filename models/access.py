@@ -8,12 +8,15 @@ SQL, so what is out of scope is never loaded, let alone shown.
   committee      its county (a city committee: the whole city), read-only, but
                  reviews its towns' liaison lists (models.directory)
   town centre    its town and the town's villages, read-only, but submits
-                 the town's liaison list
+                 the town's liaison list; the matters of its town's grids, masked
+                 (it takes escalated ones and re-dispatches: models.workflow)
   court staff    the whole city's grids and roster (to find who answers for a
                  place) and approved liaison lists, read-only; matters, as below
   liaison        their grid and what lies inside it (a town liaison: the villages),
                  and the matters assigned there, which they may return ("not ours")
   grid worker    their grid and the matters assigned there
+  (the later steps of a matter — who accepts, dispatches, confirms — are
+  models.workflow's, which asks this scope and the roster)
 
 Courts and matters: who reads, who acts. A people's tribunal is a branch of its
 base court (派出法庭), so a base court and its tribunals are one court for its
@@ -52,7 +55,8 @@ PERMISSIONS: dict[Role, dict[str, str]] = {
                  "precedence": "rw", "aliases": "rw"},
     Role.committee: {"grids": "r", "roster": "r", "courts": "r", "generations": "r",
                      "directory": "rw"},
-    Role.town_centre: {"grids": "r", "roster": "r", "courts": "r", "directory": "rw"},
+    Role.town_centre: {"grids": "r", "roster": "r", "courts": "r", "directory": "rw",
+                       "matters": "r"},
     Role.court_staff: {"grids": "r", "roster": "r", "courts": "r", "directory": "r",
                        "matters": "rw", "routing": "rw"},
     Role.liaison: {"grids": "r", "roster": "r", "courts": "r", "matters": "r", "returns": "w"},

@@ -39,6 +39,7 @@ from zxcvbn.matching import spatial_match
 from models.base import db, uuid_pk
 from models.courts import Court
 from models.grids import N_, Grid
+from models.roster import Person
 
 
 class Role(enum.StrEnum):
@@ -113,6 +114,8 @@ class User(db.Model):
         CheckConstraint("role <> 'court_staff' OR court_id IS NOT NULL", name="court_staff_court"),
         CheckConstraint("role NOT IN ('town_centre', 'liaison', 'grid_worker') "
                         "OR grid_id IS NOT NULL", name="area_roles_grid"),
+        Index("uq_accounts_person_id", "person_id", unique=True,
+              postgresql_where="person_id IS NOT NULL"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -123,6 +126,10 @@ class User(db.Model):
         Enum(Role, name="account_role", values_callable=lambda e: [m.value for m in e]))
     court_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("courts.id"))
     grid_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("grids.id"))
+    # A liaison's or grid worker's account stands for one person on the roster: what
+    # the roster says that person is today decides which matters they act on
+    # (models.workflow), so a change of liaison moves the right with the roster.
+    person_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("people.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
@@ -133,6 +140,7 @@ class User(db.Model):
 
     court: Mapped[Court | None] = relationship()
     grid: Mapped[Grid | None] = relationship()
+    person: Mapped[Person | None] = relationship()
 
     def __str__(self) -> str:
         return f"{self.display_name}（{self.username}）"

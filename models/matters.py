@@ -40,6 +40,7 @@ from models.base import db, uuid_pk
 from models.courts import Court
 from models.grids import N_, Grid
 from models.matter_types import MatterType
+from models.roster import Person
 
 
 def _enum(cls, name):
@@ -109,9 +110,13 @@ TRANSITIONS: dict[MatterState, frozenset[MatterState]] = {
     S.review: frozenset({S.assigned, S.cancelled}),
     S.manual: frozenset({S.assigned, S.cancelled}),
     S.assigned: frozenset({S.assigned, S.accepted, S.returned, S.escalated, S.cancelled}),
-    S.accepted: frozenset({S.dispatched, S.returned, S.failed, S.escalated, S.cancelled}),
+    # accepted → assigned: moved to another grid (a court's re-route, a town centre's
+    # re-dispatch) before anyone went out.
+    S.accepted: frozenset({S.assigned, S.dispatched, S.returned, S.failed, S.escalated,
+                           S.cancelled}),
     S.dispatched: frozenset({S.done, S.failed, S.cancelled}),
-    S.done: frozenset({S.confirmed}),
+    # done → dispatched: the court sends it back for what is missing.
+    S.done: frozenset({S.confirmed, S.dispatched}),
     S.confirmed: frozenset({S.paid}),
     S.paid: frozenset(),
     S.returned: frozenset({S.assigned, S.cancelled}),
@@ -170,6 +175,7 @@ class Matter(db.Model):
         Index("uq_matters_filing", "court_id", "case_number", "matter_type", "debtor_key",
               unique=True),
         Index("ix_matters_county_state", "county_code", "state"),
+        Index("ix_matters_updated_at", "updated_at"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -196,10 +202,21 @@ class Matter(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
                                                  server_default=func.now())
     created_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id"))
+    # Raised by every step (models.workflow): a step sent with the version its page
+    # showed is refused when someone else moved the matter in between.
+    version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The last change, for court systems that poll (?changed_since=).
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                 server_default=func.now(),
+                                                 onupdate=func.now())
+    chases: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # 催办
+    # Who does the field work: the grid worker it was dispatched to, or the liaison.
+    field_worker_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("people.id"))
 
     court: Mapped[Court] = relationship()
     officer: Mapped[User | None] = relationship(foreign_keys=[officer_id])
     debtor: Mapped[Debtor] = relationship(back_populates="matters")
+    field_worker: Mapped[Person | None] = relationship()
     addresses: Mapped[list[MatterAddress]] = relationship(
         back_populates="matter", order_by="MatterAddress.position", cascade="all, delete-orphan")
     assignments: Mapped[list[Assignment]] = relationship(  # noqa: F821 (models.assignments)

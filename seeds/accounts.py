@@ -8,7 +8,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import Court, Grid, Role, User
+from models import Court, Grid, Role, RosterEntry, RosterRole, User
 from models.accounts import PUBLISHED_DEMO_PASSWORD as DEMO_PASSWORD
 
 # username, display name, role, court name, grid (county, town, village names)
@@ -39,6 +39,16 @@ def find_grid(session: Session, path: tuple[str, ...]) -> Grid:
     return parent
 
 
+def roster_person(session: Session, grid: Grid, role: Role):
+    """The person on the grid's roster a liaison's or grid worker's account stands for:
+    the liaison, or the first grid worker."""
+    if role not in (Role.liaison, Role.grid_worker):
+        return None
+    return session.scalar(RosterEntry.current().with_only_columns(RosterEntry.person_id).where(
+        RosterEntry.grid_id == grid.id, RosterEntry.role == RosterRole(role.value))
+        .order_by(RosterEntry.id).limit(1))
+
+
 def load_demo_accounts(session: Session) -> int:
     made = 0
     for username, name, role, court_name, grid_path in DEMO_ACCOUNTS:
@@ -50,8 +60,22 @@ def load_demo_accounts(session: Session) -> int:
             user.court = session.scalars(select(Court).where(Court.name == court_name)).one()
         if grid_path:
             user.grid = find_grid(session, grid_path)
+            user.person_id = roster_person(session, user.grid, role)
         user.set_password(DEMO_PASSWORD, demo_account=True)
         session.add(user)
         made += 1
     session.flush()
     return made
+
+
+def link_demo_people(session: Session) -> int:
+    """Demo accounts made before accounts named their roster person (migration 0008)
+    get it now, so that the demo's liaison and grid worker can take their steps."""
+    linked = 0
+    for username, *_ in DEMO_ACCOUNTS:
+        user = session.scalar(select(User).where(User.username == username))
+        if user is not None and user.person_id is None and user.grid is not None:
+            user.person_id = roster_person(session, user.grid, user.role)
+            linked += user.person_id is not None
+    session.flush()
+    return linked

@@ -37,7 +37,7 @@ from models import (
     RosterRole,
 )
 from models.audit import append
-from seeds.accounts import load_demo_accounts
+from seeds.accounts import link_demo_people, load_demo_accounts
 from seeds.addresses import address_points
 from seeds.demo_names import is_community, is_street, village_name
 from seeds.people import PeopleMaker
@@ -110,7 +110,9 @@ def load_demo(session: Session) -> str:
     """Load the demo unless the database already has grids; flush, never commit."""
     existing = session.scalar(select(func.count()).select_from(Grid))
     if existing:
-        return f"demo not loaded: the database already has {existing} grids"
+        linked = link_demo_people(session)
+        return (f"demo not loaded: the database already has {existing} grids"
+                + (f" ({linked} demo accounts now name their roster person)" if linked else ""))
     county_names, tree = read_divisions()
     tiling = build_tiling(tree)
     generation = Generation(label="云浮市示范数据（合成边界）", valid_from=DEMO_START)

@@ -386,3 +386,101 @@ def test_a_tribunal_reads_and_acts_on_its_own_matters_only(session):
         seen = set(session.scalars(select(Matter.id).where(rule, Matter.id.in_([own.id,
                                                                                base.id]))))
         assert seen == {own.id}
+
+
+# --- the steps of a matter's life (models.workflow) --------------------------------------
+# Each step is its taker's alone: the roster's liaison of the matter's grid, the grid
+# worker it was dispatched to, the court that filed it, the town centre of its town.
+
+def _steps_of(session, matter):
+    from models import MatterStep
+    return session.scalars(select(MatterStep).where(MatterStep.matter_id == matter.id)).all()
+
+
+@pytest.mark.parametrize(("username", "step", "data"), [
+    ("demo_court_city", "cancel", {"reason": "settled"}),  # reads the base court's, no more
+    ("demo_court_city", "chase", {}),
+    ("demo_court_city", "escalate", {}),
+    ("demo_town_liaison", "accept", {}),  # the town's liaison, not the village's
+    ("demo_worker", "accept", {}),
+    ("demo_court_yuncheng", "accept", {}),
+    ("demo_town_centre", "cancel", {"reason": "settled"}),
+    ("demo_worker", "dispatch", {"worker": "self"}),
+    ("demo_liaison", "cancel", {"reason": "settled"}),
+    ("demo_city_committee", "accept", {}),
+])
+def test_a_step_is_refused_to_anyone_whose_step_it_is_not(client_as, session, username, step,
+                                                          data):
+    matter = _file(session, YUNCHENG_COURT, "（2026）粤5302执8901号")
+    answer = client_as(username).post(f"/admin/matter/{matter.id}/step/{step}/",
+                                      data={**data, "version": "0", "note": "越权"})
+    assert answer.status_code == 403
+    session.expire_all()
+    assert session.get(type(matter), matter.id).state.value == "assigned"
+    assert _steps_of(session, matter) == []
+
+
+def test_the_intermediate_court_is_offered_no_step_on_a_base_courts_matter(client_as,
+                                                                          session):
+    matter = _file(session, YUNCHENG_COURT, "（2026）粤5302执8902号")
+    page = client_as("demo_court_city").get(f"/admin/matter/details/?id={matter.id}")
+    assert page.status_code == 200 and 'id="gridlink-actions"' not in page.get_data(
+        as_text=True)
+
+
+def test_a_liaison_of_another_grid_does_not_find_the_matter_to_step_on(client_as, session):
+    matter = _file(session, YUNCHENG_COURT, "（2026）粤5302执8903号",
+                   "云浮市云城区云城街道丰收村")
+    for step in ("accept", "return"):
+        answer = client_as("demo_liaison").post(f"/admin/matter/{matter.id}/step/{step}/",
+                                                data={"note": "不是我们的"})
+        assert answer.status_code == 404
+    assert _steps_of(session, matter) == []
+
+
+def test_a_grid_worker_it_was_not_dispatched_to_cannot_fail_it(client_as, session):
+    from models import RosterRole, User
+    matter = _file(session, YUNCHENG_COURT, "（2026）粤5302执8904号")
+    me = session.scalar(select(User.person_id).where(User.username == "demo_worker"))
+    other = session.scalar(RosterEntry.current().where(
+        RosterEntry.grid_id == matter.primary_assignment.grid_id,
+        RosterEntry.role == RosterRole.grid_worker, RosterEntry.person_id != me).limit(1))
+    liaison = client_as("demo_liaison")
+    liaison.post(f"/admin/matter/{matter.id}/step/accept/", data={})
+    liaison.post(f"/admin/matter/{matter.id}/step/dispatch/",
+                 data={"worker": str(other.person_id)})
+    worker = client_as("demo_worker")
+    assert 'id="gridlink-step-fail"' not in worker.get(
+        f"/admin/matter/details/?id={matter.id}").get_data(as_text=True)
+    assert worker.post(f"/admin/matter/{matter.id}/step/fail/",
+                       data={"reason": "refused"}).status_code == 403
+    session.expire_all()
+    assert session.get(type(matter), matter.id).state.value == "dispatched"
+
+
+def test_the_town_centre_outside_its_town_finds_nothing_to_take(client_as, session):
+    matter = _file(session, YUNCHENG_COURT, "（2026）粤5302执8905号", "云浮市云城区前锋镇")
+    client_as("demo_court_yuncheng").post(f"/admin/matter/{matter.id}/step/escalate/",
+                                          data={})
+    session.expire_all()
+    assert session.get(type(matter), matter.id).state.value == "escalated"
+    centre = client_as("demo_town_centre")
+    assert centre.get(f"/admin/matter/details/?id={matter.id}").status_code == 404
+    assert centre.post(f"/admin/matter/{matter.id}/step/take/", data={}).status_code == 404
+    assert centre.post(f"/admin/matter/{matter.id}/step/redispatch/",
+                       data={"grid": "445302001001", "note": "抢过来"}).status_code == 404
+    session.expire_all()
+    assert session.get(type(matter), matter.id).state.value == "escalated"
+
+
+def test_api_steps_are_refused_to_a_court_that_only_reads_or_does_not_see(
+        runner, anonymous, session):
+    matter = _file(session, YUNCHENG_COURT, "（2026）粤5302执8906号")
+    url = f"/api/v1/matters/{matter.id}/steps"
+    for court, status in ((CITY_COURT, 403), ("罗定市人民法院", 404)):
+        secret = runner.invoke(args=["tokens", "issue", court, "--label", "x"]).output.strip()
+        answer = anonymous.post(url, headers={"Authorization": f"Bearer {secret}"},
+                                json={"step": "cancel", "reason": "settled"})
+        assert answer.status_code == status and "error" in answer.json
+    session.expire_all()
+    assert session.get(type(matter), matter.id).state.value == "assigned"

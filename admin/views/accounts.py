@@ -14,8 +14,9 @@ from wtforms.validators import ValidationError
 
 from admin.views.formatters import enum_choices, level_label
 from admin.views.grids import current_grids_loader
+from admin.views.people import PersonLoader
 from admin.views.secure import ScopedAjaxLoader, ScopedModelView
-from models import ApiToken, Court, GridLevel, Role, User, db
+from models import ApiToken, Court, GridLevel, Person, Role, User, db
 from models.accounts import PasswordRejected
 
 ROLES = {
@@ -49,15 +50,20 @@ class UserView(ScopedModelView):
                      "role": _l("Role"), "court": _l("Court"), "grid": _l("Grid"),
                      "active": _l("Active"), "last_login_at": _l("Last sign-in"),
                      "must_change_password": _l("Must change password"),
-                     "new_password": _l("New password")}
+                     "new_password": _l("New password"),
+                     "person": _l("Person on the roster")}
     column_formatters = {"role": level_label(ROLES)}
     column_filters = ["role", "active"]
     column_searchable_list = ["username", "display_name"]
-    form_columns = ["username", "display_name", "role", "court", "grid", "active",
+    form_columns = ["username", "display_name", "role", "court", "grid", "person", "active",
                     "must_change_password", "new_password"]
     form_extra_fields = {"new_password": PasswordField(_l("New password"))}
     form_choices = {"role": enum_choices(ROLES)}
-    form_ajax_refs = {"court": courts_loader("court"), "grid": current_grids_loader("grid")}
+    form_ajax_refs = {"court": courts_loader("court"), "grid": current_grids_loader("grid"),
+                      # a liaison's or grid worker's account acts as this person does on
+                      # the roster (models.workflow)
+                      "person": PersonLoader("person", db, Person, lambda scope: scope.people(),
+                                             fields=["name", "phone"], page_size=20)}
 
     def on_model_change(self, form, model, is_created):
         with db.session.no_autoflush:
@@ -92,6 +98,9 @@ class UserView(ScopedModelView):
         levels = ROLE_GRID_LEVELS.get(model.role)
         if model.role in (Role.town_centre, Role.liaison, Role.grid_worker) and not model.grid:
             raise ValidationError(_("This role answers for a grid: choose it."))
+        if model.person is not None and model.role not in (Role.liaison, Role.grid_worker):
+            raise ValidationError(_("Only a liaison's or grid worker's account stands for a "
+                                    "person on the roster."))
         if model.grid is not None and (levels is None or model.grid.level not in levels):
             raise ValidationError(_("%(role)s cannot answer for a grid of this level.",
                                     role=ROLES[model.role]))

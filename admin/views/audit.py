@@ -23,7 +23,7 @@ ACTIONS = {"create": _l("created"), "update": _l("changed"), "delete": _l("delet
            "logout": _l("signed out"), "reveal_phone": _l("phone shown"),
            "reveal_id_number": _l("ID number shown"),
            "seed_demo": _l("demo loaded"), "export": _l("exported"), "import": _l("imported"),
-           "topology_override": _l("topology override")}
+           "topology_override": _l("topology override"), "step": _l("step taken")}
 ENTITIES = {"grid": _l("Grid"), "generation": _l("Generation"), "roster_entry": _l("Roster"),
             "person": _l("Person"), "court": _l("Court"), "address_point": _l("Address"),
             "account": _l("Account"), "api_token": _l("Token"), "database": _l("Database"),
@@ -69,7 +69,9 @@ FIELDS = {"name": _l("Name"), "code": _l("Division code"), "level": _l("Level"),
           "submission_id": _l("List submission"), "submitted_at": _l("Submitted"),
           "text": _l("Address"), "token_hash": _l("Token"), "town_id": _l("Town"),
           "updated_at": _l("Updated at"), "urgency": _l("Urgency"), "report": _l("Report"),
-          "roster_entry": _l("Roster"), "matter": _l("Matter"), "liaison": _l("Liaison")}
+          "roster_entry": _l("Roster"), "matter": _l("Matter"), "liaison": _l("Liaison"),
+          "version": _l("Version"), "chases": _l("Chased"), "field_worker_id": _l("Field worker"),
+          "step": _l("Step"), "worker": _l("Field worker"), "grid": _l("Grid")}
 SHOWN = 6  # changed fields listed in the list's cell; the details page has them all
 _MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 

@@ -4,7 +4,8 @@
   first, overdue and due-soon marked;
 - court staff: the matters waiting for the court (returned by a grid, or for a
   person to place them) and the open matters past their deadline;
-- admins, committees and town centres: what the system holds, per county.
+- admins, committees and town centres: what the system holds, per county; a town
+  centre also the matters escalated to it.
 """
 
 from __future__ import annotations
@@ -33,7 +34,13 @@ from models import (
 )
 from models.accounts import Role
 from models.matter_types import MATTER_TYPE_LABELS
-from models.matters import DUE_SOON_DAYS, OPEN_STATES, STATE_LABELS, WAITING_FOR_A_PERSON
+from models.matters import (
+    DUE_SOON_DAYS,
+    OPEN_STATES,
+    STATE_LABELS,
+    WAITING_FOR_A_PERSON,
+    MatterState,
+)
 
 LISTED = 50  # matters shown in each list of a home page
 
@@ -133,8 +140,12 @@ class HomeView(AdminIndexView):
         }
         # A town or village scope is best shown by its villages; wider ones by towns.
         map_level = "village" if scope.area_code and len(scope.area_code) > 6 else "town"
+        # A town centre takes the matters escalated to it (models.workflow: take).
+        escalated = (self._matters(scope.matters(), Matter.state == MatterState.escalated)
+                     if scope.role is Role.town_centre else None)
         return self.render("gridlink/home.html", totals=totals, counties=county_table(scope),
-                           level_labels=LEVEL_LABELS, map_level=map_level)
+                           level_labels=LEVEL_LABELS, map_level=map_level,
+                           escalated=escalated)
 
 
 def _counts(matters: list[Matter], today: date) -> dict:

@@ -3,9 +3,12 @@ grid paths and refusals in the reader's language."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from admin.views.formatters import local_time
 from models.matter_types import CREDENTIAL_LABELS, MATTER_TYPE_LABELS, REQUEST_FIELDS
 from models.matters import STATE_LABELS, DebtorKind, MatterState, Urgency
 
@@ -94,6 +97,10 @@ def say(error) -> str:
     for key in ("state", "to"):
         if params.get(key) in MatterState.__members__:
             params[key] = label(STATE_LABELS, MatterState(params[key]))
+    if "step" in params:  # a step's label (models.workflow.STEPS)
+        params["step"] = _(params["step"])
+    if isinstance(params.get("at"), datetime):
+        params["at"] = local_time(params["at"])
     if "any_of" in params:
         params["any_of"] = " / ".join(label(CREDENTIAL_LABELS, v.strip())
                                       for v in str(params["any_of"]).split("/"))
@@ -129,4 +136,9 @@ def liaison_cell(view, context, model, name):
 
 def bounty_cell(view, context, model, name):
     return _("Yes") if model.bounty else _("No")
+
+
+def chases_cell(view, context, model, name):
+    """How often the court chased (催办); nothing when it never did."""
+    return model.chases or ""
 

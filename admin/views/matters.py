@@ -1,11 +1,13 @@
-"""The court matters (联动事项): the list and one matter's page, where a grid says
-"not ours" and a court moves a matter to another grid.
+"""The court matters (联动事项): the list and one matter's page, where each account
+finds the steps of the matter's life it may take now (models.workflow) and the
+steps taken so far.
 
 Every way into a matter goes through Scope.matters() in SQL (ScopedModelView's
 get_query/get_one): court staff reach their court's matters, liaisons and grid
 workers those assigned to their grid, admins all; anything else is a 404. A
-matter changes only through geo.assign, which checks the state machine and
-audits the step; this page only asks and says what happened.
+matter changes only through models.workflow, which locks it, checks who may take
+the step from which state, and records it; this page only asks and says what
+happened.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from flask_login import current_user
 from geoalchemy2.shape import to_shape
 from sqlalchemy import false, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
-from wtforms import HiddenField, TextAreaField
+from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import Length
 
 from admin.auth import current_scope
@@ -37,6 +39,7 @@ from admin.views.matter_formatters import (
     URGENCY_LABELS,
     bounty_cell,
     candidate_path,
+    chases_cell,
     credential_labels,
     grid_path,
     id_number_cell,
@@ -52,8 +55,17 @@ from admin.views.matter_formatters import (
     urgency_cell,
 )
 from admin.views.secure import ScopedModelView
-from geo.assign import RoutingError, reroute, return_matter
-from models import Assignment, Court, Grid, GridLevel, Matter, MatterState, TransitionError, db
+from models import (
+    Assignment,
+    Court,
+    Grid,
+    GridLevel,
+    Matter,
+    MatterState,
+    Person,
+    db,
+    workflow,
+)
 from models.assignments import METHOD_LABELS
 from models.audit import append
 from models.matter_types import MATTER_TYPE_LABELS, MatterType
@@ -65,13 +77,51 @@ ROUTABLE = (GridLevel.town, GridLevel.village)
 OUTLINE_TOLERANCE = 0.0002
 
 
-class ReturnForm(SecureForm):
-    reason = TextAreaField(_l("Why it is not for this grid"), validators=[Length(max=2000)])
-
-
 class RerouteForm(SecureForm):
     code = HiddenField()
+    version = HiddenField()
     reason = TextAreaField(_l("Why it moves"), validators=[Length(max=2000)])
+
+
+class StepForm(SecureForm):
+    """One step of the matter's life (models.workflow), with the version its page showed."""
+
+    version = HiddenField()
+    reason = StringField(validators=[Length(max=30)])
+    note = TextAreaField(validators=[Length(max=2000)])
+    worker = StringField(validators=[Length(max=36)])
+    grid = StringField(validators=[Length(max=15)])
+
+
+def _version(text: str | None) -> int | None:
+    try:
+        return int(text) if text not in (None, "") else None
+    except ValueError:
+        abort(400)
+
+
+def _worker(text: str | None) -> Person | None:
+    """The grid worker chosen; "self" (or nothing): the liaison keeps it."""
+    if not text or text == "self":
+        return None
+    try:
+        person = db.session.get(Person, uuid.UUID(text))
+    except ValueError:
+        abort(400)
+    if person is None:
+        abort(400)
+    return person
+
+
+def town_grids(matter) -> list[Grid]:
+    """The grids of the town centre's town a matter may be re-dispatched to."""
+    scope = current_scope()
+    if scope.area_code is None:
+        return []
+    primary = matter.primary_assignment
+    return db.session.scalars(Grid.current().where(
+        Grid.level.in_(ROUTABLE), Grid.code.startswith(scope.area_code),
+        Grid.id != (primary.grid_id if primary else None)).order_by(Grid.code)).all()
 
 
 class EnumFilter(BaseSQLAFilter):
@@ -181,17 +231,18 @@ class MatterView(ScopedModelView):
     list_template = "gridlink/matter_list.html"
     details_template = "gridlink/matter_details.html"
     column_list = ["case_number", "matter_type", "debtor.name", "debtor.id_number", "grid",
-                   "liaison", "state", "deadline", "urgency", "bounty"]
+                   "liaison", "state", "chases", "deadline", "urgency", "bounty"]
     column_labels = {
         "case_number": _l("Case number"), "matter_type": _l("Matter type"),
         "debtor.name": _l("Debtor"), "debtor.id_number": _l("ID number"),
         "grid": _l("Grid"), "liaison": _l("Liaison"), "state": _l("State"),
         "deadline": _l("Deadline"), "urgency": _l("Urgency"), "bounty": _l("Bounty"),
+        "chases": _l("Chased"),
     }
     column_formatters = {
         "matter_type": type_cell, "debtor.id_number": id_number_cell,
         "grid": primary_grid_cell, "liaison": liaison_cell, "state": state_cell,
-        "urgency": urgency_cell, "bounty": bounty_cell,
+        "urgency": urgency_cell, "bounty": bounty_cell, "chases": chases_cell,
     }
     column_sortable_list = ["case_number", "matter_type", "state", "deadline", "urgency",
                             "bounty"]
@@ -220,21 +271,16 @@ class MatterView(ScopedModelView):
 
     # --- one matter ---------------------------------------------------------------------
 
-    def _load(self, id, act: bool = False) -> Matter:
-        """The matter to read, or (act) to change: then only the matters the asker
-        acts on (models.access: matters_to_act_on), locked for the change; another
-        court's matter the asker may only read is refused (403)."""
+    def _load(self, id) -> Matter:
+        """The matter to read. Changing one goes through models.workflow (begin: the
+        row lock and the version; step: who may take it from which state)."""
         try:
             key = id if isinstance(id, uuid.UUID) else uuid.UUID(str(id))
         except ValueError:
             abort(404)
-        scope = current_scope()
-        query = select(Matter).where(Matter.id == key, scope.matters())
-        if act:
-            if not self._acts_on(key):
-                abort(403 if db.session.scalar(query.with_only_columns(Matter.id)) else 404)
-            query = query.with_for_update(of=Matter).execution_options(populate_existing=True)
-        matter = db.session.scalar(query.options(*_matter_options()))
+        matter = db.session.scalar(select(Matter).where(Matter.id == key,
+                                                        current_scope().matters())
+                                   .options(*_matter_options()))
         if matter is None:
             abort(404)
         return matter
@@ -282,7 +328,6 @@ class MatterView(ScopedModelView):
             c["code"] for a in matter.addresses for c in a.candidates or [] if c.get("code")]
         outlines = grid_outlines(codes)
         points = address_points(matter)
-        open_for_grid = matter.state in (MatterState.assigned, MatterState.accepted)
         acts = self._acts_on(matter.id)
         return dict(
             matter=matter, primary=primary, where=where_it_is(matter),
@@ -310,38 +355,77 @@ class MatterView(ScopedModelView):
                                if not primary or c != primary.grid.code],
                 "points": points},
             points={p["id"]: p for p in points},
-            may_return=acts and open_for_grid and scope.may("returns", "w"),
-            may_reroute=acts and open_for_grid and scope.may("routing", "w"),
+            **self._life(matter),
             in_queue=acts and (matter.state in (MatterState.review, MatterState.manual,
                                                 MatterState.returned)
                                and scope.may("routing", "w")),
-            return_form=ReturnForm(), reroute_form=RerouteForm(),
+            reroute_form=RerouteForm(),
+        )
+
+    def _life(self, matter: Matter) -> dict:
+        """The steps the signed-in account may take now, and those taken so far."""
+        session, actor = db.session, current_user._get_current_object()
+        steps = workflow.available(session, matter, actor)
+        # Recording the outcome has its own forms (models.outcomes), re-routing its own
+        # box with the map search (may_reroute).
+        may_reroute = "reroute" in steps
+        steps = [s for s in steps if s not in ("finish", "reroute")]
+        return dict(
+            actions=steps, step_rules=workflow.STEPS, step_form=StepForm(),
+            may_reroute=may_reroute,
+            history=workflow.history(session, matter.id),
+            workers=(workflow.grid_workers(session, matter) if "dispatch" in steps else []),
+            keeps=getattr(actor, "person_id", None) is not None
+            and current_scope().role.value == "liaison",
+            town_grids=town_grids(matter) if "redispatch" in steps else [],
+            field_worker=matter.field_worker,
         )
 
     @expose("/<uuid:id>/return/", methods=("POST",))
     def return_view(self, id):
-        form = ReturnForm(request.form)
-        if not form.validate():
+        """不属本网格, as it always was at this address: now one of the steps."""
+        return self.step_view(id, "return")
+
+    @expose("/<uuid:id>/step/<step>/", methods=("POST",))
+    def step_view(self, id, step):
+        """One step of the matter's life (models.workflow): refused with its reason
+        (flashed) when the state or the version has moved; 403 when it is not the
+        asker's to take, 404 when the asker does not see the matter."""
+        name = step
+        form = StepForm(request.form)
+        if not form.validate() or name not in workflow.STEPS or name in ("finish", "reroute"):
             abort(400)
-        if not current_scope().may("returns", "w"):
-            abort(403)
-        matter = self._load(id, act=True)
-        reason = (form.reason.data or "").strip()
-        if not reason:
+        session, actor = db.session, current_user._get_current_object()
+        note = form.note.data if name != "return" else (
+            request.form.get("reason") or form.note.data)
+        if name == "return" and not (note or "").strip():
             flash(_("Say why the matter is not for your grid: the court reads the reason."),
                   "error")
             return redirect(url_for(".details_view", id=id))
         try:
-            return_matter(db.session, matter, reason, actor=current_user._get_current_object())
-        except (TransitionError, RoutingError) as e:
-            db.session.rollback()
+            matter = workflow.begin(session, id, actor, version=_version(form.version.data))
+            workflow.take_step(
+                session, matter, actor, name, note=note,
+                reason=(form.reason.data or None) if name != "return" else None,
+                worker=_worker(form.worker.data) if name == "dispatch" else None,
+                grid=routable_grid(form.grid.data) if name == "redispatch" else None)
+        except workflow.StepError as e:
+            session.rollback()
+            if e.kind in ("missing", "forbidden"):
+                abort(404 if e.kind == "missing" else 403)
             flash(say(e), "error")
             return redirect(url_for(".details_view", id=id))
-        db.session.commit()
-        flash(_("%(case)s was returned to the court with your reason.",
-                case=matter.case_number), "success")
-        # The grid no longer holds the matter, so its page is out of reach now.
-        return redirect(url_for(".index_view"))
+        session.commit()
+        if name == "return":
+            flash(_("%(case)s was returned to the court with your reason.",
+                    case=matter.case_number), "success")
+        else:
+            flash(_("%(case)s: %(step)s — done.", case=matter.case_number,
+                    step=_(workflow.STEPS[name].label)), "success")
+        if session.scalar(select(Matter.id).where(Matter.id == matter.id,
+                                                  current_scope().matters())) is None:
+            return redirect(url_for(".index_view"))  # out of the asker's hands now
+        return redirect(url_for(".details_view", id=id))
 
     @expose("/<uuid:id>/reroute/", methods=("POST",))
     def reroute_view(self, id):
@@ -350,21 +434,24 @@ class MatterView(ScopedModelView):
             abort(400)
         if not current_scope().may("routing", "w"):
             abort(403)
-        matter = self._load(id, act=True)
         reason, grid = (form.reason.data or "").strip(), routable_grid(form.code.data)
         problem = (_("Choose the grid the matter goes to.") if grid is None else
                    _("Say why the matter moves: the grids read the reason.") if not reason
                    else None)
-        if problem:
-            flash(problem, "error")
-            return redirect(url_for(".details_view", id=id))
+        session, actor = db.session, current_user._get_current_object()
         try:
-            reroute(db.session, matter, grid, reason, actor=current_user._get_current_object())
-        except (TransitionError, RoutingError) as e:
-            db.session.rollback()
+            matter = workflow.begin(session, id, actor, version=_version(form.version.data))
+            if problem:
+                flash(problem, "error")
+                return redirect(url_for(".details_view", id=id))
+            workflow.take_step(session, matter, actor, "reroute", note=reason, grid=grid)
+        except workflow.StepError as e:
+            session.rollback()
+            if e.kind in ("missing", "forbidden"):
+                abort(404 if e.kind == "missing" else 403)
             flash(say(e), "error")
             return redirect(url_for(".details_view", id=id))
-        db.session.commit()
+        session.commit()
         flash(_("%(case)s was re-routed. %(where)s", case=matter.case_number,
                 where=where_it_is(matter)), "success")
         return redirect(url_for(".details_view", id=id))

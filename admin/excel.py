@@ -12,22 +12,25 @@ from __future__ import annotations
 
 import unicodedata
 import zipfile
-from collections.abc import Collection
+from collections.abc import Callable, Collection
+from copy import copy
 from dataclasses import dataclass
 from datetime import date
 from io import BytesIO
 from typing import BinaryIO
 
 from openpyxl import Workbook, load_workbook
+from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from openpyxl.worksheet.cell_range import CellRange
 from openpyxl.worksheet.datavalidation import DataValidation
-from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from admin.cells import safe_row
+from admin.cells import safe_cell
 from models import Court, CourtKind, Grid, GridLevel, Person, RosterEntry, RosterRole
 from models.access import Scope
 from models.directory import DirectoryError, normalise_phone
@@ -56,6 +59,10 @@ TEXT = "@"  # cell format: codes and phones stay text, never numbers
 THIN = Side(style="thin", color="999999")
 BORDER = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
 HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+TITLE_FONT = Font(bold=True, size=14)
+BOLD = Font(bold=True)
+CENTRED = Alignment(horizontal="center", vertical="center")
+HEADING = Alignment(horizontal="center", vertical="center", wrap_text=True)
 
 
 class ExcelError(DirectoryError):
@@ -70,32 +77,55 @@ def _width(value) -> int:
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
-def _sheet(ws: Worksheet, title: str, headers: list[str], rows: list[list],
-           text_columns: Collection[int] = ()) -> None:
-    """Title in row 1 across the columns, headers in row 2 (frozen), data below."""
-    ws.append([title])
-    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(headers))
-    ws["A1"].font = Font(bold=True, size=14)
-    ws["A1"].alignment = Alignment(horizontal="center", vertical="center")
-    ws.row_dimensions[1].height = 30
-    ws.append(headers)
-    for cell in ws[2]:
-        cell.font, cell.fill, cell.border = Font(bold=True), HEADER_FILL, BORDER
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-    # The row just appended, by its number: ws.max_row would look at every cell
-    # written so far, row after row (20,000 bad rows took minutes).
-    for line, row in enumerate(rows, start=3):
-        ws.append(safe_row(row))  # names typed by people: text, never formulas
-        for cells in ws.iter_rows(min_row=line, max_row=line, max_col=len(headers)):
-            for cell in cells:
-                cell.border = BORDER
-                if cell.column - 1 in text_columns:
-                    cell.number_format = TEXT
+def workbook() -> Workbook:
+    """A workbook written as it is built (openpyxl's write-only mode): each row goes
+    to a temporary file when appended, so a list of 20,000 rows takes no more memory
+    than one of ten. A normal workbook keeps every cell as an object until saved: the
+    20,000 bad rows of an import took some 280 MB more. Rows go in order, and what
+    comes before the rows in the file (column widths and formats, the frozen header,
+    row heights) is set before the first one."""
+    return Workbook(write_only=True)
+
+
+def cell(ws: WriteOnlyWorksheet, value=None, **style) -> Cell:
+    """One cell of a row to append, its value neutralised (admin.cells), styled by
+    the keywords (font, fill, border, alignment, number_format)."""
+    made = WriteOnlyCell(ws, safe_cell(value))
+    for name, setting in style.items():
+        setattr(made, name, setting)
+    return made
+
+
+def _sheet(ws: WriteOnlyWorksheet, title: str, headers: list[str], rows: list[list],
+           text_columns: Collection[int] = (),
+           restyle: Callable[[int, list[Cell]], None] | None = None) -> None:
+    """Title in row 1 across the columns, headers in row 2 (frozen), data below, each
+    data cell bordered; `restyle(i, cells)` may style data row i further."""
     for i, header in enumerate(headers):
         widest = max([_width(header)] + [_width(r[i]) for r in rows])
         ws.column_dimensions[get_column_letter(i + 1)].width = min(widest + 4, 60)
     ws.freeze_panes = "A3"
     ws.print_title_rows = "2:2"
+    ws.merged_cells.add(CellRange(min_col=1, min_row=1, max_col=len(headers), max_row=1))
+    ws.row_dimensions[1].height = 30
+    ws.append([cell(ws, title, font=TITLE_FONT, alignment=CENTRED)])
+    ws.append([cell(ws, header, font=BOLD, fill=HEADER_FILL, border=BORDER,
+                    alignment=HEADING) for header in headers])
+    plain, text = _bordered(ws, "General"), _bordered(ws, TEXT)
+    for i, row in enumerate(rows):
+        cells = [cell(ws, value) for value in  # names typed by people: never formulas
+                 [*row, *[None] * (len(headers) - len(row))]]
+        for n, made in enumerate(cells):
+            made._style = copy(text if n in text_columns else plain)
+        if restyle is not None:
+            restyle(i, cells)
+        ws.append(cells)
+
+
+def _bordered(ws: WriteOnlyWorksheet, number_format: str):
+    """The style of a data cell, made once and copied to each: setting a border on
+    half a million cells one by one looks it up half a million times."""
+    return cell(ws, border=BORDER, number_format=number_format)._style
 
 
 def _save(wb: Workbook) -> bytes:
@@ -106,36 +136,37 @@ def _save(wb: Workbook) -> bytes:
 
 def template_workbook(town: Grid | None, entries: list[RosterEntry]) -> bytes:
     """The standard template, filled with the town's standing roster to correct
-    (empty when there is no town to fill it for)."""
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "联络员名单"
+    (empty when there is no town to fill it for), and 500 rows still to be typed
+    with a list to pick the role from and codes and phones kept as text."""
+    wb = workbook()
+    ws = wb.create_sheet("联络员名单")
     rows = [[town.name if town else "", "" if e.grid.level is GridLevel.town else e.grid.name,
              e.grid.code, e.person.name, e.title or "", e.person.phone or "", ROLE_NAMES[e.role]]
             for e in entries]
     title = f"{town.name if town else '镇（街）'}执行联动联络员、网格员名单报送表"
     _sheet(ws, title, TEMPLATE_HEADERS, rows, text_columns={2, 5})
-    last = ws.max_row
+    last = len(rows) + 2
     roles = DataValidation(type="list", formula1='"联络员,网格员"', allow_blank=True)
     roles.add(f"G3:G{last + 500}")
-    ws.add_data_validation(roles)
-    for row in range(last + 1, last + 501):  # rows still to be typed: codes, phones as text
-        ws[f"C{row}"].number_format = ws[f"F{row}"].number_format = TEXT
+    ws.data_validations.append(roles)
+    for _ in range(500):
+        ws.append([None, None, cell(ws, number_format=TEXT), None, None,
+                   cell(ws, number_format=TEXT)])
     return _save(wb)
 
 
 def liaison_workbook(rows: list[list], on: date) -> bytes:
-    wb = Workbook()
-    wb.active.title = "联络员名单"
-    _sheet(wb.active, f"镇（街）、村（社区）执行联动联络员名单（{on:%Y年%m月%d日}）",
+    wb = workbook()
+    _sheet(wb.create_sheet("联络员名单"),
+           f"镇（街）、村（社区）执行联动联络员名单（{on:%Y年%m月%d日}）",
            LIAISON_HEADERS, rows, text_columns={4})
     return _save(wb)
 
 
 def court_workbook(rows: list[list]) -> bytes:
-    wb = Workbook()
-    wb.active.title = "法院联系人员名单"
-    _sheet(wb.active, COURT_LIST_TITLE, COURT_HEADERS, rows, text_columns={4})
+    wb = workbook()
+    _sheet(wb.create_sheet("法院联系人员名单"), COURT_LIST_TITLE, COURT_HEADERS, rows,
+           text_columns={4})
     return _save(wb)
 
 

@@ -10,8 +10,14 @@ the process's peak resident memory, VmHWM):
   filed by the job runner (read again, file, locate, audit), timed here as
   `gridlink worker` runs it, in the same process (its memory counts);
 - the nasty workbook: 20,000 rows of one cell each in the last column (XFD), about
-  157 KB: its report, against loading it whole with openpyxl as naive code does.
+  157 KB: its report, against loading it whole with openpyxl as naive code does;
+- a workbook of --rows rows each with a wrong ID number (a bad cell on every row):
+  the download of its bad rows, written row by row (openpyxl's write-only mode, as
+  the app does), against the same download built as a normal workbook (every cell
+  held until saved, as before) in the same run.
 Goals: no request or job over 500 MB; every request well inside gunicorn's 30 s timeout.
+
+    --only bad-rows   measures the bad-rows download and its baseline alone
 
 The requests run on a throwaway PostGIS with the demo (about 30 s to set up) unless
 --database-url names a server (the benchmark creates and drops its own database).
@@ -25,7 +31,6 @@ import io
 import json
 import os
 import re
-import secrets
 import shutil
 import subprocess
 import sys
@@ -40,7 +45,6 @@ from openpyxl import Workbook
 from bench.common import ROOT, load_average, memory_kb
 
 GOAL_MB = 500
-BENCH_KEY = secrets.token_hex(32)  # each process its own: nothing outlives the run
 WORKER_TIMEOUT = 30  # gunicorn's default, which `gridlink serve` keeps
 COURT = "云浮市云城区人民法院"
 USER = "demo_court_yuncheng"
@@ -64,9 +68,10 @@ def _id_number(n: int) -> str:
     return first17 + id_check_character(first17)
 
 
-def valid_workbook(n: int, first: int) -> bytes:
+def valid_workbook(n: int, first: int, bad: bool = False) -> bytes:
     """n service matters for 云城区's court, case numbers from `first` on, saved as
-    Excel and WPS save them (text in the shared strings, the sheet's dimension given)."""
+    Excel and WPS save them (text in the shared strings, the sheet's dimension given);
+    `bad`: every ID number with a wrong check character."""
     from admin import matter_intake as intake
     from models.matter_types import MATTER_TYPE_LABELS, MatterType
 
@@ -86,11 +91,16 @@ def valid_workbook(n: int, first: int) -> bytes:
     for i in range(first, first + n):
         row = {"法院": COURT, "案号": f"（{year}）粤5302执{i}号", "事项类型": kind,
                "承办人": "李明", "承办人电话": "0766-8888001", "被执行人类型": "自然人",
-               "被执行人": f"张{i}", "证件号码": _id_number(i), "户籍地": places[i % len(places)],
+               "被执行人": f"张{i}", "证件号码": _wrong(_id_number(i)) if bad else _id_number(i),
+               "户籍地": places[i % len(places)],
                service.header: "、".join(intake.zh(kinds[k]) for k in ("judgment", "ruling")),
                method.header: intake.zh(methods["direct"])}
         sheet.append([row.get(h) for h in headers])
     return shared_strings(_save(book))
+
+
+def _wrong(id_number: str) -> str:
+    return id_number[:-1] + ("1" if id_number[-1] == "0" else "0")
 
 
 INLINE = re.compile(r'<c r="([A-Z]+\d+)"( s="\d+")? t="inlineStr"><is><t>([^<]*)</t></is></c>')
@@ -148,16 +158,64 @@ def _save(book: Workbook) -> bytes:
     return out.getvalue()
 
 
+def normal_mode_bad_rows(report, say) -> bytes:
+    """The bad-rows download as it was built before (the baseline): a normal workbook
+    holding every cell until it is saved, the same layout and values."""
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    from admin import excel
+    from admin import matter_intake as intake
+    from admin.cells import safe_row
+    from admin.views.matter_import import BAD_FILL
+
+    headers = [*report.headers, intake.ERROR_HEADER]
+    bad = report.bad
+    rows = [[*row.cells[:len(report.headers)], *[None] * (len(report.headers) - len(row.cells)),
+             "；".join(f"{p.column}：{say(p)}" for p in row.problems)] for row in bad]
+    book = Workbook()
+    ws = book.active
+    ws.title = "未导入的行"
+    ws.append([f"未导入的行（{report.filename}）"])
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(headers))
+    ws["A1"].font, ws["A1"].alignment = excel.TITLE_FONT, excel.CENTRED
+    ws.row_dimensions[1].height = 30
+    ws.append(headers)
+    for cell in ws[2]:
+        cell.font, cell.fill, cell.border = excel.BOLD, excel.HEADER_FILL, excel.BORDER
+        cell.alignment = excel.HEADING
+    where = {h: i for i, h in enumerate(report.headers, start=1)}
+    for line, (row, values) in enumerate(zip(bad, rows, strict=True), start=3):
+        ws.append(safe_row(values))
+        for cells in ws.iter_rows(min_row=line, max_row=line, max_col=len(headers)):
+            for cell in cells:
+                cell.border = excel.BORDER
+        for problem in row.problems:
+            if problem.column in where:
+                ws.cell(line, where[problem.column]).fill = BAD_FILL
+        ws.cell(line, len(headers)).font = Font(color="C00000")
+    for i, header in enumerate(headers):
+        widest = max([excel._width(header)] + [excel._width(r[i]) for r in rows])
+        ws.column_dimensions[get_column_letter(i + 1)].width = min(widest + 4, 60)
+    ws.freeze_panes = "A3"
+    ws.print_title_rows = "2:2"
+    return _save(book)
+
+
 # --- one measurement, in its own process -------------------------------------------------
 
 def child(what: str, path: str, url: str) -> dict:
     """Run one request (or the naive load) and return its seconds and peak memory."""
     if what == "naive":
         return naive_read(path)
+    if what == "bad-rows normal":  # the baseline: the download as a normal workbook
+        from admin.views import matter_import
+
+        matter_import.bad_rows_workbook = normal_mode_bad_rows
     from admin import create_app
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "WTF_CSRF_ENABLED": False,
-                      "SECRET_KEY": BENCH_KEY})
+                      "SECRET_KEY_FILE": str(Path(path).parent / "secret_key")})
     client = app.test_client()
     login = client.get("/admin/auth/").get_data(as_text=True)
     csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', login).group(1)
@@ -170,12 +228,19 @@ def child(what: str, path: str, url: str) -> dict:
                          content_type="multipart/form-data")
     report_url = upload.headers["Location"]
     before = memory_kb()["VmHWM"] / 1024
+    _reset_peak()  # from here VmHWM is the request's own peak (the app's share included)
     start = time.perf_counter()
     if what == "report":
         response = client.get(report_url)
+    elif what.startswith("bad-rows"):
+        response = client.get(report_url.split("?")[0] + "/bad-rows.xlsx")
+        seconds, peak = time.perf_counter() - start, memory_kb()["VmHWM"] / 1024
+        return {"seconds": seconds, "status": response.status_code,
+                "hwm_mb": max(before, peak), "request_peak_mb": peak, "hwm_before_mb": before,
+                "download_kb": len(response.data) / 1024, "download_rows": _rows(response.data)}
     else:
         response = client.post(report_url, data={"csrf_token": csrf})
-    seconds = time.perf_counter() - start
+    seconds, peak = time.perf_counter() - start, memory_kb()["VmHWM"] / 1024
     job = {}
     if "/admin/jobs/" in response.headers.get("Location", ""):
         # A large file is filed by the job runner: time what `gridlink worker` does.
@@ -185,6 +250,7 @@ def child(what: str, path: str, url: str) -> dict:
         runner(url, app).run_worker(wait=False, install_signal_handlers=False)
         job = {"job_seconds": time.perf_counter() - start,
                "job": client.get(response.headers["Location"] + "status.json").get_json()}
+        peak = memory_kb()["VmHWM"] / 1024
     page = client.get(report_url).get_data(as_text=True) if what == "confirm" else \
         response.get_data(as_text=True)
     counts = {k: _count(page, k) for k in ("rows", "bad", "new", "duplicates")}
@@ -193,8 +259,24 @@ def child(what: str, path: str, url: str) -> dict:
     flashed = re.findall(r'alert-(?:error|danger|success|info)[^>]*>\s*(?:<button[^>]*>'
                          r'[^<]*</button>)?\s*([^<]+)', page)
     return {"seconds": seconds, "status": response.status_code, "counts": counts,
-            "hwm_mb": memory_kb()["VmHWM"] / 1024, "hwm_before_mb": before,
+            "hwm_mb": max(before, peak), "request_peak_mb": peak, "hwm_before_mb": before,
             "flashed": flashed, **job}
+
+
+def _reset_peak() -> None:
+    """Start VmHWM again from the present resident size (Linux: clear_refs 5), so
+    that a request's own peak shows even below what the app's start once took."""
+    Path("/proc/self/clear_refs").write_text("5")
+
+
+def _rows(data: bytes) -> int:
+    """Rows of a downloaded workbook's first sheet (read once its peak is taken)."""
+    from openpyxl import load_workbook
+
+    book = load_workbook(io.BytesIO(data), read_only=True)
+    rows = sum(1 for _ in book.worksheets[0].iter_rows(values_only=True))
+    book.close()
+    return rows
 
 
 def naive_read(path: str) -> dict:
@@ -251,7 +333,9 @@ def prepare_database(server: str | None, scratch: Path):
     engine = create_engine(url)
     upgrade(engine)
     engine.dispose()
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": BENCH_KEY})
+    # One key for the run (made in the scratch folder), as one installation has.
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url,
+                      "SECRET_KEY_FILE": str(scratch / "secret_key")})
     with app.app_context():
         load_demo(db.session)
         db.session.commit()
@@ -269,28 +353,35 @@ def prepare_database(server: str | None, scratch: Path):
 
 # --- the run -------------------------------------------------------------------------------
 
-def run(rows: int, server: str | None) -> dict:
+def run(rows: int, server: str | None, only: str | None = None) -> dict:
     scratch = Path(tempfile.mkdtemp(prefix="gridlink-bench-intake-", dir="/var/tmp"))
     os.chmod(scratch, 0o755)
     try:
         url, clean_up = prepare_database(server, scratch)
         try:
-            files = {"small": (scratch / "100行.xlsx", valid_workbook(100, 1)),
-                     "large": (scratch / f"{rows}行.xlsx", valid_workbook(rows, 100_000)),
-                     "xfd": (scratch / "XFD.xlsx", xfd_workbook()),
-                     "xfd small": (scratch / "XFD-1000.xlsx", xfd_workbook(NAIVE_ROWS))}
+            files = {"bad": (scratch / f"{rows}行-全错.xlsx", valid_workbook(rows, 1, bad=True))}
+            if only is None:
+                files |= {"small": (scratch / "100行.xlsx", valid_workbook(100, 1)),
+                          "large": (scratch / f"{rows}行.xlsx", valid_workbook(rows, 100_000)),
+                          "xfd": (scratch / "XFD.xlsx", xfd_workbook()),
+                          "xfd small": (scratch / "XFD-1000.xlsx", xfd_workbook(NAIVE_ROWS))}
             for path, data in files.values():
                 path.write_bytes(data)
             results = {"rows": rows, "sizes_kb": {k: len(d) / 1024 for k, (_, d) in
                                                   files.items()}}
-            for name in ("small", "large"):
-                for what in ("report", "confirm"):
-                    results[f"{name} {what}"] = measure(what, files[name][0], url)
-                    print(name, what, results[f"{name} {what}"], flush=True)
-            results["xfd report"] = measure("report", files["xfd"][0], url)
-            # The old reading of the whole nasty file would take gigabytes of a shared
-            # machine: it reads a twentieth of it, and grows linearly.
-            results["xfd old reader"] = measure("naive", files["xfd small"][0], url)
+            if only is None:
+                for name in ("small", "large"):
+                    for what in ("report", "confirm"):
+                        results[f"{name} {what}"] = measure(what, files[name][0], url)
+                        print(name, what, results[f"{name} {what}"], flush=True)
+                results["xfd report"] = measure("report", files["xfd"][0], url)
+                # The old reading of the whole nasty file would take gigabytes of a
+                # shared machine: it reads a twentieth of it, and grows linearly.
+                results["xfd old reader"] = measure("naive", files["xfd small"][0], url)
+            results["all-bad report"] = measure("report", files["bad"][0], url)
+            for what in ("bad-rows", "bad-rows normal"):
+                results[what] = measure(what, files["bad"][0], url)
+                print(what, results[what], flush=True)
             return results
         finally:
             clean_up()
@@ -306,6 +397,9 @@ def summary(results: dict) -> list[str]:
         within = "within" if figures["hwm_mb"] <= GOAL_MB else "OVER"
         line = (f"{key:<16} {figures['seconds']:7.2f} s  peak {figures['hwm_mb']:6.0f} MB "
                 f"({within} {GOAL_MB} MB)")
+        if "request_peak_mb" in figures:
+            line += (f", during the request {figures['request_peak_mb']:.0f} MB "
+                     f"(before it {figures['hwm_before_mb']:.0f} MB)")
         if key.endswith("confirm"):
             line += (f"; {'within' if figures['seconds'] < WORKER_TIMEOUT else 'OVER'} the "
                      f"{WORKER_TIMEOUT} s worker timeout")
@@ -314,6 +408,9 @@ def summary(results: dict) -> list[str]:
                      f"({figures['job']['state']}: {figures['job']['message']})")
         if figures.get("counts") and figures["counts"].get("rows") is not None:
             line += f"; page counts {figures['counts']}"
+        if "download_rows" in figures:
+            line += (f"; {figures['download_rows'] - 2:,} bad rows, "
+                     f"{figures['download_kb']:,.0f} KB")
         if "cells" in figures:
             line += (f"; {figures['rows']:,} rows as {figures['cells']:,} cells "
                      f"(the whole file has {20_000 // NAIVE_ROWS}× as many)")
@@ -332,12 +429,13 @@ def main(argv=None) -> None:
     parser.add_argument("--database-url", help="a PostgreSQL server to use instead of a "
                         "throwaway one")
     parser.add_argument("--json", dest="json_path", help="write every figure here too")
+    parser.add_argument("--only", choices=["bad-rows"], help="measure only this")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         print(json.dumps(child(*args.child), ensure_ascii=False))
         return
-    results = run(args.rows, args.database_url)
+    results = run(args.rows, args.database_url, args.only)
     for line in summary(results):
         print(line)
     if args.json_path:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
+from itertools import zip_longest
 from pathlib import Path
 
 from flask import abort, current_app, flash, redirect, request, url_for
@@ -19,8 +20,8 @@ from flask_admin.form import SecureForm
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy import select
 from wtforms import FileField
@@ -28,7 +29,7 @@ from wtforms import FileField
 from admin import matter_intake as intake
 from admin import uploads
 from admin.auth import current_scope
-from admin.excel import TEXT, _save, _sheet
+from admin.excel import TEXT, _save, _sheet, cell, workbook
 from admin.jobs import execute
 from admin.views.directory import MAX_UPLOAD, download
 from admin.views.jobs import say
@@ -51,6 +52,8 @@ SUFFIXES = (".xlsx", ".xlsm", ".csv", ".txt")
 OLD_EXCEL = intake.OLD_EXCEL
 SHOWN_PROBLEMS = 1000  # on the page; the bad-rows download has them all
 BAD_FILL = PatternFill("solid", fgColor="F8D7DA")
+ERROR_FONT = Font(color="C00000")
+WRAPPED = Alignment(wrap_text=True, vertical="top")
 
 
 class UploadForm(SecureForm):
@@ -177,19 +180,35 @@ def template_workbook(session, scope: Scope | None) -> bytes:
     lists to pick from, and a second sheet explaining every column."""
     columns = intake.template_columns()
     headers = [c.header for c in columns]
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "联动事项"
-    examples = _examples(session, scope, columns)
-    _sheet(ws, "执行联动事项批量导入表", headers, examples,
-           text_columns={i for i, c in enumerate(columns)
-                         if c.key in ("case_number", "debtor_id_number", "officer_phone",
-                                      "debtor_phones")})
-    for i, column in enumerate(columns, start=1):
-        if column.key in ("case_number", "debtor_id_number", "officer_phone", "debtor_phones"):
-            ws.column_dimensions[ws.cell(2, i).column_letter].number_format = TEXT
+    wb = workbook()
+    ws = wb.create_sheet("联动事项")
+    text = {i for i, c in enumerate(columns) if c.key in TEXT_KEYS}
+    for i in text:  # the rows still to be typed too
+        ws.column_dimensions[get_column_letter(i + 1)].number_format = TEXT
+    picks = _picks(columns)
+    for n, (key, values) in enumerate(picks.items(), start=1):
+        letter = get_column_letter(n)
+        at = next(i for i, c in enumerate(columns, start=1) if c.key == key)
+        pick = DataValidation(type="list", formula1=f"'选项'!${letter}$1:${letter}${len(values)}",
+                              allow_blank=True, showErrorMessage=True)
+        target = get_column_letter(at)
+        pick.add(f"{target}3:{target}{intake.MAX_ROWS + 2}")
+        ws.data_validations.append(pick)
+    _sheet(ws, "执行联动事项批量导入表", headers, _examples(session, scope, columns),
+           text_columns=text)
     lists = wb.create_sheet("选项")
     lists.sheet_state = "hidden"
+    for row in zip_longest(*picks.values()):  # one list a column
+        lists.append([cell(lists, value) for value in row])
+    _explain(wb.create_sheet("填写说明"), columns)
+    return _save(wb)
+
+
+TEXT_KEYS = ("case_number", "debtor_id_number", "officer_phone", "debtor_phones")
+
+
+def _picks(columns) -> dict[str, list[str]]:
+    """What each column with a list to pick from offers, by its key."""
     picks = {"matter_type": [intake.zh(label) for label in MATTER_TYPE_LABELS.values()],
              "debtor_kind": ["自然人", "单位"], "urgent": ["是", "否"], "bounty": ["是", "否"]}
     for column in columns:
@@ -198,18 +217,7 @@ def template_workbook(session, scope: Scope | None) -> bytes:
             picks[column.key] = [intake.zh(label) for _, label in spec.choices]
         elif spec and spec.kind == "flag":
             picks[column.key] = ["是", "否"]
-    for n, (key, values) in enumerate(picks.items(), start=1):
-        letter = lists.cell(1, n).column_letter
-        for row, value in enumerate(values, start=1):
-            lists.cell(row, n, value)
-        at = next(i for i, c in enumerate(columns, start=1) if c.key == key)
-        pick = DataValidation(type="list", formula1=f"'选项'!${letter}$1:${letter}${len(values)}",
-                              allow_blank=True, showErrorMessage=True)
-        target = ws.cell(3, at).column_letter
-        pick.add(f"{target}3:{target}{intake.MAX_ROWS + 2}")
-        ws.add_data_validation(pick)
-    _explain(wb.create_sheet("填写说明"), columns)
-    return _save(wb)
+    return picks
 
 
 def _examples(session, scope: Scope | None, columns) -> list[list]:
@@ -311,10 +319,12 @@ def _explain(ws, columns) -> None:
         required, note = FIXED_NOTES[column.key]
         rows.append([column.header, required, note, _allowed(column.key)])
     _sheet(ws, "填写说明（每行一件联动事项；表头请勿修改）",
-           ["列名", "是否必填", "说明", "可填写的值"], rows)
-    for row in ws.iter_rows(min_row=3):
-        for cell in row:
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
+           ["列名", "是否必填", "说明", "可填写的值"], rows, restyle=_wrapped)
+
+
+def _wrapped(_, cells) -> None:
+    for made in cells:
+        made.alignment = WRAPPED
 
 
 def _allowed(key: str) -> str:
@@ -335,19 +345,23 @@ def _allowed(key: str) -> str:
 
 def bad_rows_workbook(report: intake.IntakeReport, say) -> bytes:
     """The rows that were not filed, as they were typed, with a 错误 column and the
-    wrong cells shaded: fix them and upload this file again."""
+    wrong cells shaded: fix them and upload this file again. Written row by row
+    (admin.excel.workbook): the 20,000 bad rows of a full file take no more memory
+    than a few."""
     headers = [h for h in report.headers] + [intake.ERROR_HEADER]
+    bad = report.bad
     rows = [[*row.cells[:len(report.headers)],
              *[None] * (len(report.headers) - len(row.cells)),
-             "；".join(f"{p.column}：{say(p)}" for p in row.problems)] for row in report.bad]
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "未导入的行"
-    _sheet(ws, f"未导入的行（{report.filename}）", headers, rows)
-    where = {h: i for i, h in enumerate(report.headers, start=1)}
-    for line, row in enumerate(report.bad, start=3):
-        for problem in row.problems:
+             "；".join(f"{p.column}：{say(p)}" for p in row.problems)] for row in bad]
+    where = {h: i for i, h in enumerate(report.headers)}
+
+    def shade(i: int, cells) -> None:
+        for problem in bad[i].problems:
             if problem.column in where:
-                ws.cell(line, where[problem.column]).fill = BAD_FILL
-        ws.cell(line, len(headers)).font = Font(color="C00000")
+                cells[where[problem.column]].fill = BAD_FILL
+        cells[-1].font = ERROR_FONT
+
+    wb = workbook()
+    _sheet(wb.create_sheet("未导入的行"), f"未导入的行（{report.filename}）", headers, rows,
+           restyle=shade)
     return _save(wb)

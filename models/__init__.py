@@ -20,6 +20,7 @@ from models.matters import (
     TransitionError,
     Urgency,
 )
+from models.outcomes import Evidence, Outcome
 from models.places import GazetteerVersion, PlaceAlias
 from models.roster import Person, RosterEntry, RosterRole
 
@@ -30,6 +31,7 @@ AUDITED.update({
     Submission: "directory_submission", SubmissionRow: "directory_row",
     Matter: "matter", Debtor: "debtor", MatterAddress: "matter_address",
     Assignment: "assignment", Precedence: "assignment_precedence", PlaceAlias: "place_alias",
+    Outcome: "outcome", Evidence: "evidence",
 })
 
 __all__ = [
@@ -47,6 +49,7 @@ __all__ = [
     "Credential",
     "Debtor",
     "DebtorKind",
+    "Evidence",
     "GazetteerVersion",
     "Generation",
     "Grid",
@@ -57,6 +60,7 @@ __all__ = [
     "MatterAddress",
     "MatterState",
     "MatterType",
+    "Outcome",
     "Person",
     "PlaceAlias",
     "Precedence",

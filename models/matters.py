@@ -109,7 +109,9 @@ TRANSITIONS: dict[MatterState, frozenset[MatterState]] = {
     S.review: frozenset({S.assigned, S.cancelled}),
     S.manual: frozenset({S.assigned, S.cancelled}),
     S.assigned: frozenset({S.assigned, S.accepted, S.returned, S.escalated, S.cancelled}),
-    S.accepted: frozenset({S.dispatched, S.returned, S.failed, S.escalated, S.cancelled}),
+    # A liaison who does the work themselves records the outcome without dispatching.
+    S.accepted: frozenset({S.dispatched, S.done, S.returned, S.failed, S.escalated,
+                           S.cancelled}),
     S.dispatched: frozenset({S.done, S.failed, S.cancelled}),
     S.done: frozenset({S.confirmed}),
     S.confirmed: frozenset({S.paid}),

@@ -24,6 +24,7 @@ from flask_babel import gettext
 from sqlalchemy import select
 
 from admin.api import api
+from admin.api_outcomes import outcome_json
 from admin.auth import current_scope
 from admin.errors import whole_number
 from admin.views.formatters import mask_phone
@@ -71,6 +72,7 @@ def matter_json(matter: Matter) -> dict:
         "confidence": primary.confidence if primary else None,
         "co_assisting": [_grid_json(a.grid) for a in matter.co_assignments],
         "waiting_because": _say(matter.queue_reason, matter.queue_params),
+        "outcome": outcome_json(matter),
         "addresses": [{"kind": a.kind.value, "text": a.text, "status": a.status,
                        "method": a.method, "confidence": a.confidence,
                        "grid": _grid_json(a.grid), "candidates": a.candidates or [],

@@ -26,7 +26,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from geoalchemy2 import Geometry, WKBElement
+from geoalchemy2 import Geometry, WKBElement, WKTElement
 from geoalchemy2.shape import to_shape
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, func
@@ -267,7 +267,7 @@ def store(session: Session, matter: Matter, kind: str, stream, name: str, *, roo
         content_type=FORMATS[fmt][0], size=len(data), sha256=digest, name=name,
         width=picture.width if picture else None, height=picture.height if picture else None,
         taken_at=picture.taken_at if picture else None,
-        gps=(f"SRID=4326;POINT({picture.gps[0]} {picture.gps[1]})"
+        gps=(WKTElement(f"POINT({picture.gps[0]} {picture.gps[1]})", srid=4326)
              if picture and picture.gps else None),
         uploaded_by_id=getattr(uploaded_by, "id", None),
         uploaded_by_name=(getattr(uploaded_by, "display_name", None) or "system")[:100])

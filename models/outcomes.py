@@ -39,6 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from models.accounts import Role
 from models.audit import Actor, append
 from models.base import db, uuid_pk
 from models.evidence import Evidence
@@ -200,6 +201,13 @@ AT_LEAST_ONE: dict[MatterType, tuple[str, ...]] = {
 # matter may have it corrected (a new version) until the court confirms it.
 RECORDING_STATES = (MatterState.accepted, MatterState.dispatched)
 CORRECTING_STATES = (MatterState.done,)
+# Who records it, and in which states: the liaison of the matter's grid (who may do
+# the work without dispatching it) or the grid worker it was dispatched to. The
+# area (the matter is their grid's) is models.access's matters_to_act_on.
+RECORDERS: dict[Role, tuple[MatterState, ...]] = {
+    Role.liaison: RECORDING_STATES + CORRECTING_STATES,
+    Role.grid_worker: (MatterState.dispatched, *CORRECTING_STATES),
+}
 MAX_LINE, MAX_TEXT, MAX_ROWS, MAX_NAMES = 200, 2000, 50, 20
 MAX_YUAN = Decimal("1000000000000")
 NAME_SEPARATORS = re.compile(r"[、,，;；/\n]+")
@@ -217,6 +225,10 @@ class OutcomeError(ValueError):
     def __init__(self, errors: list[FieldError]):
         self.errors = errors
         super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
+
+
+def may_record(role: Role | None, state: MatterState) -> bool:
+    return state in RECORDERS.get(role, ())
 
 
 def fields_of(matter_type: MatterType | str) -> tuple[OutcomeField, ...]:

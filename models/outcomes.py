@@ -25,6 +25,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     DateTime,
@@ -110,6 +111,8 @@ OUTCOME_FIELDS: dict[MatterType, tuple[OutcomeField, ...]] = {
         F("method", N_("How it was served"), kind="choice", choices=SERVICE_RESULTS),
         F("served_on", N_("Date served"), kind="date", when=("method", SERVED)),
         F("served_at", N_("Place served"), when=("method", SERVED)),
+        F("served_point", N_("Where it was served, on the map"), kind="point", required=False,
+          when=("method", SERVED)),
         F("signed_by", N_("Who signed the service receipt"), kind="choice", choices=SIGNERS,
           when=("method", ("direct",))),
         F("signer_name", N_("Name of who signed"), when=("signed_by", ("family", "colleague",
@@ -213,6 +216,15 @@ MAX_YUAN = Decimal("1000000000000")
 NAME_SEPARATORS = re.compile(r"[、,，;；/\n]+")
 
 
+# The day it is where the work is done: a worker recording at 01:00 Beijing time
+# records "today", whatever the server's clock zone says.
+SITE_ZONE = ZoneInfo("Asia/Shanghai")
+
+
+def local_today() -> date:
+    return datetime.now(SITE_ZONE).date()
+
+
 class Bad(ValueError):
     """One answer refused: an English template and its parameters."""
 
@@ -268,7 +280,7 @@ def _date(value):
             day = date.fromisoformat(str(value).strip())
         except ValueError:
             raise Bad(N_("%(value)s is not a date (YYYY-MM-DD)")) from None
-    if day > date.today():
+    if day > local_today():
         raise Bad(N_("%(value)s is in the future"))
     return day.isoformat()
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from PIL import ExifTags, Image
@@ -17,8 +17,9 @@ from test_outcomes import make_matter
 from models import ApiToken, Court, Matter, MatterState, Outcome
 from models.evidence import Evidence, EvidenceError, path_of, sniff, store
 from models.matter_types import MatterType
+from models.outcomes import local_today
 
-YESTERDAY = (date.today() - timedelta(days=1)).isoformat()
+YESTERDAY = (local_today() - timedelta(days=1)).isoformat()
 HTML_AS_JPG = b"<!DOCTYPE html><html><script>alert(document.cookie)</script></html>"
 SVG_AS_JPG = (b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" '
               b'onload="alert(1)"><rect width="9" height="9"/></svg>')

@@ -6,7 +6,7 @@ in versions, the matter moving to done once."""
 from __future__ import annotations
 
 import io
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select, text
@@ -24,14 +24,15 @@ from models.outcomes import (
     OutcomeError,
     check_outcome,
     latest,
+    local_today,
     prefilled,
     record_outcome,
     versions,
 )
 
 XINGYAN_ADDRESS = "云浮市云城区云城街道星岩社区"
-YESTERDAY = (date.today() - timedelta(days=1)).isoformat()
-TOMORROW = (date.today() + timedelta(days=1)).isoformat()
+YESTERDAY = (local_today() - timedelta(days=1)).isoformat()
+TOMORROW = (local_today() + timedelta(days=1)).isoformat()
 
 REQUESTS = {
     MatterType.service: ({"document_kinds": ["judgment"], "method": "direct"}, []),
@@ -307,3 +308,11 @@ def test_a_refused_outcome_leaves_the_matter_as_it_was(session, worker):
         record_outcome(session, matter, worker, {"purpose": "risk"}, [])
     assert {e.field for e in refused.value.errors} == {"reported_on", "state_of_mind", "risks"}
     assert matter.state is MatterState.accepted
+
+
+def test_today_is_the_day_in_beijing(session):
+    """A worker recording just after midnight Beijing time (16:00 UTC) records today."""
+    matter = make_matter(session, MatterType.witness, "518")
+    _, errors = check_outcome(matter, {"held_on": local_today().isoformat(),
+                                       "participants": "张三"})
+    assert errors == []

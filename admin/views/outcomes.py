@@ -29,9 +29,10 @@ from admin.auth import current_scope
 from admin.outcome_files import evidence_max_bytes, evidence_root, send_evidence
 from admin.views.formatters import local_time
 from admin.views.matter_formatters import label
-from models import Matter, db
+from models import Matter, MatterState, db
 from models.evidence import FORMATS, Evidence, EvidenceError, store
 from models.matter_types import CREDENTIAL_LABELS, MATTER_TYPE_LABELS, Credential, MatterType
+from models.matters import STATE_LABELS
 from models.outcomes import (
     FieldError,
     OutcomeError,
@@ -87,6 +88,8 @@ def say_outcome(error: FieldError) -> str:
         params["label"] = _(params["label"])
     if "fields" in params:
         params["fields"] = "、".join(_(f.strip()) for f in params["fields"].split(","))
+    if params.get("state") in MatterState.__members__:
+        params["state"] = label(STATE_LABELS, MatterState(params["state"]))
     if "credential" in params:
         params["credential"] = label(CREDENTIAL_LABELS, Credential(params["credential"]))
     return _(error.template) % params if params else _(error.template)

@@ -155,8 +155,11 @@
         if (max && file.size > max) { refused.push(fill($(input).data('too-big'), '__NAME__', file.name)); }
       });
       $(input).siblings('.gridlink-too-big').remove();
+      $form.find('.gridlink-file-names[data-for="' + input.id + '"]').text(
+        Array.prototype.map.call(input.files || [], function (f) { return f.name; }).join('、'));
       if (refused.length) {
         input.value = '';
+        $form.find('.gridlink-file-names[data-for="' + input.id + '"]').text('');
         refused.forEach(function (message) {
           $('<div class="invalid-feedback d-block gridlink-too-big"></div>').text(message).insertAfter(input);
         });

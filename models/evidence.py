@@ -21,6 +21,7 @@ import hashlib
 import io
 import os
 import uuid
+import warnings
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -57,7 +58,11 @@ FORMATS = {
 }
 PILLOW_FORMATS = {"JPEG": "jpeg", "PNG": "png", "WEBP": "webp", "HEIF": "heic"}
 HEIC_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"}
-Image.MAX_IMAGE_PIXELS = 80_000_000  # a 12,000 × 6,700 scan; more is a bomb, refused
+# The most pixels a picture may have: a JPEG is decoded at thumbnail scale (draft), so
+# a 108-megapixel phone photo costs little; others are decoded whole (a 40-megapixel
+# PNG is 120 MB in memory), and a small file of huge dimensions is a bomb.
+MAX_PIXELS = {"jpeg": 120_000_000, "heic": 50_000_000}
+MAX_PIXELS_OTHER = 40_000_000
 
 
 class EvidenceError(ValueError):
@@ -182,19 +187,30 @@ def read_picture(data: bytes, fmt: str, name: str) -> Picture:
     """Open the whole picture (a truncated or damaged one is refused), read its EXIF and
     make the thumbnail."""
     try:
-        with Image.open(io.BytesIO(data)) as probe:
-            found = PILLOW_FORMATS.get(probe.format or "")
-            probe.verify()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as probe:
+                found = PILLOW_FORMATS.get(probe.format or "")
+                pixels = probe.size[0] * probe.size[1]
+                if pixels > MAX_PIXELS.get(fmt, MAX_PIXELS_OTHER):
+                    raise Image.DecompressionBombError(pixels)
+                width, height = probe.size
+                probe.verify()
         with Image.open(io.BytesIO(data)) as image:
+            if image.format == "JPEG":
+                image.draft("RGB", (THUMB_PX * 2, THUMB_PX * 2))
             image.load()
             exif = image.getexif()
+            if exif.get(ExifTags.Base.Orientation) in (5, 6, 7, 8):  # turned a quarter
+                width, height = height, width
             upright = ImageOps.exif_transpose(image)
-            width, height = upright.size
             upright.thumbnail((THUMB_PX, THUMB_PX))
             out = io.BytesIO()
             upright.convert("RGB").save(out, "JPEG", quality=80, optimize=True)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError,
-            Image.DecompressionBombError) as e:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise EvidenceError(N_("%(name)s has too many pixels to be a photo or a scan"),
+                            name=name) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         raise EvidenceError(N_("%(name)s is damaged or not a complete picture (%(why)s)"),
                             name=name, why=type(e).__name__) from None
     if found != fmt:

@@ -111,6 +111,26 @@ def test_a_damaged_picture_is_refused(session, root):
     assert refused.value.params["name"] == "坏照片.jpg"
 
 
+@pytest.mark.parametrize("side", [7_000, 20_000])  # over our limit; over Pillow's own
+def test_a_picture_of_huge_dimensions_is_refused_before_it_is_decoded(session, root, side):
+    """A PNG bomb: a few kilobytes that would be gigabytes once decoded."""
+    matter = make_matter(session, MatterType.legal_education, "609")
+    out = io.BytesIO()
+    Image.new("1", (side, side)).save(out, "PNG")
+    assert len(out.getvalue()) < 200_000
+    with pytest.raises(EvidenceError) as refused:
+        keep(session, matter, out.getvalue(), "bomb.png", root)
+    assert refused.value.template == "%(name)s has too many pixels to be a photo or a scan"
+
+
+def test_a_large_phone_photo_is_measured_whole_and_thumbnailed_small(session, root):
+    matter = make_matter(session, MatterType.legal_education, "614")
+    evidence = keep(session, matter, picture(size=(4000, 3000)), "big.jpg", root)
+    assert (evidence.width, evidence.height) == (4000, 3000)
+    with Image.open(path_of(root, evidence.sha256, thumbnail=True)) as thumb:
+        assert thumb.size == (320, 240)
+
+
 def test_the_cameras_time_and_place_are_read(session, root):
     matter = make_matter(session, MatterType.legal_education, "606")
     evidence = keep(session, matter, picture(), "IMG_0001.JPG", root)

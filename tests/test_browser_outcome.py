@@ -38,21 +38,26 @@ def receipt_photo() -> bytes:
     return out.getvalue()
 
 
-@pytest.fixture
-def dispatched_matter(demo):
-    """A service matter of 星岩社区, dispatched to its grid worker. (Dispatching is
+def dispatched(demo, kind: str, serial: str, request: dict, credentials=()):
+    """A matter of 星岩社区, dispatched to its grid worker. (Dispatching is
     models.workflow's, on another branch: the state is set directly.)"""
     court = demo.scalar(select(Court).where(Court.name == "云浮市云城区人民法院"))
-    first17 = "44530219850317701"
+    first17 = f"44530219850317{serial}"
     matter, _ = file_matter(demo, MatterInput(
-        court=court, officer_name="测试干警", case_number="（2026）粤5302执7001号",
-        matter_type="service", debtor_kind="person", debtor_name="黄某某",
+        court=court, officer_name="测试干警", case_number=f"（2026）粤5302执7{serial}号",
+        matter_type=kind, debtor_kind="person", debtor_name="黄某某",
         debtor_id_number=first17 + id_check_character(first17),
         addresses=[AddressInput(kind="habitual", text="云浮市云城区云城街道星岩社区")],
-        request={"document_kinds": ["judgment"], "method": "direct"}))
+        request=request, credentials=list(credentials)))
     matter.state = MatterState.dispatched
     demo.commit()
     return matter.id
+
+
+@pytest.fixture
+def dispatched_matter(demo):
+    return dispatched(demo, "service", "701", {"document_kinds": ["judgment"],
+                                               "method": "direct"})
 
 
 @pytest.fixture
@@ -126,3 +131,45 @@ def test_a_grid_worker_records_a_service_with_a_photo(phone, dispatched_matter, 
     outcome = demo.scalar(select(Outcome).where(Outcome.matter_id == dispatched_matter))
     assert outcome.data["served_point"] == {"lon": 112.04012, "lat": 22.93021}
     assert outcome.data["signed_by"] == "debtor" and len(outcome.data["receipt"]) == 1
+
+
+def test_property_items_are_added_and_placed_by_gps_and_on_the_map(phone, demo, artifacts):
+    matter_id = dispatched(demo, "find_property", "702", {"property_kinds": ["house"]},
+                           ["enforcement_basis", "work_id"])
+    phone.goto(f"{phone.base}/admin/matter/{matter_id}/outcome/")
+    phone.select_option("#o-items-0-kind", "house")
+    phone.fill("#o-items-0-description", "两层砖混楼房，约120平方米")
+    phone.fill("#o-items-0-value", "120000")
+    phone.click("button.gridlink-use-location[data-target=o-items-0-point]")
+    expect(phone.locator("#o-items-0-point-lon")).to_have_value("112.040120")
+
+    phone.click("#gridlink-add-item")
+    phone.click("#gridlink-add-item")
+    expect(phone.locator(".gridlink-item")).to_have_count(3)
+    expect(phone.locator(".gridlink-item .gridlink-item-number").nth(2)).to_have_text("3")
+    phone.locator(".gridlink-item").nth(2).locator(".gridlink-remove-item").click()
+    expect(phone.locator(".gridlink-item")).to_have_count(2)
+    phone.select_option("#o-items-1-kind", "livestock")
+    phone.fill("#o-items-1-description", "生猪30头")
+    phone.click("button.gridlink-pick[data-target=o-items-1-point]")
+    expect(phone.locator(".gridlink-item").nth(1)).to_have_class(re.compile("gridlink-picking"))
+    pick_map = phone.locator("#gridlink-outcome-pick-map")
+    pick_map.scroll_into_view_if_needed()
+    box = pick_map.bounding_box()
+    phone.mouse.click(box["x"] + box["width"] * 0.7, box["y"] + box["height"] * 0.3)
+    expect(phone.locator("#o-items-1-point-lon")).not_to_have_value("")
+    expect(pick_map).to_have_attribute("data-markers", "2")
+    fits_the_screen(phone)
+    phone.screenshot(path=artifacts / "outcome-phone-property.png", full_page=True)
+
+    phone.click("#gridlink-outcome-save")
+    phone.wait_for_url(re.compile(r".*/admin/matter/details/\?id=.*"))
+    items = phone.locator("#gridlink-outcome-items tbody tr")
+    expect(items).to_have_count(2)
+    expect(items.nth(0)).to_contain_text("120,000 元")
+    expect(phone.locator("#gridlink-outcome-map")).to_have_attribute("data-points", "2")
+    demo.expire_all()
+    outcome = demo.scalar(select(Outcome).where(Outcome.matter_id == matter_id))
+    first, second = outcome.data["items"]
+    assert first["point"] == {"lon": 112.04012, "lat": 22.93021}
+    assert second["kind"] == "livestock" and second["point"] != first["point"]

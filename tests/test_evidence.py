@@ -273,6 +273,7 @@ def test_a_bad_file_keeps_everything_typed_and_the_good_file(client_as, session,
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert "evil.jpg is not a photo or a PDF" in page
+    assert 'data-field="place"' not in page  # the place was given: no other problem
     for typed in ("星岩社区文化室", "执行悬赏", 'value="45"', "村民踊跃提问", YESTERDAY):
         assert typed in page
     kept = re.findall(r'name="o-photos-kept" value="([0-9a-f-]{36})"', page)
@@ -297,6 +298,20 @@ def test_a_bad_file_keeps_everything_typed_and_the_good_file(client_as, session,
     assert f"/admin/matter/evidence/{kept[0]}/thumbnail/" in details
     assert "星岩社区文化室" in details and good.sha256 not in details
     assert "Taken 2026-03-01 09:30" in details
+
+
+def test_a_bad_file_and_a_missing_answer_are_said_at_once(client_as, session, root):
+    matter = make_matter(session, MatterType.legal_education, "626",
+                         state=MatterState.dispatched)
+    response = client_as("demo_worker").post(
+        f"/admin/matter/{matter.id}/outcome/", data=education_form(**{
+            "o-place": "", "o-photos-file": [upload(SVG_AS_JPG, "x.jpg")]}),
+        content_type="multipart/form-data")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert page.count('class="invalid-feedback d-block gridlink-field-error" '
+                      'data-field="photos"') == 1
+    assert 'data-field="place"' in page
 
 
 def test_a_missing_answer_keeps_the_new_file(client_as, session, root):

@@ -36,8 +36,10 @@ from models.matters import STATE_LABELS
 from models.outcomes import (
     FieldError,
     OutcomeError,
+    check_outcome,
     fields_of,
     latest,
+    local_today,
     may_record,
     points,
     prefilled,
@@ -213,7 +215,8 @@ class OutcomePages:
             accept=",".join(["image/*", "application/pdf"]),
             formats="、".join(f.upper() for f in FORMATS),
             unplaced=[m for name, ms in errors.items() if not name for m in ms],
-            correcting=latest(db.session, matter.id) is not None)
+            correcting=latest(db.session, matter.id) is not None,
+            today=local_today().isoformat())
 
     def _recordable(self, id) -> Matter:
         matter = self._load(id)
@@ -239,7 +242,11 @@ class OutcomePages:
         kept, problems = self._files(matter, answers)
         db.session.commit()  # accepted files are kept, whatever becomes of the form
         matter = self._recordable(id)
-        if not problems:
+        if problems:  # say the rest too, so that one round of corrections is enough
+            refused = {p.field for p in problems}
+            others = check_outcome(matter, answers, self._own_files(matter, kept))[1]
+            problems += [p for p in others if p.field not in refused]
+        else:
             try:
                 ids = [i for spec in fields_of(matter.matter_type) if spec.kind == "files"
                        for i in answers.get(spec.name) or []]
@@ -281,7 +288,7 @@ class OutcomePages:
         return kept_all, problems
 
     @staticmethod
-    def _own_files(matter, ids, kind) -> list[Evidence]:
+    def _own_files(matter, ids, kind=None) -> list[Evidence]:
         keys = []
         for value in ids:
             try:
@@ -290,8 +297,10 @@ class OutcomePages:
                 continue
         if not keys:
             return []
-        return list(db.session.scalars(select(Evidence).where(
-            Evidence.id.in_(keys), Evidence.matter_id == matter.id, Evidence.kind == kind)))
+        query = select(Evidence).where(Evidence.id.in_(keys), Evidence.matter_id == matter.id)
+        if kind is not None:
+            query = query.where(Evidence.kind == kind)
+        return list(db.session.scalars(query))
 
     # --- evidence files ----------------------------------------------------------------
 

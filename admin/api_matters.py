@@ -51,9 +51,10 @@ def _say(template: str | None, params: dict | None) -> str | None:
     return gettext(template) % params if params else gettext(template)
 
 
-def matter_json(matter: Matter) -> dict:
+def matter_json(matter: Matter, with_outcome: bool = False) -> dict:
+    """One matter; its outcome (two more queries) only where one matter is asked for."""
     primary = matter.primary_assignment
-    return {
+    found = {
         "id": str(matter.id), "case_number": matter.case_number,
         "court": matter.court.name, "county_code": matter.county_code,
         "matter_type": matter.matter_type.value,
@@ -72,13 +73,15 @@ def matter_json(matter: Matter) -> dict:
         "confidence": primary.confidence if primary else None,
         "co_assisting": [_grid_json(a.grid) for a in matter.co_assignments],
         "waiting_because": _say(matter.queue_reason, matter.queue_params),
-        "outcome": outcome_json(matter),
         "addresses": [{"kind": a.kind.value, "text": a.text, "status": a.status,
                        "method": a.method, "confidence": a.confidence,
                        "grid": _grid_json(a.grid), "candidates": a.candidates or [],
                        "reason": _say(a.reason, a.reason_params)}
                       for a in sorted(matter.addresses, key=lambda a: a.position)],
     }
+    if with_outcome:
+        found["outcome"] = outcome_json(matter)
+    return found
 
 
 class BadRequest(ValueError):
@@ -193,4 +196,4 @@ def matter(matter_id: str):
                                                    current_scope().matters()))
     if found is None:
         abort(404)
-    return jsonify(matter_json(found))
+    return jsonify(matter_json(found, with_outcome=True))

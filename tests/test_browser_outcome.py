@@ -168,6 +168,9 @@ def test_property_items_are_added_and_placed_by_gps_and_on_the_map(phone, demo, 
     expect(items).to_have_count(2)
     expect(items.nth(0)).to_contain_text("120,000 元")
     expect(phone.locator("#gridlink-outcome-map")).to_have_attribute("data-points", "2")
+    fits_the_screen(phone)
+    phone.locator("#gridlink-outcome-section").screenshot(
+        path=artifacts / "outcome-phone-property-details.png")
     demo.expire_all()
     outcome = demo.scalar(select(Outcome).where(Outcome.matter_id == matter_id))
     first, second = outcome.data["items"]

@@ -419,3 +419,18 @@ def test_the_api_gives_the_outcome_and_its_evidence_behind_the_token(
     got = anonymous.get(file["url"], headers=court_token)
     assert got.status_code == 200 and got.mimetype == "image/jpeg"
     assert got.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_file_name_is_shown_as_text_never_as_markup(client_as, session, root):
+    matter = make_matter(session, MatterType.legal_education, "631",
+                         state=MatterState.dispatched)
+    worker = client_as("demo_worker")
+    evil = '<img src=x onerror=alert(1)>.jpg'
+    response = worker.post(f"/admin/matter/{matter.id}/outcome/", data=education_form(**{
+        "o-photos-file": [upload(picture(), evil)]}), content_type="multipart/form-data")
+    assert response.status_code == 302
+    details = worker.get(response.headers["Location"]).get_data(as_text=True)
+    assert "<img src=x" not in details
+    assert "&lt;img src=x onerror=alert(1)&gt;.jpg" in details
+    served = worker.get(re.search(r'/admin/matter/evidence/[0-9a-f-]{36}/', details).group(0))
+    assert "onerror" not in served.headers["Content-Disposition"]

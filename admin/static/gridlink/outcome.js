@@ -14,13 +14,17 @@
 
   function initOutcomeMap(el) {
     var found = GridlinkMap.readJSON('gridlink-outcome-points') || [];
-    var map = GridlinkMap.newMap(el);
+    var map = GridlinkMap.withVillages(el);  // the villages around, for orientation
     var layer = L.featureGroup().addTo(map);
     found.forEach(function (p) {
       var marker = L.circleMarker([p.lat, p.lon], p.kind === 'photo' ? PHOTO_STYLE : ANSWER_STYLE);
       GridlinkMap.tooltip(marker, p.label).addTo(layer);
     });
-    if (found.length) { map.fitBounds(layer.getBounds().pad(0.5), {maxZoom: 16, animate: false}); }
+    if (found.length) {
+      map.fitBounds(layer.getBounds().pad(0.5), {maxZoom: 16, animate: false});
+    } else {
+      map.fire('moveend');
+    }
     $(el).attr('data-points', found.length);
   }
 

@@ -19,13 +19,10 @@ under the field they prove.
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from sqlalchemy import (
     DateTime,
@@ -44,10 +41,11 @@ from models.accounts import Role
 from models.audit import Actor, append
 from models.base import db, uuid_pk
 from models.evidence import Evidence
-from models.filing import LAT_RANGE, LON_RANGE, FieldError
+from models.filing import FieldError
 from models.grids import N_
 from models.matter_types import Credential, MatterType
 from models.matters import Matter, MatterState
+from models.outcome_answers import Bad, blank, read_answer
 
 
 @dataclass(frozen=True)
@@ -211,26 +209,7 @@ RECORDERS: dict[Role, tuple[MatterState, ...]] = {
     Role.liaison: RECORDING_STATES + CORRECTING_STATES,
     Role.grid_worker: (MatterState.dispatched, *CORRECTING_STATES),
 }
-MAX_LINE, MAX_TEXT, MAX_ROWS, MAX_NAMES = 200, 2000, 50, 20
-MAX_YUAN = Decimal("1000000000000")
-NAME_SEPARATORS = re.compile(r"[、,，;；/\n]+")
-
-
-# The day it is where the work is done: a worker recording at 01:00 Beijing time
-# records "today", whatever the server's clock zone says.
-SITE_ZONE = ZoneInfo("Asia/Shanghai")
-
-
-def local_today() -> date:
-    return datetime.now(SITE_ZONE).date()
-
-
-class Bad(ValueError):
-    """One answer refused: an English template and its parameters."""
-
-    def __init__(self, template: str, **params):
-        self.template, self.params = template, params
-        super().__init__(template)
+MAX_ROWS = 50
 
 
 class OutcomeError(ValueError):
@@ -257,154 +236,31 @@ def applies(spec: OutcomeField, answers: Mapping, credentials: Iterable[str] = (
     return answers.get(other) in values
 
 
-# --- reading one answer --------------------------------------------------------------------
-
-def _blank(value) -> bool:
-    return value is None or value == "" or value == [] or value == {}
-
-
-def _text(value, limit: int):
-    if not isinstance(value, str):
-        raise Bad(N_("must be text"))
-    value = value.strip()
-    if len(value) > limit:
-        raise Bad(N_("at most %(n)d characters"), n=limit)
-    return value
-
-
-def _date(value):
-    if isinstance(value, date):
-        day = value
-    else:
-        try:
-            day = date.fromisoformat(str(value).strip())
-        except ValueError:
-            raise Bad(N_("%(value)s is not a date (YYYY-MM-DD)")) from None
-    if day > local_today():
-        raise Bad(N_("%(value)s is in the future"))
-    return day.isoformat()
-
-
-def _yuan(value):
-    text = str(value).strip().replace(",", "").replace("，", "").removesuffix("元").strip()
-    try:
-        amount = Decimal(text)
-    except InvalidOperation:
-        raise Bad(N_("%(value)s is not an amount in yuan, e.g. 12000 or 3500.50")) from None
-    if not amount.is_finite() or amount < 0 or amount >= MAX_YUAN:
-        raise Bad(N_("%(value)s is not an amount in yuan, e.g. 12000 or 3500.50"))
-    if amount != amount.quantize(Decimal("0.01")):
-        raise Bad(N_("an amount in yuan has at most two decimals (fen)"))
-    return float(amount)
-
-
-def _count(value):
-    text = str(value).strip()
-    if isinstance(value, bool) or not text.isdigit() or len(text) > 7:
-        raise Bad(N_("%(value)s is not a whole number of people"))
-    return int(text)
-
-
-def _names(value, spec: OutcomeField):
-    parts = value if isinstance(value, list) else [value]
-    names = []
-    for part in parts:
-        if not isinstance(part, str):
-            raise Bad(N_("must be names"))
-        names += [n.strip() for n in NAME_SEPARATORS.split(part) if n.strip()]
-    if len(names) > MAX_NAMES or any(len(n) > 50 for n in names):
-        raise Bad(N_("too many names, or a name too long"))
-    if spec.count and len(names) != spec.count:
-        raise Bad(N_("give the names of %(n)d people, one in each box"), n=spec.count)
-    if len(set(names)) != len(names):
-        raise Bad(N_("the same name is given twice"))
-    return names
-
-
-def _point(value):
-    if not isinstance(value, Mapping):
-        raise Bad(N_("a point is a longitude and a latitude"))
-    try:
-        lon, lat = float(value.get("lon")), float(value.get("lat"))
-    except (TypeError, ValueError):
-        raise Bad(N_("longitude and latitude are decimal degrees, e.g. 112.04 and "
-                            "22.93")) from None
-    if not (LON_RANGE[0] <= lon <= LON_RANGE[1] and LAT_RANGE[0] <= lat <= LAT_RANGE[1]):
-        raise Bad(N_("the point %(value)s is not in China: are longitude and latitude "
-                            "swapped?"))
-    return {"lon": round(lon, 6), "lat": round(lat, 6)}
-
-
-def _flag(value):
-    if isinstance(value, bool):
-        return value
-    return str(value).strip().lower() in ("1", "true", "yes", "on")
-
-
-def _files(value, kind_of: Mapping[str, str], spec: OutcomeField):
-    ids = value if isinstance(value, list) else [value]
-    kept = []
-    for item in ids:
-        key = str(item)
-        if kind_of.get(key) != spec.name:
-            raise Bad(N_("a file given is not one of this matter's files"))
-        if key not in kept:
-            kept.append(key)
-    return kept
-
-
-def _one(spec: OutcomeField, value, kind_of: Mapping[str, str]):
-    """One answer, cleaned; Bad with a template whose %(value)s is the answer."""
-    if spec.kind == "line":
-        return _text(value, MAX_LINE)
-    if spec.kind == "text":
-        return _text(value, MAX_TEXT)
-    if spec.kind == "choice":
-        if value not in {v for v, _ in spec.choices}:
-            raise Bad(N_("%(value)s is not one of the choices"))
-        return value
-    if spec.kind == "date":
-        return _date(value)
-    if spec.kind == "yuan":
-        return _yuan(value)
-    if spec.kind == "count":
-        return _count(value)
-    if spec.kind == "flag":
-        return _flag(value)
-    if spec.kind == "names":
-        return _names(value, spec)
-    if spec.kind == "point":
-        return _point(value)
-    if spec.kind == "files":
-        return _files(value, kind_of, spec)
-    raise AssertionError(spec.kind)
-
-
 def _read(specs, raw: Mapping, kind_of, credentials, prefix: str, errors: list) -> dict:
     answers: dict = {}
     for spec in specs:
         value = raw.get(spec.name)
-        if spec.kind == "files" and _blank(value):
+        if spec.kind == "files" and blank(value):
             value = [i for i, kind in kind_of.items() if kind == spec.name] or None
         if not applies(spec, {**raw, **answers}, credentials):
-            if spec.needs is not None and not _blank(value):
+            if spec.needs is not None and not blank(value):
                 errors.append(FieldError(prefix + spec.name, N_(
                     "the court has shown no %(credential)s: this cannot be recorded"),
                     {"credential": spec.needs.value}))
             continue
-        if spec.kind == "flag" and _blank(value):
+        if spec.kind == "flag" and blank(value):
             answers[spec.name] = False
             continue
         if spec.kind == "rows":
             answers[spec.name] = _rows(spec, value, kind_of, credentials, prefix, errors)
             continue
-        if _blank(value) or (spec.kind in ("line", "text") and not str(value).strip()):
+        if blank(value) or (spec.kind in ("line", "text") and not str(value).strip()):
             if spec.required:
                 errors.append(FieldError(prefix + spec.name, N_("%(label)s is required"),
                                          {"label": spec.label}))
             continue
         try:
-            answers[spec.name] = _one(spec, value, kind_of)
+            answers[spec.name] = read_answer(spec, value, kind_of)
         except Bad as e:
             errors.append(FieldError(prefix + spec.name, e.template,
                                      {"value": _shown(value), "label": spec.label, **e.params}))
@@ -419,7 +275,7 @@ def _read(specs, raw: Mapping, kind_of, credentials, prefix: str, errors: list) 
 
 def _rows(spec, value, kind_of, credentials, prefix, errors) -> list[dict]:
     rows = [r for r in (value if isinstance(value, list) else []) if isinstance(r, Mapping)
-            and not all(_blank(v) for v in r.values())]
+            and not all(blank(v) for v in r.values())]
     if not rows and spec.required:
         errors.append(FieldError(prefix + spec.name, N_("give at least one item"), {}))
     if len(rows) > MAX_ROWS:
@@ -460,7 +316,7 @@ def prefilled(matter: Matter) -> dict:
     """A new form's answers taken from the request (the date planned, the purpose)."""
     return {spec.name: matter.request[spec.prefill]
             for spec in fields_of(matter.matter_type)
-            if spec.prefill and not _blank((matter.request or {}).get(spec.prefill))}
+            if spec.prefill and not blank((matter.request or {}).get(spec.prefill))}
 
 
 def evidence_ids(matter_type: MatterType, data: Mapping) -> list[str]:

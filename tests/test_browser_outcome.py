@@ -19,7 +19,8 @@ from geo.assign import file_matter
 from models import Court, Matter, MatterState
 from models.filing import AddressInput, MatterInput
 from models.identity import id_check_character
-from models.outcomes import Outcome, local_today
+from models.outcome_answers import local_today
+from models.outcomes import Outcome
 
 pytestmark = pytest.mark.browser
 

@@ -17,7 +17,7 @@ from test_outcomes import make_matter
 from models import ApiToken, Court, Matter, MatterState, Outcome
 from models.evidence import Evidence, EvidenceError, path_of, sniff, store
 from models.matter_types import MatterType
-from models.outcomes import local_today
+from models.outcome_answers import local_today
 
 YESTERDAY = (local_today() - timedelta(days=1)).isoformat()
 HTML_AS_JPG = b"<!DOCTYPE html><html><script>alert(document.cookie)</script></html>"

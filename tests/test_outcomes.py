@@ -18,13 +18,13 @@ from models.evidence import store
 from models.filing import AddressInput, MatterInput
 from models.identity import id_check_character
 from models.matter_types import MatterType
+from models.outcome_answers import local_today
 from models.outcomes import (
     OUTCOME_FIELDS,
     Outcome,
     OutcomeError,
     check_outcome,
     latest,
-    local_today,
     prefilled,
     record_outcome,
     versions,

@@ -33,13 +33,13 @@ from models import Matter, MatterState, db
 from models.evidence import FORMATS, Evidence, EvidenceError, store
 from models.matter_types import CREDENTIAL_LABELS, MATTER_TYPE_LABELS, Credential, MatterType
 from models.matters import STATE_LABELS
+from models.outcome_answers import local_today
 from models.outcomes import (
     FieldError,
     OutcomeError,
     check_outcome,
     fields_of,
     latest,
-    local_today,
     may_record,
     points,
     prefilled,

@@ -434,3 +434,48 @@ def test_a_file_name_is_shown_as_text_never_as_markup(client_as, session, root):
     assert "&lt;img src=x onerror=alert(1)&gt;.jpg" in details
     served = worker.get(re.search(r'/admin/matter/evidence/[0-9a-f-]{36}/', details).group(0))
     assert "onerror" not in served.headers["Content-Disposition"]
+
+
+# Every type: the form renders for its recorder, and a recorded outcome reads on the
+# matter's page for the court, in Chinese, its evidence among it.
+VALID = {
+    MatterType.service: ({"method": "lodged", "served_on": YESTERDAY, "served_at": "家门口",
+                          "refusal": "拒绝签收", "witnesses": ["王见证", "赵见证"]},
+                         "receipt", "留置送达"),
+    MatterType.locate_debtor: ({"address": "云城街道星岩社区三组", "phone": "13800001111",
+                                "source": "邻居"}, None, "线索来源"),
+    MatterType.find_property: ({"items": [{"kind": "land", "description": "承包地3亩"}]},
+                               "photos", "土地承包经营权"),
+    MatterType.investigation: ({"unit": "星岩社区居委会", "surveyed_on": YESTERDAY,
+                                "dividends": "1200", "officer": "周主任"},
+                               "survey_form", "分红金额（元）"),
+    MatterType.witness: ({"held_on": YESTERDAY, "participants": "张三、李四"}, "record",
+                         "张三、李四"),
+    MatterType.other: ({"purpose": "risk", "reported_on": YESTERDAY, "state_of_mind": "情绪激动",
+                        "risks": "可能阻挠执行"}, None, "被执行人思想动态"),
+    MatterType.legal_education: ({"held_on": YESTERDAY, "place": "文化室", "attendance": "45"},
+                                 "photos", "参加人数"),
+}
+
+
+@pytest.mark.parametrize("kind", list(MatterType))
+def test_every_type_is_recorded_and_read(client_as, session, root, kind):
+    from models import User
+    from models.outcomes import record_outcome
+
+    data, evidence_kind, shown = VALID[kind]
+    matter = make_matter(session, kind, f"64{list(MatterType).index(kind)}")
+    liaison = client_as("demo_liaison")
+    form = liaison.get(f"/admin/matter/{matter.id}/outcome/")
+    assert form.status_code == 200 and "填报办理结果" in form.get_data(as_text=True)
+    files = [keep(session, matter, pdf() if kind is MatterType.witness else picture(),
+                  "scan", root, kind=evidence_kind)] if evidence_kind else []
+    user = session.scalar(select(User).where(User.username == "demo_liaison"))
+    record_outcome(session, matter, user, data, [f.id for f in files])
+    session.flush()
+    page = client_as("demo_court_yuncheng").get(f"/admin/matter/details/?id={matter.id}")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and shown in text and "办理结果" in text
+    for file in files:
+        assert f"/admin/matter/evidence/{file.id}/" in text
+    assert 'id="gridlink-record-outcome"' not in text  # the court reads, never records

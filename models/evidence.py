@@ -13,6 +13,10 @@ The database keeps who sent it, for which matter, its size and checksum. The
 files are the service's alone (folders 0700, files 0600); they are reached only
 through a matter the reader may see (admin: by the evidence's id), never by the
 hash, which no page or URL shows.
+
+A file is recorded when it is accepted, before the outcome it belongs to is saved
+(so that a form sent back for a missing answer keeps it); one whose form was never
+saved stays recorded, named by no outcome. Sweeping those is still to be done.
 """
 
 from __future__ import annotations

@@ -6,8 +6,9 @@ import os
 
 from flask import Flask
 
-from admin import (  # noqa: F401 (api_matters: API routes)
+from admin import (  # noqa: F401 (api_matters, api_outcomes: API routes)
     api_matters,
+    api_outcomes,
     assets,
     auth,
     errors,

@@ -31,6 +31,7 @@ from flask_babel import gettext
 from sqlalchemy import select
 
 from admin.api import api
+from admin.api_outcomes import outcome_json
 from admin.auth import current_scope
 from admin.errors import whole_number
 from admin.views.formatters import mask_phone
@@ -57,9 +58,10 @@ def _say(template: str | None, params: dict | None) -> str | None:
     return gettext(template) % params if params else gettext(template)
 
 
-def matter_json(matter: Matter) -> dict:
+def matter_json(matter: Matter, with_outcome: bool = False) -> dict:
+    """One matter; its outcome (two more queries) only where one matter is asked for."""
     primary = matter.primary_assignment
-    return {
+    found = {
         "id": str(matter.id), "case_number": matter.case_number,
         "court": matter.court.name, "county_code": matter.county_code,
         "matter_type": matter.matter_type.value,
@@ -86,6 +88,9 @@ def matter_json(matter: Matter) -> dict:
                        "reason": _say(a.reason, a.reason_params)}
                       for a in sorted(matter.addresses, key=lambda a: a.position)],
     }
+    if with_outcome:
+        found["outcome"] = outcome_json(matter)
+    return found
 
 
 class BadRequest(ValueError):
@@ -245,7 +250,7 @@ def matter(matter_id: str):
     if found is None:
         abort(404)
     steps = workflow.history(db.session, found.id)
-    return jsonify(matter_json(found) | {"steps": [step_json(s) for s in steps]})
+    return jsonify(matter_json(found, with_outcome=True) | {"steps": [step_json(s) for s in steps]})
 
 
 # The steps a court system takes through the API; the grid's steps are taken by people.

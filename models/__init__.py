@@ -21,6 +21,7 @@ from models.matters import (
     TransitionError,
     Urgency,
 )
+from models.outcomes import Evidence, Outcome
 from models.places import GazetteerVersion, PlaceAlias
 from models.roster import Person, RosterEntry, RosterRole
 from models.workflow import MatterStep, StepError
@@ -32,6 +33,7 @@ AUDITED.update({
     Submission: "directory_submission", SubmissionRow: "directory_row",
     Matter: "matter", Debtor: "debtor", MatterAddress: "matter_address",
     Assignment: "assignment", Precedence: "assignment_precedence", PlaceAlias: "place_alias",
+    Outcome: "outcome", Evidence: "evidence",
 })
 
 __all__ = [
@@ -49,6 +51,7 @@ __all__ = [
     "Credential",
     "Debtor",
     "DebtorKind",
+    "Evidence",
     "GazetteerVersion",
     "Generation",
     "Grid",
@@ -62,6 +65,7 @@ __all__ = [
     "MatterState",
     "MatterStep",
     "MatterType",
+    "Outcome",
     "Person",
     "PlaceAlias",
     "Precedence",

@@ -72,6 +72,16 @@ FIELDS = {"name": _l("Name"), "code": _l("Division code"), "level": _l("Level"),
           "roster_entry": _l("Roster"), "matter": _l("Matter"), "liaison": _l("Liaison"),
           "version": _l("Version"), "chases": _l("Chased"), "field_worker_id": _l("Field worker"),
           "step": _l("Step"), "worker": _l("Field worker"), "grid": _l("Grid")}
+# A matter's outcome (models.outcomes) and its evidence files (models.evidence).
+ACTIONS.update({"outcome": _l("outcome recorded")})
+ENTITIES.update({"outcome": _l("Outcome"), "evidence": _l("Evidence file")})
+FIELDS.update({
+    "version": _l("Version"), "data": _l("Answers"), "recorded_by_id": _l("Recorded by"),
+    "recorded_by_name": _l("Recorded by"), "recorded_at": _l("Recorded at"),
+    "format": _l("File format"), "content_type": _l("File format"), "size": _l("Size"),
+    "sha256": _l("Checksum"), "width": _l("Width"), "height": _l("Height"),
+    "taken_at": _l("Taken at"), "gps": _l("GPS"), "uploaded_by_id": _l("Uploaded by"),
+    "uploaded_by_name": _l("Uploaded by"), "uploaded_at": _l("Uploaded at")})
 SHOWN = 6  # changed fields listed in the list's cell; the details page has them all
 _MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 

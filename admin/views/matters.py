@@ -54,6 +54,7 @@ from admin.views.matter_formatters import (
     type_cell,
     urgency_cell,
 )
+from admin.views.outcomes import OutcomePages, outcome_context
 from admin.views.secure import ScopedModelView
 from models import (
     Assignment,
@@ -223,7 +224,7 @@ def _matter_options():
                 joinedload(Assignment.liaison)))
 
 
-class MatterView(ScopedModelView):
+class MatterView(OutcomePages, ScopedModelView):
     entity = "matters"
     # Matters are filed on their own page and move only through their steps.
     allow_create = allow_edit = allow_delete = False
@@ -318,7 +319,8 @@ class MatterView(ScopedModelView):
     @expose("/details/")
     def details_view(self):
         matter = self._load(request.args.get("id", ""))
-        return self.render(self.details_template, **self._details(matter))
+        return self.render(self.details_template, **self._details(matter),
+                           **outcome_context(matter))
 
     def _details(self, matter: Matter) -> dict:
         scope = current_scope()

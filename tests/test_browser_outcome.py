@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from geo.assign import file_matter
-from models import Court, Matter, MatterState
+from models import Court, Matter, MatterState, Person, User, workflow
 from models.filing import AddressInput, MatterInput
 from models.identity import id_check_character
 from models.outcome_answers import local_today
@@ -40,8 +40,7 @@ def receipt_photo() -> bytes:
 
 
 def dispatched(demo, kind: str, serial: str, request: dict, credentials=()):
-    """A matter of 星岩社区, dispatched to its grid worker. (Dispatching is
-    models.workflow's, on another branch: the state is set directly.)"""
+    """A matter of 星岩社区, accepted by its liaison and dispatched to its grid worker."""
     court = demo.scalar(select(Court).where(Court.name == "云浮市云城区人民法院"))
     first17 = f"44530219850317{serial}"
     matter, _ = file_matter(demo, MatterInput(
@@ -50,7 +49,11 @@ def dispatched(demo, kind: str, serial: str, request: dict, credentials=()):
         debtor_id_number=first17 + id_check_character(first17),
         addresses=[AddressInput(kind="habitual", text="云浮市云城区云城街道星岩社区")],
         request=request, credentials=list(credentials)))
-    matter.state = MatterState.dispatched
+    liaison = demo.scalar(select(User).where(User.username == "demo_liaison"))
+    worker = demo.scalar(select(User).where(User.username == "demo_worker"))
+    workflow.take_step(demo, workflow.begin(demo, matter.id, liaison), liaison, "accept")
+    workflow.dispatch(demo, workflow.begin(demo, matter.id, liaison), liaison,
+                      demo.get(Person, worker.person_id))
     demo.commit()
     return matter.id
 
@@ -90,7 +93,7 @@ def test_a_grid_worker_records_a_service_with_a_photo(phone, dispatched_matter, 
     phone.goto(f"{phone.base}/admin/matter/details/?id={dispatched_matter}")
     phone.click("#gridlink-record-outcome")
     phone.wait_for_url(re.compile(r".*/outcome/$"))
-    expect(phone.locator("#gridlink-outcome-title")).to_have_text("填报办理结果")
+    expect(phone.locator("#gridlink-outcome-title")).to_have_text("登记办理结果")
     expect(phone.locator("#o-served_on")).to_be_hidden()  # asked once the method is known
     phone.select_option("#o-method", "direct")
     expect(phone.locator("#o-served_on")).to_be_visible()

@@ -13,7 +13,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 from geo.assign import file_matter
-from models import AuditRecord, Court, Matter, MatterState, User
+from models import AuditRecord, Court, Matter, MatterState, Person, User, workflow
 from models.evidence import store
 from models.filing import AddressInput, MatterInput
 from models.identity import id_check_character
@@ -54,7 +54,7 @@ def png_bytes(colour="red") -> bytes:
     return out.getvalue()
 
 
-def make_matter(session, kind: MatterType, serial: str, state=MatterState.accepted,
+def make_matter(session, kind: MatterType, serial: str, state=MatterState.dispatched,
                 credentials=None) -> Matter:
     request, needed = REQUESTS[kind]
     first17 = f"44530219850317{serial}"
@@ -65,9 +65,18 @@ def make_matter(session, kind: MatterType, serial: str, state=MatterState.accept
         debtor_id_number=first17 + id_check_character(first17),
         addresses=[AddressInput(kind="household", text=XINGYAN_ADDRESS)],
         request=request, credentials=credentials if credentials is not None else needed))
-    # Accepting and dispatching are models.workflow's (another branch): the test puts
-    # the matter where a grid worker would find it by setting the state directly.
-    matter.state = state
+    # Where a grid worker finds it: accepted by 星岩社区's liaison, dispatched to its
+    # grid worker (models.workflow, as the pages take those steps).
+    if state in (MatterState.accepted, MatterState.dispatched):
+        liaison = session.scalar(select(User).where(User.username == "demo_liaison"))
+        worker = session.scalar(select(User).where(User.username == "demo_worker"))
+        workflow.take_step(session, workflow.begin(session, matter.id, liaison), liaison,
+                           "accept")
+        if state is MatterState.dispatched:
+            workflow.dispatch(session, workflow.begin(session, matter.id, liaison), liaison,
+                              session.get(Person, worker.person_id))
+    else:
+        matter.state = state
     session.flush()
     return matter
 
@@ -270,8 +279,9 @@ def test_recording_moves_the_matter_to_done_and_a_correction_is_a_new_version(
     assert (first.version, first.recorded_by_name) == (1, worker.display_name)
     assert first.data["photos"] == [str(photo.id)] and first.county_code == matter.county_code
     steps = session.scalars(select(AuditRecord).where(
-        AuditRecord.entity_id == str(matter.id), AuditRecord.action == "outcome")).all()
-    assert len(steps) == 1 and steps[0].actor == worker.display_name
+        AuditRecord.entity_id == str(matter.id), AuditRecord.action == "step",
+        AuditRecord.after["step"].astext == "finish")).all()
+    assert len(steps) == 1 and steps[0].actor == worker.username
 
     second = record_outcome(session, matter, worker, {
         "held_on": YESTERDAY, "place": "村委会礼堂", "attendance": "52"}, [photo.id])
@@ -307,7 +317,7 @@ def test_a_refused_outcome_leaves_the_matter_as_it_was(session, worker):
     with pytest.raises(OutcomeError) as refused:
         record_outcome(session, matter, worker, {"purpose": "risk"}, [])
     assert {e.field for e in refused.value.errors} == {"reported_on", "state_of_mind", "risks"}
-    assert matter.state is MatterState.accepted
+    assert matter.state is MatterState.dispatched
 
 
 def test_today_is_the_day_in_beijing(session):

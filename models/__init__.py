@@ -22,6 +22,7 @@ from models.matters import (
     Urgency,
 )
 from models.places import GazetteerVersion, PlaceAlias
+from models.requests import AdviceState, LegalAdviceRequest, RiskReport
 from models.roster import Person, RosterEntry, RosterRole
 
 # Changes to these are written to the audit trail, under these names.
@@ -31,12 +32,14 @@ AUDITED.update({
     Submission: "directory_submission", SubmissionRow: "directory_row",
     Matter: "matter", Debtor: "debtor", MatterAddress: "matter_address",
     Assignment: "assignment", Precedence: "assignment_precedence", PlaceAlias: "place_alias",
+    RiskReport: "risk_report", LegalAdviceRequest: "legal_advice_request",
 })
 
 __all__ = [
     "DEFAULT_PRECEDENCE",
     "AddressKind",
     "AddressPoint",
+    "AdviceState",
     "ApiToken",
     "Assignment",
     "AssignmentRole",
@@ -55,6 +58,7 @@ __all__ = [
     "GridLevel",
     "JobRun",
     "JobState",
+    "LegalAdviceRequest",
     "LoginAttempt",
     "Matter",
     "MatterAddress",
@@ -63,6 +67,7 @@ __all__ = [
     "Person",
     "PlaceAlias",
     "Precedence",
+    "RiskReport",
     "Role",
     "RosterEntry",
     "RosterRole",

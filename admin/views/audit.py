@@ -31,7 +31,8 @@ ENTITIES = {"grid": _l("Grid"), "generation": _l("Generation"), "roster_entry": 
             "matter": _l("Matter"), "debtor": _l("Debtor"), "matter_address": _l("Matter address"),
             "assignment": _l("Assignment"), "assignment_precedence": _l("Address precedence"),
             "place_alias": _l("Place alias"), "directory": _l("Liaison list"),
-            "matters": _l("Matters")}
+            "matters": _l("Matters"), "risk_report": _l("Risk report"),
+            "legal_advice_request": _l("Legal advice")}
 # The fields people look for, by their names on the pages; others keep the column's.
 FIELDS = {"name": _l("Name"), "code": _l("Division code"), "level": _l("Level"),
           "phone": _l("Phone"), "title": _l("Title"), "role": _l("Role"),
@@ -69,7 +70,16 @@ FIELDS = {"name": _l("Name"), "code": _l("Division code"), "level": _l("Level"),
           "submission_id": _l("List submission"), "submitted_at": _l("Submitted"),
           "text": _l("Address"), "token_hash": _l("Token"), "town_id": _l("Town"),
           "updated_at": _l("Updated at"), "urgency": _l("Urgency"), "report": _l("Report"),
-          "roster_entry": _l("Roster"), "matter": _l("Matter"), "liaison": _l("Liaison")}
+          "roster_entry": _l("Roster"), "matter": _l("Matter"), "liaison": _l("Liaison"),
+          # grid-side requests (models.requests)
+          "description": _l("Description"), "reported_by_id": _l("Reported by"),
+          "reporter_name": _l("Reported by"), "at": _l("Time"), "topic": _l("Topic"),
+          "question": _l("Question"), "asked_at": _l("Asked at"), "asked_by_id": _l("Asked by"),
+          "asker_name": _l("Asked by"), "answer": _l("Answer"),
+          "answered_by_id": _l("Answered by"), "answerer_name": _l("Answered by"),
+          "answered_at": _l("Answered at"), "transferred_from_id": _l("Transferred from"),
+          "transfer_reason": _l("Why it was transferred"),
+          "transferred_at": _l("Transferred at"), "distance_m": _l("Distance (m)")}
 SHOWN = 6  # changed fields listed in the list's cell; the details page has them all
 _MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 

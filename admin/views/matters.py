@@ -51,6 +51,7 @@ from admin.views.matter_formatters import (
     type_cell,
     urgency_cell,
 )
+from admin.views.risk_reports import risk_context
 from admin.views.secure import ScopedModelView
 from geo.assign import RoutingError, reroute, return_matter
 from models import Assignment, Court, Grid, GridLevel, Matter, MatterState, TransitionError, db
@@ -316,6 +317,7 @@ class MatterView(ScopedModelView):
                                                 MatterState.returned)
                                and scope.may("routing", "w")),
             return_form=ReturnForm(), reroute_form=RerouteForm(),
+            **risk_context(matter),
         )
 
     @expose("/<uuid:id>/return/", methods=("POST",))

@@ -43,7 +43,7 @@ from models.accounts import Role, User
 from models.base import db, uuid_pk
 from models.courts import Court, CourtKind
 from models.grids import N_, Grid, GridLevel
-from models.matters import OPEN_STATES, Matter, Urgency
+from models.matters import OPEN_STATES, STATE_LABELS, Matter, Urgency
 from models.roster import Person, RosterEntry, RosterRole
 
 # What a grid worker has seen, as the court needs to know it before going on site.
@@ -174,7 +174,7 @@ def risk_refusal(session: Session, matter: Matter, user) -> tuple[str, dict] | N
         return N_("Only the grid's liaison or grid workers send risk reports."), {}
     if matter.state not in OPEN_STATES:
         return N_("This matter is closed (%(state)s): risk reports are for open matters "
-                  "only."), {"state": matter.state.value}
+                  "only."), {"state": STATE_LABELS[matter.state]}
     primary = matter.primary_assignment
     if primary is None or not primary.grid.code.startswith(_area(user.grid)):
         return N_("This matter is not with your grid: only the grid it is assigned to "

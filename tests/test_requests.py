@@ -317,7 +317,7 @@ def test_a_closed_matter_is_refused_with_a_reason(client_as, session, matter):
     response = post_risk(worker, matter)
     assert response.status_code == 302
     shown = worker.get(response.headers["Location"]).get_data(as_text=True)
-    assert "This matter is closed (cancelled)" in shown
+    assert "This matter is closed (Cancelled)" in shown
     assert session.scalar(select(func.count()).select_from(RiskReport)
                           .where(RiskReport.matter_id == matter.id)) == 0
 

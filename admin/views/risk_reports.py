@@ -53,7 +53,7 @@ class RiskForm(SecureForm):
 
 
 def say(error: RequestError) -> str:
-    params = {k: (_(v) if isinstance(v, str) and k == "what" else v)
+    params = {k: (_(v) if isinstance(v, str) and k in ("what", "state") else v)
               for k, v in error.params.items()}
     return _(error.template, **params)
 

@@ -7,6 +7,11 @@ from __future__ import annotations
 import pytest
 from conftest import browser_sign_in
 from playwright.sync_api import expect
+from sqlalchemy import select
+
+from geo.assign import file_matter
+from models import Court, db
+from models.filing import AddressInput, MatterInput
 
 pytestmark = pytest.mark.browser
 
@@ -74,3 +79,51 @@ def test_a_liaison_asks_on_a_phone_and_the_tribunal_answers(new_page, artifacts)
     expect(home.locator(".gridlink-advice-answer")).to_contain_text(ANSWER)
     fits_the_screen(liaison)
     liaison.screenshot(path=artifacts / "advice-answered-home-phone.png", full_page=True)
+
+
+def file_a_matter(live_app) -> str:
+    """An open matter of 云城区's court with 星岩社区, filed on the live server's database."""
+    with live_app.app_context():
+        court = db.session.scalar(select(Court).where(Court.name == "云浮市云城区人民法院"))
+        matter, _ = file_matter(db.session, MatterInput(
+            court=court, officer_name="测试干警", case_number="（2026）粤5302执977号",
+            matter_type="service", debtor_kind="person", debtor_name="风险某",
+            addresses=[AddressInput(kind="habitual", text="云浮市云城区云城街道星岩社区")],
+            request={"document_kinds": ["judgment"], "method": "direct"}))
+        db.session.commit()
+        return str(matter.id)
+
+
+def test_a_grid_worker_reports_a_risk_on_a_phone_and_the_court_reads_it(new_page, live_app,
+                                                                         artifacts):
+    matter_id = file_a_matter(live_app)
+    worker = phone_page(new_page, "demo_worker")
+    worker.goto(worker.base + f"/admin/matter/details/?id={matter_id}")
+    expect(worker.locator("#gridlink-risk-none")).to_be_visible()
+    worker.locator("#gridlink-risk-new summary").click()
+    worker.select_option("#risk-kind", label="情绪激烈/有过激言行")
+    worker.fill("#risk-description", "被执行人扬言阻挠执行，家中备有农具，建议带足警力。")
+    worker.check("#risk-urgency-urgent")
+    # The block fits the phone. (The matter page's address and assignment tables are
+    # wider than 360 px and scroll sideways: not the block's doing.)
+    box = worker.locator("#gridlink-risk").bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+    worker.locator("#gridlink-risk").screenshot(path=artifacts / "risk-form-phone.png")
+    worker.click("#gridlink-risk-form button[type=submit]")
+    expect(worker.locator(".alert-dismissable.alert-success")).to_contain_text(
+        "风险信息已报送云浮市云城区人民法院")
+    expect(worker.locator(".gridlink-risk-report")).to_have_count(1)
+    expect(worker.locator("#gridlink-risk-count")).to_have_text("1")
+
+    court = new_page()
+    browser_sign_in(court, "demo_court_yuncheng")
+    court.locator("nav a.dropdown-toggle", has_text="事项").click()
+    court.locator("nav .dropdown-menu.show a", has_text="风险信息").click()
+    row = court.locator(".gridlink-risk-row", has_text="（2026）粤5302执977号")
+    expect(row).to_contain_text("情绪激烈/有过激言行")
+    expect(row).to_contain_text("紧急")
+    court.screenshot(path=artifacts / "risk-list-court.png", full_page=True)
+    row.locator("a").first.click()
+    expect(court.locator(".gridlink-risk-report[data-urgency=urgent]")).to_contain_text(
+        "被执行人扬言阻挠执行")
+    assert court.locator("#gridlink-risk-form").count() == 0

@@ -365,3 +365,12 @@ def test_another_county_court_does_not_see_the_report(client_as, session, matter
     other = client_as("luoding_staff")
     assert "被执行人准备下周外出务工" not in other.get("/admin/risk/").get_data(as_text=True)
     assert other.get(f"/admin/matter/details/?id={matter.id}").status_code == 404
+
+
+def test_an_administrator_reads_the_questions_but_does_not_ask(client):
+    listed = client.get("/admin/my-advice/")
+    assert listed.status_code == 200 and 'id="gridlink-advice-ask"' not in listed.get_data(
+        as_text=True)
+    assert client.get("/admin/my-advice/new/").status_code == 403
+    assert client.post("/admin/my-advice/new/", data={"topic": "land",
+                                                      "question": QUESTION}).status_code == 403

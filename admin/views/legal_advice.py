@@ -97,9 +97,14 @@ def home_requests(scope) -> dict:
 
 
 class MyAdviceView(BaseView):
-    """A liaison's questions to the court: the list, and the form to ask."""
+    """A liaison's questions to the court: the list, and the form to ask. (An
+    administrator, who reads everything, may open the list; it is not in their menu.)"""
 
     def is_accessible(self):
+        return current_user.is_authenticated and (
+            ask_refusal(current_user) is None or current_user.role is Role.admin)
+
+    def is_visible(self):
         return current_user.is_authenticated and ask_refusal(current_user) is None
 
     def inaccessible_callback(self, name, **kwargs):
@@ -111,10 +116,13 @@ class MyAdviceView(BaseView):
             select(LegalAdviceRequest).where(advice_readable(current_scope(), current_user))
             .options(*_options()).order_by(LegalAdviceRequest.asked_at.desc())
             .limit(LISTED)).all()
-        return self.render("gridlink/advice_mine.html", requests=mine, **_page_labels())
+        return self.render("gridlink/advice_mine.html", requests=mine,
+                           may_ask=ask_refusal(current_user) is None, **_page_labels())
 
     @expose("/new/", methods=("GET", "POST"))
     def new(self):
+        if ask_refusal(current_user) is not None:
+            abort(403)
         form = AskForm(request.form if request.method == "POST" else None)
         if request.method == "POST":
             if not form.validate():

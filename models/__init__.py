@@ -23,6 +23,7 @@ from models.matters import (
 )
 from models.outcomes import Evidence, Outcome
 from models.places import GazetteerVersion, PlaceAlias
+from models.requests import AdviceState, LegalAdviceRequest, RiskReport
 from models.roster import Person, RosterEntry, RosterRole
 from models.workflow import MatterStep, StepError
 
@@ -34,12 +35,14 @@ AUDITED.update({
     Matter: "matter", Debtor: "debtor", MatterAddress: "matter_address",
     Assignment: "assignment", Precedence: "assignment_precedence", PlaceAlias: "place_alias",
     Outcome: "outcome", Evidence: "evidence",
+    RiskReport: "risk_report", LegalAdviceRequest: "legal_advice_request",
 })
 
 __all__ = [
     "DEFAULT_PRECEDENCE",
     "AddressKind",
     "AddressPoint",
+    "AdviceState",
     "ApiToken",
     "Assignment",
     "AssignmentRole",
@@ -59,6 +62,7 @@ __all__ = [
     "GridLevel",
     "JobRun",
     "JobState",
+    "LegalAdviceRequest",
     "LoginAttempt",
     "Matter",
     "MatterAddress",
@@ -69,6 +73,7 @@ __all__ = [
     "Person",
     "PlaceAlias",
     "Precedence",
+    "RiskReport",
     "Role",
     "RosterEntry",
     "RosterRole",

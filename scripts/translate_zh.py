@@ -965,6 +965,100 @@ ZH = {
     "a matter that is %(state)s takes no outcome": "事项处于“%(state)s”状态，不能填报办理结果",
 }
 
+# Grid-side requests: risk reports (风险信息) and legal advice (法律咨询), models/requests.py.
+ZH.update({
+    "My consultations": "我的咨询",
+    "Ask for legal advice": "提出法律咨询",
+    "For %(grid)s. The question goes to the nearest people’s tribunal of your county, "
+    "which answers here.": "咨询单位：%(grid)s。问题将送交本县（市、区）距离最近的人民法庭，答复会显示在这里。",
+    "What happened, who is involved, what the village needs to know…":
+        "发生了什么、涉及哪些人、村里需要了解什么……",
+    "The court may call you back on your phone in the liaison roster.":
+        "法院可能按联络员名单库中您的电话回电联系。",
+    "Send the question": "提交咨询",
+    "To %(court)s": "送交：%(court)s",
+    "transferred from %(court)s: %(reason)s": "由%(court)s转交：%(reason)s",
+    "Answer from %(name)s, %(when)s": "%(name)s答复（%(when)s）",
+    "Legal advice requests": "法律咨询",
+    "Questions from village liaisons, routed to the nearest people’s tribunal of their "
+    "county. Unanswered first.": "村（社区）联络员提出的法律咨询，按就近原则送交本县（市、区）人民法庭。待答复的在前。",
+    "Asked by %(name)s": "咨询人：%(name)s",
+    "%(km).1f km from the court": "距法院%(km).1f公里",
+    "Send the answer": "提交答复",
+    "Not for this court: transfer it": "不属本院答复：转交",
+    "Transfer": "转交",
+    "No legal advice requests for your court.": "本院暂无法律咨询。",
+    "Your village has not asked for legal advice yet.": "本村（社区）尚未提出法律咨询。",
+    "Legal advice to answer": "待答复的法律咨询",
+    "Risk reports": "风险信息",
+    "No risk reported yet.": "尚无风险信息。",
+    "Report a risk": "报告风险信息",
+    "The debtor’s state of mind, what may happen on site, where the property is going…":
+        "被执行人的思想动态、现场执行可能出现的情况、财产去向……",
+    "Send to the court": "报送法院",
+    "What the grids report on the debtors of your court’s matters before on-site work: "
+    "urgent first, newest first.": "网格报送的本院事项被执行人风险信息，供现场执行前参考：紧急的在前，最新的在前。",
+    "No risk reports on your court’s matters.": "本院事项暂无风险信息。",
+    "Legal advice": "法律咨询",
+    "Risk report": "风险信息",
+    "Reported by": "报送人",
+    "Question": "咨询内容",
+    "Asked by": "咨询人",
+    "Answer": "答复",
+    "Answered by": "答复人",
+    "Answered at": "答复时间",
+    "Transferred from": "转交自",
+    "Why it was transferred": "转交理由",
+    "Transferred at": "转交时间",
+    "Distance (m)": "距离（米）",
+    "Your question": "咨询问题",
+    "Transfer to": "转交至",
+    "Why it goes there": "转交理由",
+    "Choose a topic and write your question.": "请选择咨询类别并填写问题。",
+    "Your question was sent to %(court)s.": "您的咨询已送交%(court)s。",
+    "Your answer was sent to %(asker)s.": "答复已送达%(asker)s。",
+    "Choose the court it goes to.": "请选择转交的法院。",
+    "The request was transferred to %(court)s.": "该咨询已转交%(court)s。",
+    "Kind of risk": "风险类别",
+    "What you saw or heard": "了解到的情况",
+    "Your risk report was sent to %(court)s.": "风险信息已报送%(court)s。",
+    "Agitated, or has said or done something extreme": "情绪激烈/有过激言行",
+    "Moving or hiding property": "转移隐匿财产",
+    "About to leave; whereabouts about to change": "准备外出/下落将变",
+    "Gathering or group risk": "聚集/群体性风险",
+    "Other": "其他",
+    "Land contracts and homesteads": "土地承包/宅基地",
+    "Marriage and family": "婚姻家庭",
+    "Loan disputes": "借贷纠纷",
+    "Unpaid wages": "劳动报酬",
+    "Enforcement": "执行相关",
+    "Awaiting an answer": "待答复",
+    "Answered": "已答复",
+    "Transferred": "已转交",
+    "Write the %(what)s.": "请填写%(what)s。",
+    "The %(what)s is longer than %(n)d characters.": "%(what)s超过%(n)d个字。",
+    "Only the grid's liaison or grid workers send risk reports.":
+        "只有事项所在网格的联络员或网格员可以报送风险信息。",
+    "This matter is closed (%(state)s): risk reports are for open matters only.":
+        "该事项已结束（%(state)s）：只能对办理中的事项报送风险信息。",
+    "This matter is not with your grid: only the grid it is assigned to reports on it.":
+        "该事项不在您的网格：只有事项指派到的网格可以报送风险信息。",
+    "You are not on the current roster of %(grid)s.": "您不在%(grid)s现行的联络员名单中。",
+    "Choose what kind of risk it is.": "请选择风险类别。",
+    "description of the risk": "风险情况",
+    "This request has already been answered.": "该咨询已经答复。",
+    "Only a village's (or town's) liaison asks for legal advice.":
+        "只有村（社区）或镇（街）的联络员可以提出法律咨询。",
+    "Choose what the question is about.": "请选择咨询类别。",
+    "question": "咨询问题",
+    "No court serves %(grid)s's county yet: ask the administrator to add its courts.":
+        "%(grid)s所在县（市、区）尚无法院：请系统管理员添加。",
+    "answer": "答复内容",
+    "The request is already with %(court)s.": "该咨询已在%(court)s。",
+    "Legal advice goes to a tribunal or a base court.": "法律咨询只能转交人民法庭或基层人民法院。",
+    "reason for the transfer": "转交理由",
+})
+
 ROOT = Path(__file__).resolve().parent.parent
 PO = ROOT / "admin/translations/zh_Hans_CN/LC_MESSAGES/messages.po"
 

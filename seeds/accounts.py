@@ -21,6 +21,8 @@ DEMO_ACCOUNTS = [
     ("demo_court_yuncheng", "云城区法院执行干警（演示）", Role.court_staff,
      "云浮市云城区人民法院", None),
     ("demo_court_city", "市中院执行干警（演示）", Role.court_staff, "云浮市中级人民法院", None),
+    ("demo_tribunal", "腰古法庭干警（演示）", Role.court_staff,
+     "云浮市云城区人民法院腰古人民法庭", None),
     ("demo_town_liaison", "云城街道网格长（演示）", Role.liaison, None, ("云城区", "云城街道")),
     ("demo_liaison", "星岩社区网格长（演示）", Role.liaison, None,
      ("云城区", "云城街道", "星岩社区")),

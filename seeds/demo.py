@@ -40,6 +40,7 @@ from models.audit import append
 from seeds.accounts import link_demo_people, load_demo_accounts
 from seeds.addresses import address_points
 from seeds.demo_names import is_community, is_street, village_name
+from seeds.demo_requests import load_demo_requests
 from seeds.people import PeopleMaker
 
 DIVISIONS = Path(__file__).parent / "yunfu-divisions.tsv"
@@ -145,11 +146,12 @@ def load_demo(session: Session) -> str:
     session.execute(insert(AddressPoint), points)
     session.execute(insert(PlaceAlias), DEMO_ALIASES)
     accounts = load_demo_accounts(session)
+    advice = load_demo_requests(session)
     report = (f"loaded the Yunfu demo: {len(tree)} counties, "
               f"{sum(len(t) for t in tree.values())} towns, "
               f"{sum(len(v) for t in tree.values() for v in t.values())} villages, "
               f"{people} people, {courts} courts, {len(points)} standard addresses, "
-              f"{accounts} demo accounts")
+              f"{accounts} demo accounts, {advice} legal advice requests")
     # The bulk inserts above bypass the per-row audit; one record says what was loaded.
     append(session.connection(), "seed_demo", "database", None, after={"report": report})
     refresh_statistics(session)

@@ -123,10 +123,10 @@ ROSTER_DIGEST = """
 def test_demo_is_deterministic_and_loads_once(session):
     before = scalar(session, DIGEST), scalar(session, ROSTER_DIGEST)
     assert load_demo(session).startswith("demo not loaded")
-    for table in ("place_aliases", "api_tokens", "accounts", "login_attempts", "address_points",
-                  "roster_entries", "people", "court_grids", "courts",
-                  "grids", "generations"):
+    for table in ("legal_advice_requests", "place_aliases", "api_tokens", "accounts",
+                  "login_attempts", "address_points", "roster_entries", "people",
+                  "court_grids", "courts", "grids", "generations"):
         session.execute(text(f"DELETE FROM {table}"))
     report = load_demo(session)
-    assert "975 villages" in report
+    assert "975 villages" in report and "2 legal advice requests" in report
     assert (scalar(session, DIGEST), scalar(session, ROSTER_DIGEST)) == before

@@ -17,6 +17,7 @@ from admin.views.grids import GenerationView, GridHistoryView, GridView
 from admin.views.home import HomeView
 from admin.views.imports import ImportView
 from admin.views.jobs import JobView
+from admin.views.legal_advice import AdviceView, MyAdviceView
 from admin.views.locate import LocateView
 from admin.views.matter_form import FilingView
 from admin.views.matter_import import MatterImportView
@@ -24,6 +25,7 @@ from admin.views.matters import MatterView
 from admin.views.people import AddressPointView, CourtView, PersonView, RosterEntryView
 from admin.views.precedence import PlaceAliasView, PrecedenceView
 from admin.views.queues import QueueView
+from admin.views.risk_reports import RiskView
 from admin.views.topology import TopologyView
 from models import (
     AddressPoint,
@@ -86,6 +88,11 @@ def init_app(app: Flask) -> None:
                                     endpoint="matter_import"))
     admin.add_view(PrecedenceView(Precedence, db, name=_l("Address precedence"),
                                   category=_l("Matters"), endpoint="precedence"))
+    # Grid-side requests (models.requests): each menu entry only for the roles it serves.
+    admin.add_view(RiskView(name=_l("Risk reports"), category=_l("Matters"), endpoint="risk"))
+    admin.add_view(AdviceView(name=_l("Legal advice"), endpoint="advice"))
+    admin.add_view(MyAdviceView(name=_l("Legal advice"), endpoint="my_advice",
+                                url="/admin/my-advice"))
     system = _l("System")
     admin.add_view(UserView(User, db, name=_l("Accounts"), category=system,
                             endpoint="account"))

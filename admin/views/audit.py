@@ -31,7 +31,8 @@ ENTITIES = {"grid": _l("Grid"), "generation": _l("Generation"), "roster_entry": 
             "matter": _l("Matter"), "debtor": _l("Debtor"), "matter_address": _l("Matter address"),
             "assignment": _l("Assignment"), "assignment_precedence": _l("Address precedence"),
             "place_alias": _l("Place alias"), "directory": _l("Liaison list"),
-            "matters": _l("Matters")}
+            "matters": _l("Matters"), "risk_report": _l("Risk report"),
+            "legal_advice_request": _l("Legal advice")}
 # The fields people look for, by their names on the pages; others keep the column's.
 FIELDS = {"name": _l("Name"), "code": _l("Division code"), "level": _l("Level"),
           "phone": _l("Phone"), "title": _l("Title"), "role": _l("Role"),
@@ -71,7 +72,17 @@ FIELDS = {"name": _l("Name"), "code": _l("Division code"), "level": _l("Level"),
           "updated_at": _l("Updated at"), "urgency": _l("Urgency"), "report": _l("Report"),
           "roster_entry": _l("Roster"), "matter": _l("Matter"), "liaison": _l("Liaison"),
           "version": _l("Version"), "chases": _l("Chased"), "field_worker_id": _l("Field worker"),
-          "step": _l("Step"), "worker": _l("Field worker"), "grid": _l("Grid")}
+          "step": _l("Step"), "worker": _l("Field worker"), "grid": _l("Grid"),
+          # grid-side requests (models.requests)
+          "description": _l("Description"), "reported_by_id": _l("Reported by"),
+          "reporter_name": _l("Reported by"), "at": _l("Time"), "topic": _l("Topic"),
+          "question": _l("Question"), "asked_at": _l("Asked at"), "asked_by_id": _l("Asked by"),
+          "asker_name": _l("Asked by"), "answer": _l("Answer"),
+          "answered_by_id": _l("Answered by"), "answerer_name": _l("Answered by"),
+          "answered_at": _l("Answered at"), "transferred_from_id": _l("Transferred from"),
+          "transfer_reason": _l("Why it was transferred"),
+          "transferred_at": _l("Transferred at"), "distance_m": _l("Distance (m)")}
+
 # A matter's outcome (models.outcomes) and its evidence files (models.evidence).
 ACTIONS.update({"outcome": _l("outcome recorded")})
 ENTITIES.update({"outcome": _l("Outcome"), "evidence": _l("Evidence file")})

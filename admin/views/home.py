@@ -19,6 +19,7 @@ from sqlalchemy.orm import joinedload
 
 from admin.auth import current_scope
 from admin.views.grids import LEVEL_LABELS
+from admin.views.legal_advice import home_requests
 from admin.views.matter_formatters import grid_path, label
 from admin.views.secure import refuse
 from models import (
@@ -100,7 +101,8 @@ class HomeView(AdminIndexView):
         return self.render("gridlink/home_matters.html", home="grid",
                            grid=current_user.grid, grid_path=grid_path(current_user.grid),
                            lists=[{"id": "gridlink-open", "title": "open", "rows": open_here}],
-                           counts=_counts(open_here, today), **_labels(today))
+                           counts=_counts(open_here, today), **_labels(today),
+                           **home_requests(scope))
 
     def _court_home(self, scope):
         """Court staff: what waits for the court, and what is overdue."""
@@ -114,7 +116,7 @@ class HomeView(AdminIndexView):
                            lists=[{"id": "gridlink-waiting", "title": "waiting", "rows": waiting},
                                   {"id": "gridlink-overdue", "title": "overdue", "rows": overdue}],
                            counts={"waiting": len(waiting), "overdue": len(overdue)},
-                           **_labels(today))
+                           **_labels(today), **home_requests(scope))
 
     @staticmethod
     def _matters(*conditions) -> list[Matter]:

@@ -55,6 +55,7 @@ from admin.views.matter_formatters import (
     urgency_cell,
 )
 from admin.views.outcomes import OutcomePages, outcome_context
+from admin.views.risk_reports import risk_context
 from admin.views.secure import ScopedModelView
 from models import (
     Assignment,
@@ -362,6 +363,7 @@ class MatterView(OutcomePages, ScopedModelView):
                                                 MatterState.returned)
                                and scope.may("routing", "w")),
             reroute_form=RerouteForm(),
+            **risk_context(matter),
         )
 
     def _life(self, matter: Matter) -> dict:

@@ -65,6 +65,7 @@ REQUESTS = {
         "scheduled_on": (day + timedelta(days=r.randint(7, 25))).isoformat()},
 }
 NO_PLACE = ("外出务工，地址不详", "原住址已拆迁", "流动摆摊，居无定所")
+QUEUED_DAYS = 45
 OFFICERS = ("陈志强", "李伟明", "黄海燕", "梁文杰", "林国华", "张丽珍", "罗建平", "何俊辉")
 
 
@@ -87,7 +88,8 @@ def load_demo_matters(session: Session, today: date | None = None) -> list[Matte
         numbers[(court.case_code, day.year)] += 1
         case = f"（{day.year}）{court.case_code}执{numbers[(court.case_code, day.year)] + 100}号"
         inputs.append((day, _input(rng, maker, court, county, kind, case, day,
-                                   villages[county], shared.get(county, []))))
+                                   villages[county], shared.get(county, []),
+                                   (today - day).days < QUEUED_DAYS)))
     matters = []
     with prefetched(session, [data for _, data in inputs]):
         for day, data in inputs:
@@ -115,9 +117,11 @@ def _pick_court(rng: random.Random, courts: list[Court]) -> Court:
     return rng.choices(courts, weights=weights)[0]
 
 
-def _input(rng, maker, court, county, kind, case, day, places, shared) -> MatterInput:
+def _input(rng, maker, court, county, kind, case, day, places, shared,
+           recent: bool) -> MatterInput:
     county_name, town, village = rng.choice(places)
-    roll = rng.random()
+    # Only the last weeks' filings still wait in the queues; older ones were placed.
+    roll = rng.random() if recent else 1.0
     if roll < 0.03 and shared:  # a village two towns share: the review queue
         text = f"云浮市{county_name}{rng.choice(shared)}"
     elif roll < 0.05:  # no place at all: the manual queue

@@ -8,6 +8,7 @@ from models.audit import AUDITED, AuditHead, AuditRecord
 from models.base import Base, db
 from models.courts import Court, CourtKind, court_grids
 from models.directory import Submission, SubmissionRow, SubmissionState
+from models.fees import FeeRule, LedgerLine, Statement, StatementState
 from models.grids import Generation, Grid, GridCodeError, GridLevel
 from models.jobs import JobRun, JobState
 from models.matter_types import Credential, MatterType
@@ -22,6 +23,7 @@ from models.matters import (
     Urgency,
 )
 from models.places import GazetteerVersion, PlaceAlias
+from models.record_forms import OutcomeKind, RecordForm
 from models.roster import Person, RosterEntry, RosterRole
 
 # Changes to these are written to the audit trail, under these names.
@@ -31,6 +33,8 @@ AUDITED.update({
     Submission: "directory_submission", SubmissionRow: "directory_row",
     Matter: "matter", Debtor: "debtor", MatterAddress: "matter_address",
     Assignment: "assignment", Precedence: "assignment_precedence", PlaceAlias: "place_alias",
+    RecordForm: "record_form", FeeRule: "fee_rule", LedgerLine: "ledger_line",
+    Statement: "fee_statement",
 })
 
 __all__ = [
@@ -48,6 +52,7 @@ __all__ = [
     "Credential",
     "Debtor",
     "DebtorKind",
+    "FeeRule",
     "GazetteerVersion",
     "Generation",
     "Grid",
@@ -55,17 +60,22 @@ __all__ = [
     "GridLevel",
     "JobRun",
     "JobState",
+    "LedgerLine",
     "LoginAttempt",
     "Matter",
     "MatterAddress",
     "MatterState",
     "MatterType",
+    "OutcomeKind",
     "Person",
     "PlaceAlias",
     "Precedence",
+    "RecordForm",
     "Role",
     "RosterEntry",
     "RosterRole",
+    "Statement",
+    "StatementState",
     "Submission",
     "SubmissionRow",
     "SubmissionState",

@@ -237,8 +237,10 @@ def _check_role(session: Session, form: RecordForm, actor: User, roles, template
                            "record form."), name=actor.display_name)
 
 
-def sign_as_worker(session: Session, form: RecordForm, actor: User) -> RecordForm:
-    """The grid worker's signature: their account and the time."""
+def sign_as_worker(session: Session, form: RecordForm, actor: User,
+                   now: datetime | None = None) -> RecordForm:
+    """The grid worker's signature: their account and the time (`now`: the demo's
+    history and tests; a person signs at the server's time)."""
     _check_current(form)
     _check_role(session, form, actor, WORKER_ROLES,
                 N_("Only a grid worker or liaison signs a record form for the grid."))
@@ -246,14 +248,14 @@ def sign_as_worker(session: Session, form: RecordForm, actor: User) -> RecordFor
         raise FormError(N_("%(name)s already signed this record form for the grid."),
                         name=form.worker_signed_name)
     form.worker_signed_by_id, form.worker_signed_name = _who(actor)
-    form.worker_signed_at = datetime.now(UTC)
+    form.worker_signed_at = now or datetime.now(UTC)
     session.flush()
     _audit(session, "sign_record_worker", form, actor, signed_at=form.worker_signed_at)
     return form
 
 
 def sign_as_court(session: Session, form: RecordForm, actor: User,
-                  bounty_reward: Decimal | None = None):
+                  bounty_reward: Decimal | None = None, now: datetime | None = None):
     """The court officer's signature, after the grid worker's. It posts the form's
     ledger line (models.fees.post_ledger) and returns it; it does not move the
     matter: the confirm step does (done → confirmed) once this has succeeded."""
@@ -269,7 +271,10 @@ def sign_as_court(session: Session, form: RecordForm, actor: User,
         raise FormError(N_("%(name)s already signed this record form for the court."),
                         name=form.court_signed_name)
     form.court_signed_by_id, form.court_signed_name = _who(actor)
-    form.court_signed_at = datetime.now(UTC)
+    form.court_signed_at = now or datetime.now(UTC)
+    if form.court_signed_at < form.worker_signed_at:
+        raise FormError(N_("The grid worker signs the record form first; the court signs "
+                           "after."))
     session.flush()
     _audit(session, "sign_record_court", form, actor, signed_at=form.court_signed_at)
     return post_ledger(session, form, bounty_reward=bounty_reward)

@@ -51,6 +51,7 @@ from admin.views.matter_formatters import (
     type_cell,
     urgency_cell,
 )
+from admin.views.matter_pdf import MatterPdfMixin
 from admin.views.secure import ScopedModelView
 from geo.assign import RoutingError, reroute, return_matter
 from models import Assignment, Court, Grid, GridLevel, Matter, MatterState, TransitionError, db
@@ -173,7 +174,7 @@ def _matter_options():
                 joinedload(Assignment.liaison)))
 
 
-class MatterView(ScopedModelView):
+class MatterView(MatterPdfMixin, ScopedModelView):
     entity = "matters"
     # Matters are filed on their own page and move only through their steps.
     allow_create = allow_edit = allow_delete = False

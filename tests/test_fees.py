@@ -19,6 +19,7 @@ from models.fees import (
     FeeError,
     FeeRule,
     LedgerLine,
+    Statement,
     StatementState,
     local_day,
     make_statement,
@@ -264,3 +265,108 @@ def test_the_fee_table_keeps_history(session):
     set_fee(session, MatterType.other, OutcomeKind.completed, Decimal("120"),
             date.today() + timedelta(days=30))
     assert session.scalar(select(func.count()).select_from(FeeRule)) == before + 1
+
+
+# --- the pages -----------------------------------------------------------------------------
+
+def english(client):
+    client.get("/lang/en")
+    return client
+
+
+def test_the_admin_sets_a_new_fee_through_the_page_and_the_old_one_ends(client, session):
+    response = client.post("/admin/fee_rule/new/", data={
+        "matter_type": "witness", "outcome_kind": "completed", "amount": "140.00",
+        "valid_from": "2027-01-01", "note": "调价"})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    rules = session.scalars(select(FeeRule).where(
+        FeeRule.matter_type == MatterType.witness,
+        FeeRule.outcome_kind == OutcomeKind.completed).order_by(FeeRule.valid_from)).all()
+    assert [(r.amount, r.valid_to) for r in rules] == [
+        (Decimal("100.00"), date(2027, 1, 1)), (Decimal("140.00"), None)]
+    page = client.get("/admin/fee_rule/").get_data(as_text=True)
+    assert "140.00" in page and "100.00" in page
+
+
+@pytest.mark.parametrize("username", ["demo_court_yuncheng", "demo_city_committee"])
+def test_only_the_admin_changes_the_fee_table(client_as, session, username):
+    user = client_as(username)
+    assert user.get("/admin/fee_rule/").status_code == 200
+    response = user.post("/admin/fee_rule/new/", data={
+        "matter_type": "witness", "outcome_kind": "completed", "amount": "1",
+        "valid_from": "2027-01-01"})
+    assert response.status_code in (302, 403)
+    assert session.scalar(select(func.count()).select_from(FeeRule).where(
+        FeeRule.amount == Decimal("1"))) == 0
+
+
+@pytest.mark.parametrize("username", ["demo_liaison", "demo_worker", "demo_town_centre",
+                                      "demo_city_committee"])
+def test_statements_are_for_courts_and_admins(client_as, username):
+    assert client_as(username).get("/admin/statement/").status_code == 403
+
+
+def test_a_court_makes_exports_and_pays_its_statement(client_as, session, year_of_work):
+    court = english(client_as("demo_court_yuncheng"))
+    yuncheng = session.scalar(select(Court).where(Court.name == "云浮市云城区人民法院"))
+    response = court.post("/admin/statement/make/", data={"court": str(yuncheng.id),
+                                                          "month": "2026-03"})
+    assert response.status_code == 302
+    statement = session.scalar(select(Statement).where(Statement.court_id == yuncheng.id))
+    page = court.get(response.headers["Location"]).get_data(as_text=True)
+    assert "（2026）粤5302执503号" in page and "200.00" in page
+    excel = court.get(f"/admin/statement/{statement.id}/excel/")
+    assert excel.status_code == 200 and "attachment" in excel.headers["Content-Disposition"]
+    assert load_workbook(BytesIO(excel.get_data()))["结算明细"]["A1"].value.startswith(
+        "云浮市云城区人民法院")
+    paid = f"/admin/statement/{statement.id}/paid/"
+    assert court.post(paid, data={}).status_code == 302
+    session.expire_all()
+    assert statement.state is StatementState.paid
+    assert {line.matter.state for line in statement.lines} == {MatterState.paid}
+    again = court.post(paid, data={}, follow_redirects=True)
+    assert "already marked paid" in again.get_data(as_text=True)
+
+
+def test_another_countys_court_cannot_see_or_pay_a_statement(client_as, session, year_of_work):
+    luoding = session.scalar(select(Court).where(Court.name == LUODING_COURT))
+    statement = make_statement(session, luoding, date(2026, 2, 1))
+    court = client_as("demo_court_yuncheng")
+    assert court.get(f"/admin/statement/details/?id={statement.id}").status_code == 404
+    assert court.get(f"/admin/statement/{statement.id}/excel/").status_code == 404
+    assert court.post(f"/admin/statement/{statement.id}/paid/", data={}).status_code == 404
+    session.refresh(statement)
+    assert statement.state is StatementState.draft
+    assert "（2026）粤5381" not in court.get("/admin/ledger/").get_data(as_text=True)
+    # Nor make one for a court it does not act for.
+    response = court.post("/admin/statement/make/", data={"court": str(luoding.id),
+                                                          "month": "2026-04"})
+    assert session.scalar(select(func.count()).select_from(Statement).where(
+        Statement.court_id == luoding.id)) == 1
+    assert response.status_code == 302
+
+
+def test_the_intermediate_court_reads_but_does_not_pay_a_base_courts_statement(
+        client_as, session, year_of_work):
+    luoding = session.scalar(select(Court).where(Court.name == LUODING_COURT))
+    statement = make_statement(session, luoding, date(2026, 2, 1))
+    city = client_as("demo_court_city")
+    assert city.get(f"/admin/statement/details/?id={statement.id}").status_code == 200
+    assert city.post(f"/admin/statement/{statement.id}/paid/", data={}).status_code == 403
+
+
+def test_a_grid_worker_sees_only_their_own_lines(client_as, year_of_work):
+    page = client_as("demo_worker").get("/admin/ledger/").get_data(as_text=True)
+    assert "（2026）粤5302执503号" in page
+    assert "（2026）粤5302执502号" not in page  # another worker's
+    assert "（2026）粤5381" not in page
+
+
+def test_a_committee_sees_totals_without_names(client_as, year_of_work):
+    committee = client_as("demo_city_committee")
+    assert committee.get("/admin/ledger/").status_code == 403
+    page = committee.get("/admin/fee_totals/").get_data(as_text=True)
+    assert "云浮市云城区人民法院" in page and "罗定市人民法院" in page
+    assert "t_worker_ld" not in page
+    county = client_as("demo_yuncheng_committee").get("/admin/fee_totals/")
+    assert "罗定市人民法院" not in county.get_data(as_text=True)

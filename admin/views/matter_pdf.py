@@ -29,10 +29,10 @@ def forms_for(matter) -> list[str]:
         matter.matter_type})]
 
 
-def attachment_name(name: str) -> str:
+def attachment_name(name: str, how: str = "inline", fallback: str = "form.pdf") -> str:
     """Content-Disposition with a Chinese file name (RFC 6266 / RFC 5987): an ASCII
     fallback for old clients and the UTF-8 name for the others."""
-    return f"inline; filename=\"form.pdf\"; filename*=UTF-8''{quote(name, safe='')}"
+    return f"{how}; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 class MatterPdfMixin:

@@ -110,7 +110,7 @@ def test_each_form_is_a_pdf_with_the_cjk_font_embedded_and_the_case_number(
     if os.environ.get("GRIDLINK_PDF_PNG"):
         out = Path(os.environ["GRIDLINK_PDF_PNG"])
         out.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["pdftoppm", "-png", "-r", "80", "-f", "1", "-l", "1", "-singlefile",
+        subprocess.run(["pdftoppm", "-png", "-r", "100", "-f", "1", "-l", "1", "-singlefile",
                         str(path), str(out / f"pdf-{kind}")], check=True)
 
 
@@ -158,3 +158,11 @@ def test_another_countys_court_gets_404(client_as, session, signed_matters):
     luoding = client_as("t_luoding_officer")
     for kind in KINDS:
         assert fetch(luoding, signed_matters[kind], kind).status_code == 404
+
+
+def test_the_matter_page_links_its_forms(client_as, signed_matters):
+    page = client_as("demo_court_yuncheng").get(
+        f"/admin/matter/details/?id={signed_matters['receipt'].id}").get_data(as_text=True)
+    assert f"/admin/matter/{signed_matters['receipt'].id}/pdf/receipt.pdf" in page
+    assert f"/admin/matter/{signed_matters['receipt'].id}/pdf/record.pdf" in page
+    assert "survey.pdf" not in page  # a service matter has no investigation form

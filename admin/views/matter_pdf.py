@@ -36,6 +36,10 @@ def attachment_name(name: str, how: str = "inline", fallback: str = "form.pdf") 
 
 
 class MatterPdfMixin:
+    def pdf_forms(self, matter) -> list[tuple[str, str]]:
+        """(kind, the form's name) of the forms this matter prints."""
+        return [(kind, FORMS[kind][1]) for kind in forms_for(matter)]
+
     @expose("/<uuid:id>/pdf/<kind>.pdf")
     def pdf_view(self, id, kind):
         matter = self._load(id)

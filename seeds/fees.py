@@ -11,9 +11,10 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models.fees import set_fee
+from models.fees import FeeRule, set_fee
 from models.matter_types import MatterType
 from models.record_forms import OutcomeKind
 
@@ -29,6 +30,9 @@ DEMO_FEES: dict[MatterType, Decimal] = {
 
 
 def load_demo_fees(session: Session, valid_from: date) -> int:
+    """The table, unless one exists already (an admin's fees are never overwritten)."""
+    if session.scalar(select(FeeRule.id).limit(1)) is not None:
+        return 0
     for matter_type, amount in DEMO_FEES.items():
         set_fee(session, matter_type, OutcomeKind.completed, amount, valid_from,
                 note="示范数据（金额仅作演示）")

@@ -25,8 +25,13 @@ from tests.conftest import DEMO_PASSWORD
 from tests.test_matter_pages import XINGYAN_ADDRESS, YUNCHENG_COURT, id_number
 from tests.test_record_forms import account
 
-POPPLER = shutil.which("pdffonts") and shutil.which("pdftotext")
-needs_poppler = pytest.mark.skipif(not POPPLER, reason="poppler-utils (make test installs it)")
+
+@pytest.fixture(scope="session")
+def poppler():
+    """pdffonts and pdftotext read back what was written (never skipped: a PDF that
+    cannot be checked is not known to be right)."""
+    if not (shutil.which("pdffonts") and shutil.which("pdftotext")):
+        pytest.fail("poppler-utils not found: `make test` installs it (scripts/system-deps.sh)")
 
 KINDS = {
     "receipt": ("service", {"document_kinds": ["judgment", "notice"], "method": "lodged"},
@@ -81,10 +86,9 @@ def fetch(client, matter, kind):
     return client.get(f"/admin/matter/{matter.id}/pdf/{kind}.pdf")
 
 
-@needs_poppler
 @pytest.mark.parametrize("kind", list(KINDS))
 def test_each_form_is_a_pdf_with_the_cjk_font_embedded_and_the_case_number(
-        client_as, signed_matters, kind, tmp_path):
+        client_as, signed_matters, kind, tmp_path, poppler):
     matter = signed_matters[kind]
     response = fetch(client_as("demo_court_yuncheng"), matter, kind)
     assert response.status_code == 200 and response.mimetype == "application/pdf"

@@ -138,12 +138,13 @@ class Statement(db.Model):
 
     @property
     def total(self) -> Decimal:
-        return sum((line.amount for line in self.lines), Decimal("0.00"))
+        return sum((line.amount for line in self.lines if line.voided_at is None),
+                   Decimal("0.00"))
 
     @property
     def bounty_total(self) -> Decimal:
-        return sum((line.bounty_reward or Decimal("0.00") for line in self.lines),
-                   Decimal("0.00"))
+        return sum((line.bounty_reward or Decimal("0.00") for line in self.lines
+                    if line.voided_at is None), Decimal("0.00"))
 
 
 class LedgerLine(db.Model):
@@ -286,7 +287,7 @@ def void_lines_of(session: Session, form: RecordForm) -> None:
                               "it can no longer be corrected."),
                            period=line.statement.period_label)
         line.voided_at = datetime.now(UTC)
-        line.statement_id = None
+        line.statement = None
     session.flush()
 
 

@@ -370,3 +370,33 @@ def test_a_committee_sees_totals_without_names(client_as, year_of_work):
     assert "t_worker_ld" not in page
     county = client_as("demo_yuncheng_committee").get("/admin/fee_totals/")
     assert "罗定市人民法院" not in county.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("username, url", [
+    ("demo_admin", "/admin/statement/"), ("demo_court_yuncheng", "/admin/statement/"),
+    ("demo_admin", "/admin/ledger/?flt0_0=2026-03-01"), ("demo_liaison", "/admin/ledger/"),
+    ("demo_court_city", "/admin/fee_totals/"), ("demo_admin", "/admin/fee_rule/new/"),
+    ("demo_court_yuncheng", "/admin/ledger/?search=执503"),
+])
+def test_the_fee_pages_open(client_as, year_of_work, username, url):
+    response = client_as(username).get(url)
+    assert response.status_code == 200, response.get_data(as_text=True)[:1000]
+
+
+def test_the_make_form_offers_only_the_courts_acted_for(client_as, year_of_work):
+    page = client_as("demo_court_yuncheng").get("/admin/statement/").get_data(as_text=True)
+    form = page[page.index('id="gridlink-make-statement"'):]
+    form = form[:form.index("</form>")]
+    assert "云浮市云城区人民法院" in form and "罗定市人民法院" not in form
+
+
+def test_a_correction_takes_the_line_off_its_unpaid_statement(session):
+    worker, officer = account(session, "demo_worker"), account(session, "demo_court_yuncheng")
+    matter = done_matter(session, "（2026）粤5302执603号", serial="603")
+    form, line = signed(session, matter, worker, officer, date(2026, 9, 7))
+    statement = make_statement(session, matter.court, date(2026, 9, 1))
+    assert statement.total == Decimal("100.00")
+    from models.record_forms import correct
+    correct(session, form, {**form.content, "outcome": {"result": "served"}}, officer)
+    assert line.voided_at is not None and line.statement is None
+    assert statement.lines == [] and statement.total == Decimal("0.00")

@@ -278,6 +278,30 @@ def post_ledger(session: Session, form: RecordForm,
     return line
 
 
+def record_reward(session: Session, line: LedgerLine, amount: Decimal,
+                  actor: User) -> LedgerLine:
+    """The reward of a bounty matter (执行悬赏), decided under the bounty's own rules and
+    recorded beside the fee; changeable until its statement is paid. Audited."""
+    if not line.bounty:
+        raise FeeError(N_("A reward is recorded only for a matter under an enforcement "
+                          "bounty."))
+    if line.voided_at is not None or (line.statement is not None
+                                      and line.statement.state is StatementState.paid):
+        raise FeeError(N_("This line is paid or replaced: its reward can no longer change."))
+    amount = Decimal(str(amount)).quantize(Decimal("0.01"))
+    if amount < 0:
+        raise FeeError(N_("A reward cannot be negative."))
+    before = line.bounty_reward
+    line.bounty_reward = amount
+    session.flush()
+    append(session.connection(), "record_bounty_reward", "ledger_line", str(line.id),
+           before={"bounty_reward": str(before) if before is not None else None},
+           after={"bounty_reward": str(amount), "case": line.case_number},
+           actor=Actor(getattr(actor, "display_name", str(actor)),
+                       str(getattr(actor, "id", "")) or None))
+    return line
+
+
 def void_lines_of(session: Session, form: RecordForm) -> None:
     """A form replaced by a correction owes nothing any more: its line is voided (and
     leaves its unpaid statement). A fee already paid cannot be taken back here."""

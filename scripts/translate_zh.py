@@ -787,6 +787,10 @@ ZH = {
     # Record forms and labour fees (models/record_forms.py, models/fees.py, admin/views/fees.py)
     "Month": "月份",
     "Print the forms": "打印文书",
+    "Give the reward in yuan.": "请填写悬赏奖励金额（元）。",
+    "Record the reward": "记录奖励",
+    "This line is paid or replaced: its reward can no longer change.": "该笔劳务费已支付或已被更正取代，奖励金额不能再修改。",
+    "A reward cannot be negative.": "奖励金额不能为负数。",
     "Paying court": "支付法院",
     "Fees (yuan)": "劳务费（元）",
     "Rewards (yuan)": "悬赏奖励（元）",

@@ -400,3 +400,27 @@ def test_a_correction_takes_the_line_off_its_unpaid_statement(session):
     correct(session, form, {**form.content, "outcome": {"result": "served"}}, officer)
     assert line.voided_at is not None and line.statement is None
     assert statement.lines == [] and statement.total == Decimal("0.00")
+
+
+def test_a_bounty_reward_is_recorded_on_the_statement_until_paid(client_as, session,
+                                                                 year_of_work):
+    yuncheng = session.scalar(select(Court).where(Court.name == "云浮市云城区人民法院"))
+    statement = make_statement(session, yuncheng, date(2026, 3, 1))
+    bounty = next(x for x in statement.lines if x.bounty)
+    plain = next(x for x in statement.lines if not x.bounty)
+    court = english(client_as("demo_court_yuncheng"))
+    url = f"/admin/statement/{statement.id}/reward/"
+    assert court.post(url + f"{bounty.id}/", data={"amount": "1200"}).status_code == 302
+    session.expire_all()
+    assert bounty.bounty_reward == Decimal("1200.00") and bounty.amount == Decimal("100.00")
+    assert statement.bounty_total == Decimal("1200.00") and statement.total == Decimal("200.00")
+    assert session.scalar(select(AuditRecord).where(
+        AuditRecord.action == "record_bounty_reward",
+        AuditRecord.entity_id == str(bounty.id))).before == {"bounty_reward": "800.00"}
+    refused = court.post(url + f"{plain.id}/", data={"amount": "5"}, follow_redirects=True)
+    assert "only for a matter under an enforcement bounty" in refused.get_data(as_text=True)
+    mark_paid(session, statement, year_of_work["yc"])
+    late = court.post(url + f"{bounty.id}/", data={"amount": "1"}, follow_redirects=True)
+    assert "can no longer change" in late.get_data(as_text=True)
+    assert client_as("demo_court_city").post(url + f"{bounty.id}/",
+                                             data={"amount": "1"}).status_code == 403

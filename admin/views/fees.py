@@ -43,6 +43,7 @@ from models.fees import (
     ledger_totals,
     make_statement,
     mark_paid,
+    record_reward,
     set_fee,
     statement_filter,
 )
@@ -182,6 +183,11 @@ class StatementForm(SecureForm):
     month = StringField(_l("Month (YYYY-MM)"), validators=[InputRequired(), Length(max=7)])
 
 
+class RewardForm(SecureForm):
+    amount = DecimalField(_l("Reward (yuan)"), places=2,
+                          validators=[InputRequired(), NumberRange(min=0, max=9999999)])
+
+
 class StatementView(ScopedModelView):
     entity = "statements"
     allow_create = allow_edit = allow_delete = False
@@ -236,7 +242,7 @@ class StatementView(ScopedModelView):
                            type_label=lambda t: label(MATTER_TYPE_LABELS, t),
                            kind_label=lambda k: label(OUTCOME_KIND_LABELS, k),
                            paid=statement.state is StatementState.paid,
-                           pay_form=SecureForm())
+                           pay_form=SecureForm(), reward_form=RewardForm())
 
     @expose("/make/", methods=("POST",))
     def make_view(self):
@@ -273,6 +279,26 @@ class StatementView(ScopedModelView):
             flash(say(e), "error")
             return redirect(url_for(".details_view", id=id))
         flash(_("The statement was marked paid; its matters are now paid."), "success")
+        return redirect(url_for(".details_view", id=id))
+
+    @expose("/<uuid:id>/reward/<uuid:line_id>/", methods=("POST",))
+    def reward_view(self, id, line_id):
+        """The reward of one bounty line of a statement not yet paid."""
+        form = RewardForm(request.form)
+        if not form.validate():
+            flash(_("Give the reward in yuan."), "error")
+            return redirect(url_for(".details_view", id=id))
+        statement = self._statement(id, act=True)
+        line = next((x for x in statement.lines if x.id == line_id), None)
+        if line is None:
+            abort(404)
+        try:
+            record_reward(db.session, line, form.amount.data,
+                          current_user._get_current_object())
+            db.session.commit()
+        except FeeError as e:
+            db.session.rollback()
+            flash(say(e), "error")
         return redirect(url_for(".details_view", id=id))
 
     @expose("/<uuid:id>/excel/")

@@ -11,6 +11,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 RUN useradd --create-home --uid 10001 --user-group gridlink
 
+# Pango for WeasyPrint (the PDF forms) and a CJK font embedded in them.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 \
+       fonts-wqy-zenhei \
+    && rm -rf /var/lib/apt/lists/*
+
 # Only what the distribution needs (.dockerignore keeps the rest out of the context).
 WORKDIR /src
 COPY pyproject.toml constraints.txt README.md ./

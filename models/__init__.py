@@ -8,6 +8,7 @@ from models.audit import AUDITED, AuditHead, AuditRecord
 from models.base import Base, db
 from models.courts import Court, CourtKind, court_grids
 from models.directory import Submission, SubmissionRow, SubmissionState
+from models.fees import FeeRule, LedgerLine, Statement, StatementState
 from models.grids import Generation, Grid, GridCodeError, GridLevel
 from models.jobs import JobRun, JobState
 from models.matter_types import Credential, MatterType
@@ -23,6 +24,7 @@ from models.matters import (
 )
 from models.outcomes import Evidence, Outcome
 from models.places import GazetteerVersion, PlaceAlias
+from models.record_forms import OutcomeKind, RecordForm
 from models.requests import AdviceState, LegalAdviceRequest, RiskReport
 from models.roster import Person, RosterEntry, RosterRole
 from models.workflow import MatterStep, StepError
@@ -36,6 +38,8 @@ AUDITED.update({
     Assignment: "assignment", Precedence: "assignment_precedence", PlaceAlias: "place_alias",
     Outcome: "outcome", Evidence: "evidence",
     RiskReport: "risk_report", LegalAdviceRequest: "legal_advice_request",
+    RecordForm: "record_form", FeeRule: "fee_rule", LedgerLine: "ledger_line",
+    Statement: "fee_statement",
 })
 
 __all__ = [
@@ -55,6 +59,7 @@ __all__ = [
     "Debtor",
     "DebtorKind",
     "Evidence",
+    "FeeRule",
     "GazetteerVersion",
     "Generation",
     "Grid",
@@ -62,6 +67,7 @@ __all__ = [
     "GridLevel",
     "JobRun",
     "JobState",
+    "LedgerLine",
     "LegalAdviceRequest",
     "LoginAttempt",
     "Matter",
@@ -70,13 +76,17 @@ __all__ = [
     "MatterStep",
     "MatterType",
     "Outcome",
+    "OutcomeKind",
     "Person",
     "PlaceAlias",
     "Precedence",
+    "RecordForm",
     "RiskReport",
     "Role",
     "RosterEntry",
     "RosterRole",
+    "Statement",
+    "StatementState",
     "StepError",
     "Submission",
     "SubmissionRow",

@@ -402,6 +402,10 @@ def record_outcome(session: Session, matter: Matter, actor, data: Mapping,
                       recorded_by_name=_name(actor))
     session.add(outcome)
     session.flush()
+    # The record form (执行联动事项记录表) is made with it, for both sides to sign.
+    from models.record_forms import make_form
+
+    make_form(session, matter, answers, outcome_id=outcome.id, actor=actor)
     return outcome
 
 

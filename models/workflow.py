@@ -96,6 +96,9 @@ STEPS: dict[str, Step] = {
     "chase": Step(N_("Chase"), _WITH_A_GRID, None, ("court",)),
     "escalate": Step(N_("Ask the town centre for help"), (S.assigned, S.accepted),
                      S.escalated, ("court",)),
+    # The record form (models.record_forms): the grid signs it, then the court's
+    # confirmation is its signature — only then is the matter completed and payable.
+    "sign": Step(N_("Sign the record form"), (S.done,), None, ("field",)),
     "confirm": Step(N_("Confirm completion"), (S.done,), S.confirmed, ("court",)),
     "send_back": Step(N_("Send back for more"), (S.done,), S.dispatched, ("court",),
                       needs_note=True),
@@ -228,9 +231,17 @@ def may_take(session: Session, matter: Matter, actor, name: str) -> bool:
 
 
 def available(session: Session, matter: Matter, actor) -> list[str]:
-    """The steps the actor may take on the matter now, in the table's order."""
-    return [name for name, rule in STEPS.items()
-            if matter.state in rule.sources and may_take(session, matter, actor, name)]
+    """The steps the actor may take on the matter now, in the table's order. Of the
+    record form's two signatures, the one that is due: the grid's, then the court's."""
+    names = [name for name, rule in STEPS.items()
+             if matter.state in rule.sources and may_take(session, matter, actor, name)]
+    if "sign" in names or "confirm" in names:
+        from models.record_forms import current_form
+
+        form = current_form(session, matter)
+        signed = form is not None and form.worker_signed_at is not None
+        names = [n for n in names if n != ("sign" if signed else "confirm")]
+    return names
 
 
 # --- the two primitives ------------------------------------------------------------------
@@ -411,7 +422,32 @@ def take_step(session: Session, matter: Matter, actor, name: str, *, reason=None
         return move_to_grid(session, matter, actor, name, grid, note)
     if name == "chase":
         return chase(session, matter, actor, note=note)
+    if name in ("sign", "confirm"):
+        return sign_record_form(session, matter, actor, name, note=note)
     return step(session, matter, actor, name, STEPS[name].to, reason=reason, note=note)
+
+
+def sign_record_form(session, matter, actor, name: str, *, note=None) -> MatterStep:
+    """The grid's signature on the current record form ("sign"), or the court's
+    ("confirm": it posts the fee line, and the matter is confirmed)."""
+    from models.record_forms import FormError, current_form, sign_as_court, sign_as_worker
+
+    _check(session, matter, actor, name, STEPS[name], note=note)
+    form = current_form(session, matter)
+    if form is None:
+        raise StepError("invalid", N_("This matter has no record form yet: its outcome is "
+                                      "recorded first."))
+    try:
+        if name == "sign":
+            sign_as_worker(session, form, actor)
+            data = {"form_version": form.version}
+        else:
+            line = sign_as_court(session, form, actor)
+            data = {"form_version": form.version,
+                    "fee": str(line.amount) if line is not None else None}
+    except FormError as refused:
+        raise StepError("invalid", refused.template, **refused.params) from None
+    return step(session, matter, actor, name, STEPS[name].to, note=note, data=data)
 
 
 def history(session: Session, matter_id) -> list[MatterStep]:

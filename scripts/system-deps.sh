@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install the system packages gridlink needs, where they are missing.
-#   scripts/system-deps.sh run    PostgreSQL + PostGIS (the embedded database)
-#   scripts/system-deps.sh test   the same, plus Chromium, a CJK font and GDAL for the tests
+#   scripts/system-deps.sh run    PostgreSQL + PostGIS (the embedded database), and Pango
+#                                 with a CJK font for the PDF forms (WeasyPrint)
+#   scripts/system-deps.sh test   the same, plus Chromium, GDAL and poppler-utils for the tests
 # Debian and Ubuntu (apt). Uses sudo when not root. Does nothing when all is there.
 set -euo pipefail
 want=${1:-run}
@@ -24,10 +25,14 @@ need_pkg() { dpkg -s "$1" >/dev/null 2>&1 || missing+=("$1"); }
 
 need_cmd runuser util-linux
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
+# WeasyPrint draws the PDFs with Pango; the forms' Chinese needs a CJK font.
+need_pkg libpango-1.0-0
+need_pkg libpangoft2-1.0-0
+need_pkg fonts-wqy-zenhei
 if [ "$want" = test ]; then
   need_cmd chromium chromium
-  need_pkg fonts-wqy-zenhei
   need_cmd ogrinfo gdal-bin
+  need_cmd pdffonts poppler-utils  # pdffonts, pdftotext, pdftoppm: the PDF tests
 fi
 
 pg=$(ls /usr/share/postgresql/*/extension/postgis.control 2>/dev/null || true)

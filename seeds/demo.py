@@ -41,6 +41,7 @@ from seeds.accounts import link_demo_people, load_demo_accounts
 from seeds.addresses import address_points
 from seeds.demo_names import is_community, is_street, village_name
 from seeds.demo_requests import load_demo_requests
+from seeds.fees import load_demo_fees
 from seeds.people import PeopleMaker
 
 DIVISIONS = Path(__file__).parent / "yunfu-divisions.tsv"
@@ -147,6 +148,7 @@ def load_demo(session: Session) -> str:
     session.execute(insert(PlaceAlias), DEMO_ALIASES)
     accounts = load_demo_accounts(session)
     advice = load_demo_requests(session)
+    load_demo_fees(session, DEMO_START)
     report = (f"loaded the Yunfu demo: {len(tree)} counties, "
               f"{sum(len(t) for t in tree.values())} towns, "
               f"{sum(len(v) for t in tree.values() for v in t.values())} villages, "

@@ -12,6 +12,7 @@ from admin.headers import csp_nonce
 from admin.views.accounts import ApiTokenView, UserView
 from admin.views.audit import AuditView
 from admin.views.directory import DirectoryView
+from admin.views.fees import FeeRuleView, FeeTotalsView, LedgerView, StatementView
 from admin.views.formatters import local_time
 from admin.views.grids import GenerationView, GridHistoryView, GridView
 from admin.views.home import HomeView
@@ -32,14 +33,17 @@ from models import (
     ApiToken,
     AuditRecord,
     Court,
+    FeeRule,
     Generation,
     Grid,
+    LedgerLine,
     Matter,
     MatterState,
     Person,
     PlaceAlias,
     Precedence,
     RosterEntry,
+    Statement,
     User,
     db,
 )
@@ -93,6 +97,14 @@ def init_app(app: Flask) -> None:
     admin.add_view(AdviceView(name=_l("Legal advice"), endpoint="advice"))
     admin.add_view(MyAdviceView(name=_l("Legal advice"), endpoint="my_advice",
                                 url="/admin/my-advice"))
+    fees = _l("Labour fees")
+    admin.add_view(StatementView(Statement, db, name=_l("Statements"), category=fees,
+                                 endpoint="statement"))
+    admin.add_view(LedgerView(LedgerLine, db, name=_l("Fee ledger"), category=fees,
+                              endpoint="ledger"))
+    admin.add_view(FeeRuleView(FeeRule, db, name=_l("Fee table"), category=fees,
+                               endpoint="fee_rule"))
+    admin.add_view(FeeTotalsView(name=_l("Fee totals"), category=fees, endpoint="fee_totals"))
     system = _l("System")
     admin.add_view(UserView(User, db, name=_l("Accounts"), category=system,
                             endpoint="account"))

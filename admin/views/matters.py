@@ -54,6 +54,7 @@ from admin.views.matter_formatters import (
     type_cell,
     urgency_cell,
 )
+from admin.views.matter_pdf import MatterPdfMixin
 from admin.views.outcomes import OutcomePages, outcome_context
 from admin.views.risk_reports import risk_context
 from admin.views.secure import ScopedModelView
@@ -72,6 +73,7 @@ from models.assignments import METHOD_LABELS
 from models.audit import append
 from models.matter_types import MATTER_TYPE_LABELS, MatterType
 from models.matters import ADDRESS_KIND_LABELS, STATE_LABELS
+from models.record_forms import current_form
 
 # A grid a matter can go to: a town or a village (as geo.assign accepts).
 ROUTABLE = (GridLevel.town, GridLevel.village)
@@ -225,7 +227,7 @@ def _matter_options():
                 joinedload(Assignment.liaison)))
 
 
-class MatterView(OutcomePages, ScopedModelView):
+class MatterView(OutcomePages, MatterPdfMixin, ScopedModelView):
     entity = "matters"
     # Matters are filed on their own page and move only through their steps.
     allow_create = allow_edit = allow_delete = False
@@ -383,6 +385,7 @@ class MatterView(OutcomePages, ScopedModelView):
             and current_scope().role.value == "liaison",
             town_grids=town_grids(matter) if "redispatch" in steps else [],
             field_worker=matter.field_worker,
+            record_form=current_form(session, matter),
         )
 
     @expose("/<uuid:id>/return/", methods=("POST",))

@@ -48,20 +48,6 @@ FORMS = {
 ADDRESS_NAMES = {AddressKind.household: "户籍地", AddressKind.residence: "住所地",
                  AddressKind.habitual: "经常居住地", AddressKind.other: "其他地址"}
 # Outcome fields by the stable names models.outcomes gives them; others show their name.
-OUTCOME_NAMES = {
-    "result": "结果", "method": "送达方式", "served_on": "送达日期", "recipient": "签收人",
-    "place": "地点", "witnesses": "见证人", "address": "住址", "employer": "工作单位",
-    "phone": "联系电话", "properties": "财产及线索", "income": "收入", "dividends": "分红",
-    "amount": "金额（元）", "withdrawn": "协助提取", "description": "情况说明",
-    "notes": "备注", "found_on": "查找日期", "investigated_on": "调查日期",
-    "unit": "被调查单位", "handler": "经办人",
-}
-
-# The outcome's `result` values, as the form says them.
-RESULT_NAMES = {"found": "已查找到", "not_found": "已查找，未发现", "served": "已送达",
-                "completed": "已完成", "searched": "已查找，未发现", "nothing_found": "未发现"}
-
-
 class PdfError(RuntimeError):
     """No PDF can be made here (the CJK font is missing)."""
 
@@ -75,26 +61,26 @@ def font_path() -> Path:
                    "(scripts/system-deps.sh run) or set GRIDLINK_PDF_FONT")
 
 
-def _value(value) -> str:
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if isinstance(value, list):
-        return "、".join(_value(v) for v in value)
-    if isinstance(value, dict):
-        return "；".join(f"{OUTCOME_NAMES.get(k, k)}：{_value(v)}" for k, v in value.items())
-    return "" if value is None else str(value)
+def outcome_lines(matter_type: MatterType, outcome: dict | None,
+                  leave_out=()) -> list[tuple[str, str]]:
+    """The outcome's answers in the form's order, each as the form writes it: the
+    same questions and labels as the matter's page (models.outcomes)."""
+    from admin.views.outcomes import outcome_lines as answered
 
-
-def outcome_lines(outcome: dict | None, leave_out=()) -> list[tuple[str, str]]:
-    """The outcome's fields in the form's order (known names first; JSONB keeps no
-    order of its own), each value as the form writes it."""
-    order = {key: n for n, key in enumerate(OUTCOME_NAMES)}
-    keys = sorted((k for k, v in (outcome or {}).items()
-                   if v not in (None, "", []) and k not in leave_out),
-                  key=lambda k: (order.get(k, len(order)), k))
-    return [(OUTCOME_NAMES.get(k, k),
-             RESULT_NAMES.get(outcome[k], outcome[k]) if k == "result" else _value(outcome[k]))
-            for k in keys]
+    lines = []
+    for line in answered(matter_type, outcome or {}):
+        if line["name"] in leave_out:
+            continue
+        if "rows" in line:
+            value = "；".join("，".join(f"{c}：{v}" for c, v in zip(line["columns"], row,
+                                                                  strict=True) if v)
+                             for row in line["rows"])
+        elif "files" in line:
+            value = f"附 {len(line['files'])} 个文件"
+        else:
+            value = line["text"]
+        lines.append((line["label"], value))
+    return lines
 
 
 def document(matter: Matter, form: RecordForm | None, reveal: bool) -> dict:
@@ -133,9 +119,10 @@ def document(matter: Matter, form: RecordForm | None, reveal: bool) -> dict:
         "credentials": "、".join(credential_labels(summary.get("credentials"))),
         "bounty": summary.get("bounty"),
         "deadline": summary.get("deadline") or "",
-        "outcome": outcome_lines(outcome),
+        "outcome": outcome_lines(typed.matter_type, outcome),
         # On the survey the unit and the withdrawal have boxes of their own.
-        "survey_lines": outcome_lines(outcome, leave_out=("unit", "withdrawn")),
+        "survey_lines": outcome_lines(typed.matter_type, outcome,
+                                      leave_out=("unit", "withdrawn")),
         "documents": len(typed.request.get("document_kinds") or []),
         "outcome_data": outcome,
         "outcome_kind": label(OUTCOME_KIND_LABELS, form.outcome_kind) if form else "",

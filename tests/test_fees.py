@@ -96,7 +96,7 @@ def test_a_search_without_result_is_not_paid_by_default(session):
     worker, officer = account(session, "demo_worker"), account(session, "demo_court_yuncheng")
     matter = done_matter(session, "（2026）粤5302执403号", serial="403")
     form, line = signed(session, matter, worker, officer, date(2026, 4, 2),
-                        kind_data={"result": "not_found"})
+                        kind_data={"method": "not_served"})
     assert form.outcome_kind is OutcomeKind.searched
     assert (line.amount, line.fee_rule_id) == (Decimal("0.00"), None)
 

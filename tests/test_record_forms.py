@@ -180,7 +180,7 @@ def test_one_current_version_per_matter(session, form):
 
 
 def test_recording_the_outcome_again_makes_the_next_version(session, form, worker):
-    again = make_form(session, form.matter, {**OUTCOME, "result": "not_found"}, actor=worker)
+    again = make_form(session, form.matter, {**OUTCOME, "method": "not_served"}, actor=worker)
     assert again.version == 2 and form.superseded_by == again.id
     assert again.outcome_kind is OutcomeKind.searched
 

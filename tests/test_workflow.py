@@ -13,6 +13,7 @@ from test_matter_pages import XINGYAN_ADDRESS, YUNCHENG_COURT, file_directly
 
 from models import AuditRecord, Grid, Matter, MatterState, MatterStep, RosterEntry, User
 from models import workflow as wf
+from models.record_forms import current_form, make_form
 from models.roster import Person, RosterRole
 from models.workflow import StepError
 
@@ -139,10 +140,14 @@ def test_the_court_cancels_chases_confirms_and_sends_back(session):
     assert finished.state is S.dispatched
     actor = account(session, "demo_worker")
     wf.step(session, wf.begin(session, finished.id, actor), actor, "finish", S.done)
+    make_form(session, finished, {"method": "direct"}, actor=actor)  # the outcome's form
+    assert refused(session, finished, "demo_court_yuncheng", "confirm").kind == "invalid"
+    go(session, finished, "demo_worker", "sign")  # the grid signs first
     go(session, finished, "demo_court_yuncheng", "confirm")
     assert finished.state is S.confirmed
+    assert current_form(session, finished).court_signed_name
     assert [s.step for s in wf.history(session, finished.id)] == [
-        "accept", "dispatch", "finish", "send_back", "finish", "confirm"]
+        "accept", "dispatch", "finish", "send_back", "finish", "sign", "confirm"]
 
 
 def test_the_town_centre_takes_an_escalated_matter_and_redispatches_in_its_town(session):

@@ -102,7 +102,7 @@ def say_outcome(error: FieldError) -> str:
 # --- how an outcome reads -----------------------------------------------------------------
 
 def yuan(value) -> str:
-    text = f"{value:,.2f}".removesuffix(".00")
+    text = f"{float(value):,.2f}".removesuffix(".00")
     return _("%(amount)s yuan", amount=text)
 
 

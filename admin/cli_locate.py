@@ -26,6 +26,8 @@ from models import db
 from models.grids import N_
 
 CHUNK = 5000
+# Answers kept for lines repeated later in a batch (under a kilobyte each).
+MEMO_LIMIT = 100_000
 EMPTY_LINE = N_("The line is empty.")
 NOT_LONLAT = N_("%(text)s is not LON,LAT.")
 OUT_OF_RANGE = N_("%(text)s is out of range: longitude −180 to 180, latitude −90 to 90.")
@@ -51,37 +53,60 @@ def parse_lonlat(text: str, crs: str = "wgs84") -> tuple[float, float]:
     return lon, lat
 
 
-def _located(session, lines: list[str], points: bool, crs: str) -> list[str]:
+def _located(session, lines: list[str], points: bool, crs: str,
+             memo: dict[str, str]) -> list[str]:
     """One chunk, as JSON lines: the lines that can be asked go to the geocoder at
-    once; the others keep their place with the reason they were not asked."""
+    once; the others keep their place with the reason they were not asked. A line
+    answered before in the batch (memo) is not asked again, nor twice in one chunk."""
     answers: list[str | None] = [None] * len(lines)
-    asked, where = [], []
+    asked, where = [], {}  # where: each line asked → its places in the chunk
     for i, line in enumerate(lines):
+        known = memo.get(line)
+        if known is not None:
+            answers[i] = known
+            continue
+        places = where.get(line)
+        if places is not None:
+            places.append(i)
+            continue
         text = line.strip()
         if not text:
-            answers[i] = _json(unmatched(line, EMPTY_LINE))
+            answers[i] = _remember(memo, line, _json(unmatched(line, EMPTY_LINE)))
             continue
         if points:
             try:
                 text = parse_lonlat(text, crs)
             except NotAPoint as e:
-                answers[i] = _json(unmatched(line, e.template, text=e.text))
+                answers[i] = _remember(memo, line, _json(unmatched(line, e.template,
+                                                                   text=e.text)))
                 continue
         asked.append(text)
-        where.append(i)
+        where[line] = [i]
     found = (locate_point_lines if points else locate_text_lines)(session, asked) \
         if asked else []
-    for i, answer in zip(where, found, strict=True):
-        answers[i] = answer
+    for (line, places), answer in zip(where.items(), found, strict=True):
+        for i in places:
+            answers[i] = answer
+        _remember(memo, line, answer)
     return answers
+
+
+def _remember(memo: dict[str, str], line: str, answer: str) -> str:
+    if len(memo) < MEMO_LIMIT:
+        memo[line] = answer
+    return answer
 
 
 def locate_lines(session, lines: Iterable[str], points: bool = False,
                  crs: str = "wgs84") -> Iterator[list[str]]:
-    """One JSON answer per line, in order, CHUNK lines at a time."""
+    """One JSON answer per line, in order, CHUNK lines at a time. A line is answered
+    once per batch: the same text means the same place, and the liaisons are read
+    once per chunk anyway (a roster changed while a batch runs may show in a later
+    chunk; a repeated line keeps its first answer)."""
+    memo: dict[str, str] = {}
     lines = iter(lines)
     while batch := [line.rstrip("\r\n") for line in islice(lines, CHUNK)]:
-        yield _located(session, batch, points, crs)
+        yield _located(session, batch, points, crs, memo)
 
 
 def _json(answer: dict) -> str:

@@ -118,12 +118,40 @@ def test_a_batch_goes_to_the_geocoder_in_chunks(runner, tmp_path, monkeypatch):
 
     monkeypatch.setattr(admin.cli_locate, "locate_text_lines", counting)
     monkeypatch.setattr(admin.cli_locate, "CHUNK", 3)
-    lines = [XINGYAN_ADDRESS, GAOCUN, "", XINGYAN_ADDRESS, GAOCUN, XINGYAN_ADDRESS, GAOCUN]
+    lines = [XINGYAN_ADDRESS, GAOCUN, "", "火星基地一号", "新兴县车岗镇平砂村", "城东路5号",
+             "云城街道丰盛村"]
     batch = tmp_path / "addresses.txt"
     batch.write_text("\n".join(lines), encoding="utf-8")
     found = answers(runner.invoke(args=["locate", "--batch", str(batch)]))
     assert calls == [2, 3, 1]  # the blank line is answered without asking
     assert [a["input"] for a in found] == lines
+
+
+def test_a_line_repeated_in_a_batch_is_asked_once_and_answered_the_same(
+        runner, tmp_path, monkeypatch):
+    calls = []
+    real = admin.cli_locate.locate_text_lines
+
+    def counting(session, texts):
+        calls.append(list(texts))
+        return real(session, texts)
+
+    monkeypatch.setattr(admin.cli_locate, "locate_text_lines", counting)
+    monkeypatch.setattr(admin.cli_locate, "CHUNK", 3)
+    lines = [XINGYAN_ADDRESS, XINGYAN_ADDRESS, GAOCUN, "", GAOCUN, " " + GAOCUN, "",
+             XINGYAN_ADDRESS, "火星基地一号"]
+    batch = tmp_path / "addresses.txt"
+    batch.write_text("\n".join(lines), encoding="utf-8")
+    remembered = runner.invoke(args=["locate", "--batch", str(batch)])
+    # Twice in a chunk, or again in a later one: asked once. " 高村" is another line.
+    assert calls == [[XINGYAN_ADDRESS, GAOCUN], [GAOCUN], ["火星基地一号"]]
+    # The same text as when every line is asked on its own.
+    monkeypatch.setattr(admin.cli_locate, "CHUNK", 1)
+    monkeypatch.setattr(admin.cli_locate, "MEMO_LIMIT", 0)
+    alone = runner.invoke(args=["locate", "--batch", str(batch)])
+    assert len(calls) == 3 + 7
+    assert remembered.output == alone.output
+    assert [a["input"] for a in answers(remembered)] == [line.strip() or line for line in lines]
 
 
 def test_the_batch_text_is_the_contract_objects_json(session):

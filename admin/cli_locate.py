@@ -21,7 +21,13 @@ from flask.cli import with_appcontext
 from admin.api import EMPTY_ADDRESS, LOCATE_CRS, unmatched
 from geo.gazetteer import gazetteer
 from geo.gcj02 import gcj02_to_wgs84
-from geo.locate import locate_point, locate_point_lines, locate_text, locate_text_lines
+from geo.locate import (
+    BatchText,
+    locate_point,
+    locate_point_lines,
+    locate_text,
+    locate_text_lines,
+)
 from models import db
 from models.grids import N_
 
@@ -54,7 +60,7 @@ def parse_lonlat(text: str, crs: str = "wgs84") -> tuple[float, float]:
 
 
 def _located(session, lines: list[str], points: bool, crs: str,
-             memo: dict[str, str]) -> list[str]:
+             memo: dict[str, str], writer: BatchText) -> list[str]:
     """One chunk, as JSON lines: the lines that can be asked go to the geocoder at
     once; the others keep their place with the reason they were not asked. A line
     answered before in the batch (memo) is not asked again, nor twice in one chunk."""
@@ -82,7 +88,7 @@ def _located(session, lines: list[str], points: bool, crs: str,
                 continue
         asked.append(text)
         where[line] = [i]
-    found = (locate_point_lines if points else locate_text_lines)(session, asked) \
+    found = (locate_point_lines if points else locate_text_lines)(session, asked, writer) \
         if asked else []
     for (line, places), answer in zip(where.items(), found, strict=True):
         for i in places:
@@ -100,13 +106,13 @@ def _remember(memo: dict[str, str], line: str, answer: str) -> str:
 def locate_lines(session, lines: Iterable[str], points: bool = False,
                  crs: str = "wgs84") -> Iterator[list[str]]:
     """One JSON answer per line, in order, CHUNK lines at a time. A line is answered
-    once per batch: the same text means the same place, and the liaisons are read
-    once per chunk anyway (a roster changed while a batch runs may show in a later
-    chunk; a repeated line keeps its first answer)."""
+    once per batch: the same text means the same place, and a grid's liaison is read
+    once per batch (geo.locate.BatchText)."""
     memo: dict[str, str] = {}
+    writer = BatchText(session)
     lines = iter(lines)
     while batch := [line.rstrip("\r\n") for line in islice(lines, CHUNK)]:
-        yield _located(session, batch, points, crs, memo)
+        yield _located(session, batch, points, crs, memo, writer)
 
 
 def _json(answer: dict) -> str:

@@ -108,13 +108,13 @@ def test_a_batch_of_points(runner, session, tmp_path):
     assert "out of range" in found[4]["reason"]
 
 
-def test_a_batch_goes_to_the_geocoder_in_chunks(runner, tmp_path, monkeypatch):
+def test_a_batch_goes_to_the_geocoder_in_chunks(runner, session, tmp_path, monkeypatch):
     calls = []
     real = admin.cli_locate.locate_text_lines
 
-    def counting(session, texts):
+    def counting(session, texts, *rest):
         calls.append(len(texts))
-        return real(session, texts)
+        return real(session, texts, *rest)
 
     monkeypatch.setattr(admin.cli_locate, "locate_text_lines", counting)
     monkeypatch.setattr(admin.cli_locate, "CHUNK", 3)
@@ -122,9 +122,15 @@ def test_a_batch_goes_to_the_geocoder_in_chunks(runner, tmp_path, monkeypatch):
              "云城街道丰盛村"]
     batch = tmp_path / "addresses.txt"
     batch.write_text("\n".join(lines), encoding="utf-8")
-    found = answers(runner.invoke(args=["locate", "--batch", str(batch)]))
+    result = runner.invoke(args=["locate", "--batch", str(batch)])
+    found = answers(result)
     assert calls == [2, 3, 1]  # the blank line is answered without asking
     assert [a["input"] for a in found] == lines
+    # Chunk after chunk, places and liaisons written once: still the contract's JSON.
+    from geo.locate import locate_texts
+    written = result.output.splitlines()
+    assert [written[i] for i in (0, 1, 3, 4, 5, 6)] == [
+        json.dumps(a, ensure_ascii=False) for a in locate_texts(session, lines[:2] + lines[3:])]
 
 
 def test_a_line_repeated_in_a_batch_is_asked_once_and_answered_the_same(
@@ -132,9 +138,9 @@ def test_a_line_repeated_in_a_batch_is_asked_once_and_answered_the_same(
     calls = []
     real = admin.cli_locate.locate_text_lines
 
-    def counting(session, texts):
+    def counting(session, texts, *rest):
         calls.append(list(texts))
-        return real(session, texts)
+        return real(session, texts, *rest)
 
     monkeypatch.setattr(admin.cli_locate, "locate_text_lines", counting)
     monkeypatch.setattr(admin.cli_locate, "CHUNK", 3)

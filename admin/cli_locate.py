@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import json
+import sys
 from collections.abc import Iterable, Iterator
 from itertools import islice
 
@@ -60,11 +61,11 @@ def parse_lonlat(text: str, crs: str = "wgs84") -> tuple[float, float]:
 
 
 def _located(session, lines: list[str], points: bool, crs: str,
-             memo: dict[str, str], writer: BatchText) -> list[str]:
+             memo: dict[str, bytes], writer: BatchText) -> list[bytes]:
     """One chunk, as JSON lines: the lines that can be asked go to the geocoder at
     once; the others keep their place with the reason they were not asked. A line
     answered before in the batch (memo) is not asked again, nor twice in one chunk."""
-    answers: list[str | None] = [None] * len(lines)
+    answers: list[bytes | None] = [None] * len(lines)
     asked, where = [], {}  # where: each line asked → its places in the chunk
     for i, line in enumerate(lines):
         known = memo.get(line)
@@ -77,14 +78,14 @@ def _located(session, lines: list[str], points: bool, crs: str,
             continue
         text = line.strip()
         if not text:
-            answers[i] = _remember(memo, line, _json(unmatched(line, EMPTY_LINE)))
+            answers[i] = _remember(memo, line, _json(unmatched(line, EMPTY_LINE)).encode())
             continue
         if points:
             try:
                 text = parse_lonlat(text, crs)
             except NotAPoint as e:
-                answers[i] = _remember(memo, line, _json(unmatched(line, e.template,
-                                                                   text=e.text)))
+                answers[i] = _remember(memo, line, _json(unmatched(
+                    line, e.template, text=e.text)).encode())
                 continue
         asked.append(text)
         where[line] = [i]
@@ -97,18 +98,18 @@ def _located(session, lines: list[str], points: bool, crs: str,
     return answers
 
 
-def _remember(memo: dict[str, str], line: str, answer: str) -> str:
+def _remember(memo: dict[str, bytes], line: str, answer: bytes) -> bytes:
     if len(memo) < MEMO_LIMIT:
         memo[line] = answer
     return answer
 
 
 def locate_lines(session, lines: Iterable[str], points: bool = False,
-                 crs: str = "wgs84") -> Iterator[list[str]]:
-    """One JSON answer per line, in order, CHUNK lines at a time. A line is answered
+                 crs: str = "wgs84") -> Iterator[list[bytes]]:
+    """One JSON answer per line (UTF-8), in order, CHUNK lines at a time. A line is answered
     once per batch: the same text means the same place, and a grid's liaison is read
     once per batch (geo.locate.BatchText)."""
-    memo: dict[str, str] = {}
+    memo: dict[str, bytes] = {}
     writer = BatchText(session)
     lines = iter(lines)
     while batch := [line.rstrip("\r\n") for line in islice(lines, CHUNK)]:
@@ -144,10 +145,9 @@ def locate(address, lonlat, batch, points, crs):
         gazetteer(session)
         gc.collect()
         gc.freeze()
+        out = sys.stdout.buffer
         for answers in locate_lines(session, batch, points, crs):
-            # One write per chunk; color=True: JSON escapes every control character, so
-            # there is no ANSI code for click to look for in megabytes of output.
-            click.echo("\n".join(answers), color=True)
+            out.write(b"\n".join(answers) + b"\n")  # one write per chunk, UTF-8 as JSON is
         return
     if lonlat is not None:
         try:

@@ -210,17 +210,18 @@ def with_liaisons(session: Session, results: list[dict]) -> list[dict]:
 
 # -- the same objects as JSON text, fast ------------------------------------------------
 # A batch of a hundred thousand addresses names a few thousand places and liaisons:
-# their JSON is written once per batch and the answers are put together from it.
-# The text is exactly what json.dumps(answer, ensure_ascii=False) writes for the
-# objects above (tests/test_cli_locate.py compares them over the demo's corpus).
+# their JSON is written once per batch and the answers are put together from it, as
+# UTF-8 bytes ready to write (encoding a whole answer costs more than putting it
+# together). The text is exactly what json.dumps(answer, ensure_ascii=False) writes
+# for the objects above (tests/test_cli_locate.py compares them over the demo's corpus).
 
 _encode = json.JSONEncoder(ensure_ascii=False).encode
 
 
 class BatchText:
-    """The answers of one batch as JSON text, chunk after chunk. What many answers
-    share is written once per batch: each place, each grid's liaison (read from the
-    database the first time the grid is answered: a roster changed while the batch
+    """The answers of one batch as JSON lines in UTF-8, chunk after chunk. What many
+    answers share is written once per batch: each place, each grid's liaison (read from
+    the database the first time the grid is answered: a roster changed while the batch
     runs does not show in it), and the whole text after the input of a plain match."""
 
     def __init__(self, session: Session):
@@ -228,9 +229,9 @@ class BatchText:
         self.places: dict[str, str] = {}
         self.liaisons: dict[str, str] = {}  # grid code → its liaison's JSON, or null
         self.numbers: dict[float, str] = {}
-        self.plain: dict[tuple, str] = {}  # (code, method, confidence) → text after input
+        self.plain: dict[tuple, bytes] = {}  # (code, method, confidence) → after the input
 
-    def lines(self, parsed: list[Parsed]) -> list[str]:
+    def lines(self, parsed: list[Parsed]) -> list[bytes]:
         """One JSON text per answer, liaisons filled in."""
         liaisons = self.liaisons
         new = {p.places[0].code for p in parsed if p.status == "matched"} - liaisons.keys()
@@ -248,10 +249,11 @@ class BatchText:
                 key = (p.places[0].code, p.method, p.confidence)
                 rest = plain.get(key)
                 if rest is None:
-                    rest = plain[key] = after_input(p)
+                    rest = plain[key] = after_input(p).encode()
+                lines.append(b'{"input": ' + encode_basestring(p.input).encode() + rest)
             else:
-                rest = after_input(p)
-            lines.append('{"input": ' + encode_basestring(p.input) + rest)
+                lines.append(('{"input": ' + encode_basestring(p.input)
+                              + after_input(p)).encode())
         return lines
 
     def _place(self, pl: Place) -> str:
@@ -283,18 +285,18 @@ class BatchText:
             ', "flags": ', _encode(list(p.flags)) if p.flags else "[]", "}"))
 
 
-def json_lines(session: Session, parsed: list[Parsed]) -> list[str]:
-    """One JSON text per answer, liaisons filled in: `gridlink locate --batch`."""
+def json_lines(session: Session, parsed: list[Parsed]) -> list[bytes]:
+    """One JSON text per answer (UTF-8), liaisons filled in: `gridlink locate --batch`."""
     return BatchText(session).lines(parsed)
 
 
 def locate_text_lines(session: Session, addresses: list[str],
-                      batch: BatchText | None = None) -> list[str]:
+                      batch: BatchText | None = None) -> list[bytes]:
     return (batch or BatchText(session)).lines(
         resolve_texts(session, gazetteer(session), addresses))
 
 
 def locate_point_lines(session: Session, points: list[tuple[float, float]],
-                       batch: BatchText | None = None) -> list[str]:
+                       batch: BatchText | None = None) -> list[bytes]:
     return (batch or BatchText(session)).lines(
         resolve_points(session, gazetteer(session), points))

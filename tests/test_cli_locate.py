@@ -174,7 +174,7 @@ def test_the_batch_text_is_the_contract_objects_json(session):
         GAOCUN, "火星基地一号", "新兴县车岗镇平砂村", "城东路5号", '引号"\\斜杠\t'] + [
         "云城街道丰盛村"]
     dumped = [json.dumps(a, ensure_ascii=False) for a in locate_texts(session, texts)]
-    assert locate_text_lines(session, texts) == dumped
+    assert [line.decode() for line in locate_text_lines(session, texts)] == dumped
     assert len({json.loads(d)["status"] for d in dumped}) == 3
     edge = session.execute(text("""
         SELECT ST_X(p), ST_Y(p) FROM (
@@ -189,5 +189,5 @@ def test_the_batch_text_is_the_contract_objects_json(session):
         WHERE ST_NPoints(e.line) >= 3 LIMIT 1""")).one()
     points = [point_in(session, XINGYAN), tuple(edge), (0.0, 0.0)]
     dumped = [json.dumps(a, ensure_ascii=False) for a in locate_points(session, points)]
-    assert locate_point_lines(session, points) == dumped
+    assert [line.decode() for line in locate_point_lines(session, points)] == dumped
     assert "shared_edge" in dumped[1]

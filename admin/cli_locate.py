@@ -66,15 +66,15 @@ def _located(session, lines: list[str], points: bool, crs: str,
     once; the others keep their place with the reason they were not asked. A line
     answered before in the batch (memo) is not asked again, nor twice in one chunk."""
     answers: list[bytes | None] = [None] * len(lines)
-    asked, where = [], {}  # where: each line asked → its places in the chunk
+    asked, where, again = [], {}, []  # where: each line asked → its place in the chunk
+    known = memo.get
     for i, line in enumerate(lines):
-        known = memo.get(line)
-        if known is not None:
-            answers[i] = known
+        answer = known(line)
+        if answer is not None:
+            answers[i] = answer
             continue
-        places = where.get(line)
-        if places is not None:
-            places.append(i)
+        if line in where:
+            again.append((i, line))
             continue
         text = line.strip()
         if not text:
@@ -88,13 +88,14 @@ def _located(session, lines: list[str], points: bool, crs: str,
                     line, e.template, text=e.text)).encode())
                 continue
         asked.append(text)
-        where[line] = [i]
-    found = (locate_point_lines if points else locate_text_lines)(session, asked, writer) \
-        if asked else []
-    for (line, places), answer in zip(where.items(), found, strict=True):
-        for i in places:
+        where[line] = i
+    if asked:
+        found = (locate_point_lines if points else locate_text_lines)(session, asked, writer)
+        for i, answer in zip(where.values(), found, strict=True):
             answers[i] = answer
-        _remember(memo, line, answer)
+        memo.update(islice(zip(where, found, strict=True), max(0, MEMO_LIMIT - len(memo))))
+    for i, line in again:
+        answers[i] = answers[where[line]]
     return answers
 
 
@@ -106,9 +107,9 @@ def _remember(memo: dict[str, bytes], line: str, answer: bytes) -> bytes:
 
 def locate_lines(session, lines: Iterable[str], points: bool = False,
                  crs: str = "wgs84") -> Iterator[list[bytes]]:
-    """One JSON answer per line (UTF-8), in order, CHUNK lines at a time. A line is answered
-    once per batch: the same text means the same place, and a grid's liaison is read
-    once per batch (geo.locate.BatchText)."""
+    """One JSON answer per line (UTF-8), in order, CHUNK lines at a time. A line is
+    answered once per batch: the same text means the same place, and a grid's liaison
+    is read once per batch (geo.locate.BatchText)."""
     memo: dict[str, bytes] = {}
     writer = BatchText(session)
     lines = iter(lines)

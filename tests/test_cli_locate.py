@@ -151,12 +151,18 @@ def test_a_line_repeated_in_a_batch_is_asked_once_and_answered_the_same(
     remembered = runner.invoke(args=["locate", "--batch", str(batch)])
     # Twice in a chunk, or again in a later one: asked once. " 高村" is another line.
     assert calls == [[XINGYAN_ADDRESS, GAOCUN], [GAOCUN], ["火星基地一号"]]
+    # The memo is bounded: past MEMO_LIMIT lines, a line is asked again.
+    monkeypatch.setattr(admin.cli_locate, "MEMO_LIMIT", 1)
+    calls.clear()
+    bounded = runner.invoke(args=["locate", "--batch", str(batch)])
+    assert calls == [[XINGYAN_ADDRESS, GAOCUN], [GAOCUN, GAOCUN], ["火星基地一号"]]
     # The same text as when every line is asked on its own.
     monkeypatch.setattr(admin.cli_locate, "CHUNK", 1)
     monkeypatch.setattr(admin.cli_locate, "MEMO_LIMIT", 0)
+    calls.clear()
     alone = runner.invoke(args=["locate", "--batch", str(batch)])
-    assert len(calls) == 3 + 7
-    assert remembered.output == alone.output
+    assert len(calls) == 7
+    assert remembered.output == bounded.output == alone.output
     assert [a["input"] for a in answers(remembered)] == [line.strip() or line for line in lines]
 
 

@@ -14,9 +14,11 @@ file. Then, pinned to one core:
   a one-line file; its marginal rate is lines / (difference of the two times), so
   start-up (imports, the index) is left out. Its output must equal the baseline's,
   byte for byte;
-- ours on every spelling once: the file repeats each spelling (--lines over the
-  corpus), and the command answers a repeated line once per batch; this run, on
-  the distinct spellings alone, is its rate when nothing repeats.
+- ours with no line repeated: the file repeats each spelling (--lines over the
+  corpus), and the command answers a repeated line once per batch. So it is run
+  again on the file with each repeat indented (k spaces before the k-th repeat):
+  every line differs, the text read is the same, so are the answers (the input is
+  given without its spaces): its rate when nothing repeats.
 
 Goal: at least 60,000 addresses a second through the command, same answers.
 """
@@ -88,32 +90,29 @@ def main(argv=None) -> None:
         big, one, each = Path(tmp, "lines.txt"), Path(tmp, "one.txt"), Path(tmp, "each.txt")
         big.write_text("\n".join(lines) + "\n", encoding="utf-8")
         one.write_text(lines[0] + "\n", encoding="utf-8")
-        distinct = list(dict.fromkeys(lines))
-        each.write_text("\n".join(distinct) + "\n", encoding="utf-8")
+        each.write_text("".join(" " * (i // len(spellings)) + line + "\n"
+                                for i, line in enumerate(lines)), encoding="utf-8")
         _run(one, cpu)  # warm the disk cache and the database
         small_wall, small_cpu, _ = _run(one, cpu)
         big_wall, big_cpu, written = _run(big, cpu)
         each_wall, each_cpu, written_each = _run(each, cpu)
     n = len(lines) - 1
     ours_wall, ours_cpu = n / (big_wall - small_wall), n / max(1e-9, big_cpu - small_cpu)
-    each_rate = (len(distinct) - 1) / (each_wall - small_wall)
-    each_cpu_rate = (len(distinct) - 1) / max(1e-9, each_cpu - small_cpu)
-    first = {line: answer for line, answer in zip(
-        lines, baseline.splitlines(keepends=True), strict=True)}
-    same_each = written_each == b"".join(first[line] for line in distinct)
+    each_rate, each_cpu_rate = n / (each_wall - small_wall), n / max(1e-9, each_cpu - small_cpu)
     rows = [
         ("lines", f"{len(lines):,} ({len(spellings):,} spellings of {len(villages)} villages)"),
         ("reader alone (Gazetteer.parse)", f"{len(lines) / reader:,.0f} addresses/s"),
         ("baseline: dicts + json.dumps", f"{len(lines) / dicts:,.0f} addresses/s"),
         ("ours: gridlink locate --batch", f"{ours_wall:,.0f} addresses/s marginal "
                                           f"(CPU {ours_cpu:,.0f}/s; start-up {small_wall:.1f} s)"),
-        ("ours, every spelling once", f"{each_rate:,.0f} addresses/s marginal "
-                                      f"(CPU {each_cpu_rate:,.0f}/s; {len(distinct):,} lines)"),
+        ("ours, no line repeated", f"{each_rate:,.0f} addresses/s marginal "
+                                   f"(CPU {each_cpu_rate:,.0f}/s)"),
         ("ours ÷ baseline", f"{ours_wall / (len(lines) / dicts):.2f}× "
-                            f"(every spelling once: {each_rate / (len(lines) / dicts):.2f}×)"),
+                            f"(no line repeated: {each_rate / (len(lines) / dicts):.2f}×)"),
         ("same answers as the baseline", "yes, byte for byte" if written == baseline
-         and same_each else "NO: the outputs differ"),
-        ("goal", f"≥ {GOAL:,}/s: {'met' if ours_wall >= GOAL else 'not met'}"),
+         == written_each else "NO: the outputs differ"),
+        ("goal", f"≥ {GOAL:,}/s: {'met' if ours_wall >= GOAL else 'not met'}, "
+                 f"{'met' if each_rate >= GOAL else 'not met'} with no line repeated"),
         ("load average (1, 5, 15 min)", load_average()),
     ]
     width = max(len(k) for k, _ in rows)

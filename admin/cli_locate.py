@@ -90,9 +90,12 @@ def _located(session, lines: list[str], points: bool, crs: str,
         asked.append(text)
         where[line] = i
     if asked:
+        rebuilt = writer.rebuilt
         found = (locate_point_lines if points else locate_text_lines)(session, asked, writer)
         for i, answer in zip(where.values(), found, strict=True):
             answers[i] = answer
+        if writer.rebuilt != rebuilt:  # the index changed (a grid renamed): ask again
+            memo.clear()
         memo.update(islice(zip(where, found, strict=True), max(0, MEMO_LIMIT - len(memo))))
     for i, line in again:
         answers[i] = answers[where[line]]
@@ -108,8 +111,8 @@ def _remember(memo: dict[str, bytes], line: str, answer: bytes) -> bytes:
 def locate_lines(session, lines: Iterable[str], points: bool = False,
                  crs: str = "wgs84") -> Iterator[list[bytes]]:
     """One JSON answer per line (UTF-8), in order, CHUNK lines at a time. A line is
-    answered once per batch: the same text means the same place, and a grid's liaison
-    is read once per batch (geo.locate.BatchText)."""
+    answered once per batch, while the index stays the same: the same text means the
+    same place, and a grid's liaison is read once per batch (geo.locate.BatchText)."""
     memo: dict[str, bytes] = {}
     writer = BatchText(session)
     lines = iter(lines)

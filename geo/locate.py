@@ -222,14 +222,26 @@ class BatchText:
     """The answers of one batch as JSON lines in UTF-8, chunk after chunk. What many
     answers share is written once per batch: each place, each grid's liaison (read from
     the database the first time the grid is answered: a roster changed while the batch
-    runs does not show in it), and the whole text after the input of a plain match."""
+    runs does not show in it), and the whole text after the input of a plain match.
+    If the index is rebuilt while the batch runs (a grid renamed), all of it is
+    written again from the new one (follow)."""
 
     def __init__(self, session: Session):
         self.session = session
+        self.index: Gazetteer | None = None
+        self.rebuilt = 0  # how many times the index changed under the batch
         self.places: dict[str, str] = {}
         self.liaisons: dict[str, str] = {}  # grid code → its liaison's JSON, or null
         self.numbers: dict[float, str] = {}
         self.plain: dict[tuple, bytes] = {}  # (code, method, confidence) → after the input
+
+    def follow(self, index: Gazetteer) -> None:
+        if index is not self.index:
+            if self.index is not None:
+                self.rebuilt += 1
+                for written in (self.places, self.liaisons, self.plain):
+                    written.clear()
+            self.index = index
 
     def lines(self, parsed: list[Parsed]) -> list[bytes]:
         """One JSON text per answer, liaisons filled in."""
@@ -292,11 +304,13 @@ def json_lines(session: Session, parsed: list[Parsed]) -> list[bytes]:
 
 def locate_text_lines(session: Session, addresses: list[str],
                       batch: BatchText | None = None) -> list[bytes]:
-    return (batch or BatchText(session)).lines(
-        resolve_texts(session, gazetteer(session), addresses))
+    batch, gaz = batch or BatchText(session), gazetteer(session)
+    batch.follow(gaz)
+    return batch.lines(resolve_texts(session, gaz, addresses))
 
 
 def locate_point_lines(session: Session, points: list[tuple[float, float]],
                        batch: BatchText | None = None) -> list[bytes]:
-    return (batch or BatchText(session)).lines(
-        resolve_points(session, gazetteer(session), points))
+    batch, gaz = batch or BatchText(session), gazetteer(session)
+    batch.follow(gaz)
+    return batch.lines(resolve_points(session, gaz, points))

@@ -197,3 +197,31 @@ def test_the_batch_text_is_the_contract_objects_json(session):
     dumped = [json.dumps(a, ensure_ascii=False) for a in locate_points(session, points)]
     assert [line.decode() for line in locate_point_lines(session, points)] == dumped
     assert "shared_edge" in dumped[1]
+
+
+def test_a_batch_follows_the_index_when_a_grid_is_renamed_while_it_runs(
+        runner, session, tmp_path, monkeypatch):
+    """Answers are remembered for the batch only while the index stays the same."""
+    village = session.scalar(Grid.current().where(Grid.name == "丰收村"))
+    calls = []
+    real = admin.cli_locate.locate_text_lines
+
+    def renaming(s, texts, *rest):
+        calls.append(texts)
+        if len(calls) == 2:
+            village.name = "丰盛村"
+            session.flush()
+        return real(s, texts, *rest)
+
+    monkeypatch.setattr(admin.cli_locate, "locate_text_lines", renaming)
+    monkeypatch.setattr(admin.cli_locate, "CHUNK", 1)
+    lines = ["云城街道丰收村", XINGYAN_ADDRESS, "云城街道丰收村", "云城街道丰盛村"]
+    batch = tmp_path / "addresses.txt"
+    batch.write_text("\n".join(lines), encoding="utf-8")
+    first, _, again, written = answers(runner.invoke(args=["locate", "--batch", str(batch)]))
+    assert first["status"] == "matched" and first["grid"]["name"] == "丰收村"
+    assert len(calls) == 4  # asked again under the new index
+    assert again["status"] == "ambiguous" and "village_not_recognised" in again["flags"]
+    # The grid written anew from the new index, not as the batch first wrote it.
+    assert written["grid"]["code"] == village.code
+    assert written["grid"]["name"] == "丰盛村" and written["grid"]["path"][-1] == "丰盛村"

@@ -5,7 +5,8 @@ phone numbers in full. A batch reads one address (or LON,LAT with --points) per
 line and writes one JSON object per line, in the same order: a blank or unreadable
 line gets an "unmatched" object saying why, so output line N answers input line N.
 Lines go to the geocoder in chunks, so a file of 100,000 lines is a few set-based
-lookups rather than 100,000 queries.
+lookups rather than 100,000 queries; a line repeated in the file is asked once. The
+output is UTF-8, whatever the terminal's encoding, as JSON text exchanged should be.
 """
 
 from __future__ import annotations

@@ -210,55 +210,107 @@ def with_liaisons(session: Session, results: list[dict]) -> list[dict]:
 
 # -- the same objects as JSON text, fast ------------------------------------------------
 # A batch of a hundred thousand addresses names a few thousand places and liaisons:
-# their JSON is written once per batch and the answers are put together from it.
-# The text is exactly what json.dumps(answer, ensure_ascii=False) writes for the
-# objects above (tests/test_cli_locate.py compares them over the demo's corpus).
+# their JSON is written once per batch and the answers are put together from it, as
+# UTF-8 bytes ready to write (encoding a whole answer costs more than putting it
+# together). The text is exactly what json.dumps(answer, ensure_ascii=False) writes
+# for the objects above (tests/test_cli_locate.py compares them over the demo's corpus).
 
 _encode = json.JSONEncoder(ensure_ascii=False).encode
 
 
-def json_lines(session: Session, parsed: list[Parsed]) -> list[str]:
-    """One JSON text per answer, liaisons filled in: `gridlink locate --batch`."""
-    places: dict[str, str] = {}
+class BatchText:
+    """The answers of one batch as JSON lines in UTF-8, chunk after chunk. What many
+    answers share is written once per batch: each place, each grid's liaison (read from
+    the database the first time the grid is answered: a roster changed while the batch
+    runs does not show in it), and the whole text after the input of a plain match.
+    If the index is rebuilt while the batch runs (a grid renamed), all of it is
+    written again from the new one (follow)."""
 
-    def place(pl: Place) -> str:
-        written = places.get(pl.code)
+    def __init__(self, session: Session):
+        self.session = session
+        self.index: Gazetteer | None = None
+        self.rebuilt = 0  # how many times the index changed under the batch
+        self.places: dict[str, str] = {}
+        self.liaisons: dict[str, str] = {}  # grid code → its liaison's JSON, or null
+        self.numbers: dict[float, str] = {}
+        self.plain: dict[tuple, bytes] = {}  # (code, method, confidence) → after the input
+
+    def follow(self, index: Gazetteer) -> None:
+        if index is not self.index:
+            if self.index is not None:
+                self.rebuilt += 1
+                for written in (self.places, self.liaisons, self.plain):
+                    written.clear()
+            self.index = index
+
+    def lines(self, parsed: list[Parsed]) -> list[bytes]:
+        """One JSON text per answer, liaisons filled in."""
+        liaisons = self.liaisons
+        new = {p.places[0].code for p in parsed if p.status == "matched"} - liaisons.keys()
+        if new:
+            found = liaisons_of(self.session, new)
+            for code in new:
+                liaisons[code] = _encode(found[code]) if code in found else "null"
+        plain, after_input = self.plain, self._after_input
+        lines = []
+        for p in parsed:
+            # Most answers are one place, plainly matched: a few thousand texts after
+            # the input, each written once.
+            if (p.status == "matched" and len(p.places) == 1 and p.reason is None
+                    and not p.params and not p.flags):
+                key = (p.places[0].code, p.method, p.confidence)
+                rest = plain.get(key)
+                if rest is None:
+                    rest = plain[key] = after_input(p).encode()
+                lines.append(b'{"input": ' + encode_basestring(p.input).encode() + rest)
+            else:
+                lines.append(('{"input": ' + encode_basestring(p.input)
+                              + after_input(p)).encode())
+        return lines
+
+    def _place(self, pl: Place) -> str:
+        written = self.places.get(pl.code)
         if written is None:
-            written = places[pl.code] = _encode(place_json(pl))
+            written = self.places[pl.code] = _encode(place_json(pl))
         return written
 
-    liaisons = {code: _encode(found) for code, found in liaisons_of(
-        session, {p.places[0].code for p in parsed if p.status == "matched"}).items()}
-    numbers: dict[float, str] = {}
-    lines = []
-    for p in parsed:
+    def _after_input(self, p: Parsed) -> str:
+        """Everything the answer says after its input."""
         matched = p.status == "matched"
-        grid = place(p.places[0]) if matched else "null"
         method = p.method or ("division" if p.places else None)
         confidence = p.grid_confidence
-        number = numbers.get(confidence)
+        number = self.numbers.get(confidence)
         if number is None:
-            number = numbers[confidence] = _encode(confidence)
-        lines.append("".join((
-            '{"input": ', encode_basestring(p.input),
+            number = self.numbers[confidence] = _encode(confidence)
+        return "".join((
             ', "status": "', p.status,
-            '", "grid": ', grid,
-            ', "liaison": ', liaisons.get(p.places[0].code, "null") if matched else "null",
+            '", "grid": ', self._place(p.places[0]) if matched else "null",
+            ', "liaison": ', self.liaisons[p.places[0].code] if matched else "null",
             ', "method": ', encode_basestring(method) if method and p.status != "unmatched"
             else "null",
             ', "confidence": ', number,
-            ', "candidates": [', ", ".join(map(place, p.places))
+            ', "candidates": [', ", ".join(map(self._place, p.places))
             if not matched or len(p.places) > 1 else "",
             '], "reason": ', encode_basestring(p.reason % p.params) if p.reason else "null",
             ', "reason_template": ', encode_basestring(p.reason) if p.reason else "null",
             ', "reason_params": ', _encode(p.params) if p.params else "{}",
-            ', "flags": ', _encode(list(p.flags)) if p.flags else "[]", "}")))
-    return lines
+            ', "flags": ', _encode(list(p.flags)) if p.flags else "[]", "}"))
 
 
-def locate_text_lines(session: Session, addresses: list[str]) -> list[str]:
-    return json_lines(session, resolve_texts(session, gazetteer(session), addresses))
+def json_lines(session: Session, parsed: list[Parsed]) -> list[bytes]:
+    """One JSON text per answer (UTF-8), liaisons filled in: `gridlink locate --batch`."""
+    return BatchText(session).lines(parsed)
 
 
-def locate_point_lines(session: Session, points: list[tuple[float, float]]) -> list[str]:
-    return json_lines(session, resolve_points(session, gazetteer(session), points))
+def locate_text_lines(session: Session, addresses: list[str],
+                      batch: BatchText | None = None) -> list[bytes]:
+    batch, gaz = batch or BatchText(session), gazetteer(session)
+    batch.follow(gaz)
+    return batch.lines(resolve_texts(session, gaz, addresses))
+
+
+def locate_point_lines(session: Session, points: list[tuple[float, float]],
+                       batch: BatchText | None = None) -> list[bytes]:
+    batch, gaz = batch or BatchText(session), gazetteer(session)
+    batch.follow(gaz)
+    return batch.lines(resolve_points(session, gaz, points))

@@ -31,9 +31,16 @@ _LABEL_STARTS = frozenset("户住经现居地家")
 def clean(text: str) -> str:
     """Full-width to half-width, no spaces or punctuation, no leading label."""
     text = text or ""
-    if not unicodedata.is_normalized("NFKC", text):
-        text = unicodedata.normalize("NFKC", text)
-    text = _DASH.sub("-", _DROP.sub("", text))
+    # NFKC, then the noise dropped. Most text needs NFKC only for its full-width
+    # punctuation (，：), which is noise either way: with the noise dropped first, what
+    # is left is often normalized already, and the answer is the same (noise letters
+    # become noise, and join no neighbour under NFKC, but for < and > with U+0338).
+    dropped = _DROP.sub("", text)
+    if unicodedata.is_normalized("NFKC", dropped) and "\u0338" not in text:
+        text = dropped
+    else:
+        text = _DROP.sub("", unicodedata.normalize("NFKC", text))
+    text = _DASH.sub("-", text)
     if "-" in text:
         text = _STRAY_DASH.sub("", text)
     if text[:1] in _LABEL_STARTS:

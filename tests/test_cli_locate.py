@@ -108,22 +108,62 @@ def test_a_batch_of_points(runner, session, tmp_path):
     assert "out of range" in found[4]["reason"]
 
 
-def test_a_batch_goes_to_the_geocoder_in_chunks(runner, tmp_path, monkeypatch):
+def test_a_batch_goes_to_the_geocoder_in_chunks(runner, session, tmp_path, monkeypatch):
     calls = []
     real = admin.cli_locate.locate_text_lines
 
-    def counting(session, texts):
+    def counting(session, texts, *rest):
         calls.append(len(texts))
-        return real(session, texts)
+        return real(session, texts, *rest)
 
     monkeypatch.setattr(admin.cli_locate, "locate_text_lines", counting)
     monkeypatch.setattr(admin.cli_locate, "CHUNK", 3)
-    lines = [XINGYAN_ADDRESS, GAOCUN, "", XINGYAN_ADDRESS, GAOCUN, XINGYAN_ADDRESS, GAOCUN]
+    lines = [XINGYAN_ADDRESS, GAOCUN, "", "火星基地一号", "新兴县车岗镇平砂村", "城东路5号",
+             "云城街道丰盛村"]
     batch = tmp_path / "addresses.txt"
     batch.write_text("\n".join(lines), encoding="utf-8")
-    found = answers(runner.invoke(args=["locate", "--batch", str(batch)]))
+    result = runner.invoke(args=["locate", "--batch", str(batch)])
+    found = answers(result)
     assert calls == [2, 3, 1]  # the blank line is answered without asking
     assert [a["input"] for a in found] == lines
+    # Chunk after chunk, places and liaisons written once: still the contract's JSON.
+    from geo.locate import locate_texts
+    written = result.output.splitlines()
+    assert [written[i] for i in (0, 1, 3, 4, 5, 6)] == [
+        json.dumps(a, ensure_ascii=False) for a in locate_texts(session, lines[:2] + lines[3:])]
+
+
+def test_a_line_repeated_in_a_batch_is_asked_once_and_answered_the_same(
+        runner, tmp_path, monkeypatch):
+    calls = []
+    real = admin.cli_locate.locate_text_lines
+
+    def counting(session, texts, *rest):
+        calls.append(list(texts))
+        return real(session, texts, *rest)
+
+    monkeypatch.setattr(admin.cli_locate, "locate_text_lines", counting)
+    monkeypatch.setattr(admin.cli_locate, "CHUNK", 3)
+    lines = [XINGYAN_ADDRESS, XINGYAN_ADDRESS, GAOCUN, "", GAOCUN, " " + GAOCUN, "",
+             XINGYAN_ADDRESS, "火星基地一号"]
+    batch = tmp_path / "addresses.txt"
+    batch.write_text("\n".join(lines), encoding="utf-8")
+    remembered = runner.invoke(args=["locate", "--batch", str(batch)])
+    # Twice in a chunk, or again in a later one: asked once. " 高村" is another line.
+    assert calls == [[XINGYAN_ADDRESS, GAOCUN], [GAOCUN], ["火星基地一号"]]
+    # The memo is bounded: past MEMO_LIMIT lines, a line is asked again.
+    monkeypatch.setattr(admin.cli_locate, "MEMO_LIMIT", 1)
+    calls.clear()
+    bounded = runner.invoke(args=["locate", "--batch", str(batch)])
+    assert calls == [[XINGYAN_ADDRESS, GAOCUN], [GAOCUN, GAOCUN], ["火星基地一号"]]
+    # The same text as when every line is asked on its own.
+    monkeypatch.setattr(admin.cli_locate, "CHUNK", 1)
+    monkeypatch.setattr(admin.cli_locate, "MEMO_LIMIT", 0)
+    calls.clear()
+    alone = runner.invoke(args=["locate", "--batch", str(batch)])
+    assert len(calls) == 7
+    assert remembered.output == bounded.output == alone.output
+    assert [a["input"] for a in answers(remembered)] == [line.strip() or line for line in lines]
 
 
 def test_the_batch_text_is_the_contract_objects_json(session):
@@ -140,7 +180,7 @@ def test_the_batch_text_is_the_contract_objects_json(session):
         GAOCUN, "火星基地一号", "新兴县车岗镇平砂村", "城东路5号", '引号"\\斜杠\t'] + [
         "云城街道丰盛村"]
     dumped = [json.dumps(a, ensure_ascii=False) for a in locate_texts(session, texts)]
-    assert locate_text_lines(session, texts) == dumped
+    assert [line.decode() for line in locate_text_lines(session, texts)] == dumped
     assert len({json.loads(d)["status"] for d in dumped}) == 3
     edge = session.execute(text("""
         SELECT ST_X(p), ST_Y(p) FROM (
@@ -155,5 +195,33 @@ def test_the_batch_text_is_the_contract_objects_json(session):
         WHERE ST_NPoints(e.line) >= 3 LIMIT 1""")).one()
     points = [point_in(session, XINGYAN), tuple(edge), (0.0, 0.0)]
     dumped = [json.dumps(a, ensure_ascii=False) for a in locate_points(session, points)]
-    assert locate_point_lines(session, points) == dumped
+    assert [line.decode() for line in locate_point_lines(session, points)] == dumped
     assert "shared_edge" in dumped[1]
+
+
+def test_a_batch_follows_the_index_when_a_grid_is_renamed_while_it_runs(
+        runner, session, tmp_path, monkeypatch):
+    """Answers are remembered for the batch only while the index stays the same."""
+    village = session.scalar(Grid.current().where(Grid.name == "丰收村"))
+    calls = []
+    real = admin.cli_locate.locate_text_lines
+
+    def renaming(s, texts, *rest):
+        calls.append(texts)
+        if len(calls) == 2:
+            village.name = "丰盛村"
+            session.flush()
+        return real(s, texts, *rest)
+
+    monkeypatch.setattr(admin.cli_locate, "locate_text_lines", renaming)
+    monkeypatch.setattr(admin.cli_locate, "CHUNK", 1)
+    lines = ["云城街道丰收村", XINGYAN_ADDRESS, "云城街道丰收村", "云城街道丰盛村"]
+    batch = tmp_path / "addresses.txt"
+    batch.write_text("\n".join(lines), encoding="utf-8")
+    first, _, again, written = answers(runner.invoke(args=["locate", "--batch", str(batch)]))
+    assert first["status"] == "matched" and first["grid"]["name"] == "丰收村"
+    assert len(calls) == 4  # asked again under the new index
+    assert again["status"] == "ambiguous" and "village_not_recognised" in again["flags"]
+    # The grid written anew from the new index, not as the batch first wrote it.
+    assert written["grid"]["code"] == village.code
+    assert written["grid"]["name"] == "丰盛村" and written["grid"]["path"][-1] == "丰盛村"

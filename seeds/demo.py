@@ -39,6 +39,8 @@ from models import (
 from models.audit import append
 from seeds.accounts import link_demo_people, load_demo_accounts
 from seeds.addresses import address_points
+from seeds.demo_life import live_demo_matters
+from seeds.demo_matters import load_demo_matters
 from seeds.demo_names import is_community, is_street, village_name
 from seeds.demo_requests import load_demo_requests
 from seeds.fees import load_demo_fees
@@ -149,15 +151,22 @@ def load_demo(session: Session) -> str:
     accounts = load_demo_accounts(session)
     advice = load_demo_requests(session)
     load_demo_fees(session, DEMO_START)
+    filed = load_demo_matters(session, since=DEMO_START)
+    states = live_demo_matters(session)
     report = (f"loaded the Yunfu demo: {len(tree)} counties, "
               f"{sum(len(t) for t in tree.values())} towns, "
               f"{sum(len(v) for t in tree.values() for v in t.values())} villages, "
               f"{people} people, {courts} courts, {len(points)} standard addresses, "
-              f"{accounts} demo accounts, {advice} legal advice requests")
+              f"{accounts} demo accounts, {advice} legal advice requests, "
+              f"{len(filed)} matters over the year ({_states(states)})")
     # The bulk inserts above bypass the per-row audit; one record says what was loaded.
     append(session.connection(), "seed_demo", "database", None, after={"report": report})
     refresh_statistics(session)
     return report
+
+
+def _states(states) -> str:
+    return ", ".join(f"{n} {state}" for state, n in states.most_common())
 
 
 def _grid_row(code, name, level, parent_code, shape, generation_id) -> dict:

@@ -21,15 +21,32 @@ import random
 import uuid
 from collections import Counter
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from types import SimpleNamespace
 
 from PIL import Image, ImageDraw
 from sqlalchemy import insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
-from models import Assignment, Matter, MatterState, MatterType, Person, RosterEntry, User
+from models import (
+    Assignment,
+    Court,
+    Grid,
+    LedgerLine,
+    Matter,
+    MatterState,
+    MatterType,
+    Person,
+    RecordForm,
+    RosterEntry,
+    Statement,
+    StatementState,
+    User,
+)
 from models.evidence import Evidence, default_root, path_of, read_picture
+from models.fees import local_day, paying_court, rule_in_force
 from models.outcomes import Outcome, check_outcome
+from models.record_forms import matter_summary, outcome_kind
 from models.roster import RosterRole
 from models.workflow import CANCEL_REASONS, FAIL_REASONS, STEPS, MatterStep
 
@@ -49,13 +66,21 @@ def live_demo_matters(session: Session, today: date | None = None) -> Counter:
     today = today or date.today()
     now = datetime.combine(today, time(2), UTC)  # 10:00 in Beijing: the demo's "now"
     rng = random.Random(SEED)
-    matters = session.scalars(select(Matter).where(Matter.state == S.assigned)
-                              .order_by(Matter.created_at, Matter.case_number)).all()
+    matters = session.scalars(
+        select(Matter).where(Matter.state == S.assigned)
+        .order_by(Matter.created_at, Matter.case_number)
+        .options(selectinload(Matter.court), selectinload(Matter.debtor),
+                 selectinload(Matter.addresses),
+                 selectinload(Matter.assignments).selectinload(Assignment.grid)
+                 .selectinload(Grid.parent).selectinload(Grid.parent),
+                 selectinload(Matter.assignments).selectinload(Assignment.liaison))).all()
     people = _grid_people(session)
     accounts = dict(session.execute(select(User.person_id, User.id)
                                     .where(User.person_id.is_not(None))).all())
     files = _demo_files()
     steps, outcomes, evidence, changes, ended = [], [], [], [], []
+    forms, lines = [], []
+    fees = _Fees(session)
     for matter in matters:
         primary = next(a for a in matter.assignments if a.ended_at is None
                        and a.role.value == "primary")
@@ -68,17 +93,28 @@ def live_demo_matters(session: Session, today: date | None = None) -> Counter:
         if life.outcome is not None:
             data, proofs = _answers(matter, life, files, rng)
             evidence += proofs
-            outcomes.append({"id": uuid.uuid4(), "matter_id": matter.id,
+            outcome_id = uuid.uuid4()
+            outcomes.append({"id": outcome_id, "matter_id": matter.id,
                              "county_code": matter.county_code, "version": 1, "data": data,
                              "recorded_by_id": life.worker_account,
                              "recorded_by_name": life.worker_name,
                              "recorded_at": life.outcome})
+            form = _form(matter, life, data, outcome_id)
+            forms.append(form)
+            if life.confirmed is not None:
+                lines.append(fees.line(matter, form))
         if life.state is S.returned:
             ended.append({"id": primary.id, "ended_at": life.steps[-1]["at"]})
         changes.append(life.change())
+    statements = fees.settle(lines, today)
+    paid = {line["matter_id"] for line in lines if line.get("statement_id") in fees.paid}
+    for change in changes:
+        if change["id"] in paid:
+            change["state"] = S.paid  # its court's statement of that month was paid
     if evidence:
         session.execute(insert(Evidence), evidence)
-    for table, rows in ((MatterStep, steps), (Outcome, outcomes)):
+    for table, rows in ((MatterStep, steps), (Outcome, outcomes), (RecordForm, forms),
+                        (Statement, statements), (LedgerLine, lines)):
         if rows:
             session.execute(insert(table), rows)
     if changes:
@@ -104,6 +140,7 @@ class _Life:
         self.worker_account = accounts.get(chosen[0])
         self.court = (matter.officer_id, matter.officer_name)
         self.field_worker, self.outcome, self.chases = None, None, 0
+        self.signed = self.confirmed = None
 
     def take(self, name: str, who: tuple, after_hours: float, *, reason=None, note=None,
              data=None) -> bool:
@@ -156,7 +193,10 @@ class _Life:
         if not self.take("finish", worker, hours):
             return
         self.outcome = self.at
-        self.take("confirm", self.court, rng.uniform(12, 120))
+        if self.take("sign", worker, rng.uniform(0.5, 30)):  # the record form, then the court
+            self.signed = self.at
+            if self.take("confirm", self.court, rng.uniform(12, 120)):
+                self.confirmed = self.at
 
     def change(self) -> dict:
         return {"id": self.matter.id, "state": self.state, "version": len(self.steps) + 1,
@@ -182,6 +222,81 @@ def _grid_people(session: Session) -> dict:
         else:
             slot.setdefault("workers", []).append((person, name))
     return out
+
+
+# --- the record forms and the fees ----------------------------------------------------------
+
+def _form(matter: Matter, life: _Life, answers: dict, outcome_id) -> dict:
+    """The 执行联动事项记录表 as make_form writes it, with the signatures taken."""
+    return {"id": uuid.uuid4(), "matter_id": matter.id, "county_code": matter.county_code,
+            "version": 1, "outcome_id": outcome_id, "outcome_kind": outcome_kind(answers),
+            "content": {"matter": matter_summary(matter), "outcome": answers},
+            "made_at": life.outcome, "made_by_id": life.worker_account,
+            "made_by_name": life.worker_name,
+            "worker_signed_by_id": life.worker_account if life.signed else None,
+            "worker_signed_name": life.worker_name if life.signed else None,
+            "worker_signed_at": life.signed,
+            "court_signed_by_id": life.court[0] if life.confirmed else None,
+            "court_signed_name": life.court[1] if life.confirmed else None,
+            "court_signed_at": life.confirmed, "superseded_by": None}
+
+
+class _Fees:
+    """Ledger lines as post_ledger writes them (the fee in force on the court's day),
+    and each paying court's monthly statements: paid up to two months ago."""
+
+    PAID_AFTER_DAYS = 45
+
+    def __init__(self, session: Session):
+        self.session, self.rules, self.paid = session, {}, set()
+
+    def rule(self, matter_type, kind, on: date):
+        key = (matter_type, kind, on)
+        if key not in self.rules:
+            self.rules[key] = rule_in_force(self.session, matter_type, kind, on)
+        return self.rules[key]
+
+    def line(self, matter: Matter, form: dict) -> dict:
+        on = local_day(form["court_signed_at"])
+        rule = self.rule(matter.matter_type, form["outcome_kind"], on)
+        grid = form["content"]["matter"].get("grid") or {}
+        return {"id": uuid.uuid4(), "county_code": matter.county_code, "form_id": form["id"],
+                "matter_id": matter.id, "court_id": paying_court(matter.court).id,
+                "worker_id": form["worker_signed_by_id"],
+                "worker_name": form["worker_signed_name"], "grid_code": grid.get("code"),
+                "case_number": matter.case_number, "matter_type": matter.matter_type,
+                "outcome_kind": form["outcome_kind"], "signed_on": on,
+                "month": on.replace(day=1), "fee_rule_id": rule.id if rule else None,
+                "amount": rule.amount if rule else Decimal("0.00"), "bounty": matter.bounty,
+                "bounty_reward": None, "statement_id": None, "voided_at": None,
+                "created_at": form["court_signed_at"]}
+
+    def settle(self, lines: list[dict], today: date) -> list[dict]:
+        """One statement per paying court and month; those of months ended long enough
+        ago are paid (their matters move to 已支付); the rest wait."""
+        statements: dict = {}
+        for line in lines:
+            key = (line["court_id"], line["month"])
+            if key not in statements:
+                court = self.session.get(Court, line["court_id"])
+                end = (line["month"] + timedelta(days=32)).replace(day=1)
+                paid = (today - end).days >= self.PAID_AFTER_DAYS
+                paid_at = datetime.combine(end + timedelta(days=20), time(2), UTC)
+                statements[key] = {
+                    "id": uuid.uuid4(), "court_id": court.id, "county_code": court.county_code,
+                    "period_start": line["month"], "period_end": end,
+                    "state": StatementState.paid if paid else StatementState.draft,
+                    "made_at": datetime.combine(end + timedelta(days=5), time(2), UTC),
+                    "made_by_name": court.contact_name,
+                    "paid_at": paid_at if paid else None, "paid_by_id": None,
+                    "paid_by_name": court.contact_name if paid else None}
+                if paid:
+                    self.paid.add(statements[key]["id"])
+            if statements[key]["state"] is StatementState.paid or (
+                    today - statements[key]["period_end"]).days >= 0:
+                line["statement_id"] = statements[key]["id"]
+        used = {line["statement_id"] for line in lines}
+        return [s for s in statements.values() if s["id"] in used]
 
 
 # --- outcomes -------------------------------------------------------------------------------

@@ -69,10 +69,13 @@ QUEUED_DAYS = 45
 OFFICERS = ("陈志强", "李伟明", "黄海燕", "梁文杰", "林国华", "张丽珍", "罗建平", "何俊辉")
 
 
-def load_demo_matters(session: Session, today: date | None = None) -> list[Matter]:
+def load_demo_matters(session: Session, today: date | None = None,
+                      since: date | None = None) -> list[Matter]:
     """File the year's matters (located, written set-based); flush, never commit.
-    Returns them (written and let go of: read them again by id)."""
+    Returns them (written and let go of: read them again by id). `since`: nothing
+    filed before (the demo's boundaries and fees start then)."""
     today = today or date.today()
+    days = min(DAYS, (today - since).days) if since else DAYS
     rng, maker = random.Random(SEED), PeopleMaker(random.Random(SEED + 1))
     courts = session.scalars(select(Court).order_by(Court.kind, Court.name)).all()
     villages = _villages(session)
@@ -83,7 +86,7 @@ def load_demo_matters(session: Session, today: date | None = None) -> list[Matte
         court = _pick_court(rng, courts)
         county = court.county_code if court.kind is not CourtKind.intermediate \
             else rng.choice(sorted(villages))
-        day = today - timedelta(days=int(DAYS * rng.random() ** 1.3))  # more of late
+        day = today - timedelta(days=int(days * rng.random() ** 1.3))  # more of late
         kind = rng.choices(list(TYPE_WEIGHTS), weights=TYPE_WEIGHTS.values())[0]
         numbers[(court.case_code, day.year)] += 1
         case = f"（{day.year}）{court.case_code}执{numbers[(court.case_code, day.year)] + 100}号"

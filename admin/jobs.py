@@ -38,17 +38,23 @@ class JobError(Exception):
         super().__init__(template % params)
 
 
+_runners: dict[str, App] = {}
+
+
 def runner(database_url: str, flask_app: Flask | None = None) -> App:
-    """A procrastinate app on `database_url` (an SQLAlchemy URL), with our tasks."""
+    """The procrastinate app on `database_url` (an SQLAlchemy URL), with our tasks: one
+    per database in a process (a blueprint's tasks belong to one app)."""
     global _flask
     if flask_app is not None:
         _flask = flask_app
     url = make_url(database_url).set(drivername="postgresql")
-    app = App(connector=PsycopgConnector(conninfo=url.render_as_string(hide_password=False),
-                                         min_size=1, max_size=3),
-              worker_defaults={"queues": [QUEUE], "name": "gridlink-worker"})
-    app.add_tasks_from(tasks, namespace=NAMESPACE)
-    return app
+    conninfo = url.render_as_string(hide_password=False)
+    if conninfo not in _runners:
+        app = App(connector=PsycopgConnector(conninfo=conninfo, min_size=1, max_size=3),
+                  worker_defaults={"queues": [QUEUE], "name": "gridlink-worker"})
+        app.add_tasks_from(tasks, namespace=NAMESPACE)
+        _runners[conninfo] = app
+    return _runners[conninfo]
 
 
 def task_name(name: str) -> str:

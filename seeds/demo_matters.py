@@ -66,6 +66,9 @@ REQUESTS = {
 }
 NO_PLACE = ("外出务工，地址不详", "原住址已拆迁", "流动摆摊，居无定所")
 QUEUED_DAYS = 45
+# The demo's case numbers run from here (a busy court's numbering), clear of the small
+# numbers people type when they try the forms.
+CASE_FROM = 20_000
 OFFICERS = ("陈志强", "李伟明", "黄海燕", "梁文杰", "林国华", "张丽珍", "罗建平", "何俊辉")
 
 
@@ -89,7 +92,8 @@ def load_demo_matters(session: Session, today: date | None = None,
         day = today - timedelta(days=int(days * rng.random() ** 1.3))  # more of late
         kind = rng.choices(list(TYPE_WEIGHTS), weights=TYPE_WEIGHTS.values())[0]
         numbers[(court.case_code, day.year)] += 1
-        case = f"（{day.year}）{court.case_code}执{numbers[(court.case_code, day.year)] + 100}号"
+        serial = numbers[(court.case_code, day.year)] + CASE_FROM
+        case = f"（{day.year}）{court.case_code}执{serial}号"
         inputs.append((day, _input(rng, maker, court, county, kind, case, day,
                                    villages[county], shared.get(county, []),
                                    (today - day).days < QUEUED_DAYS)))

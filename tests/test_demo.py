@@ -6,6 +6,7 @@ from sqlalchemy import text
 from models import Court, CourtKind, Grid, GridLevel
 from models.grids import check_code
 from seeds.demo import load_demo
+from tests.conftest import as_superuser
 
 
 def scalar(session, sql, **params):
@@ -120,13 +121,32 @@ ROSTER_DIGEST = """
     FROM roster_entries r JOIN people p ON p.id = r.person_id JOIN grids g ON g.id = r.grid_id"""
 
 
+# The demo year's tables, children first.
+MATTER_TABLES = ("ledger_lines", "fee_statements", "record_forms", "evidence", "outcomes",
+                 "matter_steps", "risk_reports", "assignments", "matter_addresses", "matters",
+                 "debtors", "job_runs")
+MATTERS_DIGEST = """
+    SELECT md5(string_agg(m.case_number || m.state || m.matter_type || d.name
+                          || coalesce(d.id_number, '') || m.deadline::text
+                          || (SELECT count(*) FROM matter_steps s WHERE s.matter_id = m.id)
+                          || coalesce((SELECT sum(amount)::text FROM ledger_lines l
+                                       WHERE l.matter_id = m.id), ''),
+                          '|' ORDER BY m.case_number, m.matter_type))
+    FROM matters m JOIN debtors d ON d.id = m.debtor_id"""
+
+
 def test_demo_is_deterministic_and_loads_once(session):
     before = scalar(session, DIGEST), scalar(session, ROSTER_DIGEST)
     assert load_demo(session).startswith("demo not loaded")
-    for table in ("legal_advice_requests", "place_aliases", "api_tokens", "accounts",
-                  "login_attempts", "address_points", "roster_entries", "people",
-                  "court_grids", "courts", "grids", "generations"):
-        session.execute(text(f"DELETE FROM {table}"))
+    matters_before = scalar(session, MATTERS_DIGEST)
+    with as_superuser(session):  # outcomes are the owner's to remove (the app only adds)
+        for table in (*MATTER_TABLES, "legal_advice_requests", "place_aliases", "api_tokens",
+                      "accounts", "login_attempts", "address_points", "roster_entries",
+                      "people", "court_grids", "courts", "grids", "generations"):
+            session.execute(text(f"DELETE FROM {table}"))
     report = load_demo(session)
     assert "975 villages" in report and "2 legal advice requests" in report
+    assert "3000 matters over the year" in report
+    # The year of matters too: the same filings, states, steps and fees again.
+    assert scalar(session, MATTERS_DIGEST) == matters_before
     assert (scalar(session, DIGEST), scalar(session, ROSTER_DIGEST)) == before

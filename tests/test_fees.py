@@ -28,6 +28,7 @@ from models.fees import (
     set_fee,
 )
 from models.record_forms import OutcomeKind, RecordForm, make_form, sign_as_court, sign_as_worker
+from tests.conftest import as_superuser
 from tests.test_record_forms import OUTCOME, account, done_matter
 
 LUODING_COURT = "罗定市人民法院"
@@ -111,7 +112,12 @@ def test_the_night_before_midnight_in_china_is_the_next_day():
 @pytest.fixture
 def year_of_work(session):
     """Two courts (one through its tribunal), three workers, three months, a bounty, a
-    correction and an unsigned form: the ledger must still equal the signed forms."""
+    correction and an unsigned form: the ledger must still equal the signed forms. (The
+    demo's own year of fees is set aside first, inside the test's transaction: these
+    tests count their own lines.)"""
+    with as_superuser(session):
+        for table in ("ledger_lines", "fee_statements", "record_forms"):
+            session.execute(text(f"DELETE FROM {table}"))
     yc_worker, yc_officer = account(session, "demo_worker"), account(session,
                                                                       "demo_court_yuncheng")
     yc_worker2 = person(session, "t_worker_xy2", Role.grid_worker, grid_code="445302001003")
@@ -176,6 +182,15 @@ def ledger_fees(session) -> dict[tuple, Decimal]:
         select(LedgerLine.court_id, LedgerLine.worker_id, LedgerLine.month,
                func.sum(LedgerLine.amount)).where(LedgerLine.voided_at.is_(None))
         .group_by(LedgerLine.court_id, LedgerLine.worker_id, LedgerLine.month))}
+
+
+def test_the_demo_years_ledger_equals_its_signed_forms(session):
+    """The demo writes its year set-based (seeds.demo_life): the same invariant holds."""
+    expected = expected_fees(session)
+    assert expected and ledger_fees(session) == expected
+    assert session.scalar(select(func.count()).select_from(LedgerLine)) == session.scalar(
+        select(func.count()).select_from(RecordForm).where(
+            RecordForm.court_signed_at.is_not(None)))
 
 
 def test_ledger_totals_equal_the_fully_signed_forms(session, year_of_work):

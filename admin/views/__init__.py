@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Flask, redirect, send_from_directory
+from pathlib import Path
+
+from flask import Flask, Response, redirect
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
@@ -124,8 +126,12 @@ def init_app(app: Flask) -> None:
     def root():
         return redirect("/admin/")
 
+    icon = (Path(app.static_folder) / "gridlink" / "favicon.ico").read_bytes()
+
     @app.route("/favicon.ico")
     def favicon():
-        """Browsers ask for it on every page: answer, and let them keep it a week."""
-        return send_from_directory(app.static_folder, "gridlink/favicon.ico",
-                                   max_age=7 * 24 * 3600)
+        """Browsers ask for it on every page: answer (from memory: no file left open when
+        a browser hangs up), and let them keep it a week."""
+        response = Response(icon, mimetype="image/vnd.microsoft.icon")
+        response.cache_control.public, response.cache_control.max_age = True, 7 * 24 * 3600
+        return response

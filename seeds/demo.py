@@ -40,7 +40,7 @@ from models.audit import append
 from seeds.accounts import link_demo_people, load_demo_accounts
 from seeds.addresses import address_points
 from seeds.demo_life import live_demo_matters
-from seeds.demo_matters import load_demo_matters
+from seeds.demo_matters import load_demo_matters, showcase_stops
 from seeds.demo_names import is_community, is_street, village_name
 from seeds.demo_requests import load_demo_requests
 from seeds.fees import load_demo_fees
@@ -152,7 +152,7 @@ def load_demo(session: Session) -> str:
     advice = load_demo_requests(session)
     load_demo_fees(session, DEMO_START)
     filed = load_demo_matters(session, since=DEMO_START)
-    states = live_demo_matters(session)
+    states = live_demo_matters(session, stops=showcase_stops(filed))
     report = (f"loaded the Yunfu demo: {len(tree)} counties, "
               f"{sum(len(t) for t in tree.values())} towns, "
               f"{sum(len(v) for t in tree.values() for v in t.values())} villages, "

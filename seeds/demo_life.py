@@ -60,9 +60,12 @@ RETURN_NOTES = ("被执行人户籍已迁出本村", "地址所在为相邻村�
 CHASE_NOTE = "请抓紧办理，期限将至"
 
 
-def live_demo_matters(session: Session, today: date | None = None) -> Counter:
+def live_demo_matters(session: Session, today: date | None = None,
+                      stops: dict | None = None) -> Counter:
     """Take the filed demo matters (state assigned) through their year; returns the
-    states they end in. Flushes, never commits."""
+    states they end in. `stops`: matter id → the step its life stops after ("filed":
+    none), for the showcase of the demo accounts' grid. Flushes, never commits."""
+    stops = stops or {}
     today = today or date.today()
     now = datetime.combine(today, time(2), UTC)  # 10:00 in Beijing: the demo's "now"
     rng = random.Random(SEED)
@@ -88,6 +91,9 @@ def live_demo_matters(session: Session, today: date | None = None) -> Counter:
         fate = rng.choices(list(FATES), weights=FATES.values())[0]
         if fate in RECENT_ONLY and (now - matter.created_at).days > RECENT_DAYS:
             fate = "complete"  # long since re-routed or taken over, and done
+        if matter.id in stops:
+            life.stop_after, fate = stops[matter.id], "complete"
+            life.prefer_account(people.get(primary.grid_id, {}))
         life.run(fate, rng)
         steps += life.steps
         if life.outcome is not None:
@@ -141,12 +147,22 @@ class _Life:
         self.court = (matter.officer_id, matter.officer_name)
         self.field_worker, self.outcome, self.chases = None, None, 0
         self.signed = self.confirmed = None
+        self.stop_after, self.accounts = None, accounts
+
+    def prefer_account(self, people: dict) -> None:
+        """The grid worker with an account (the demo's), to find the matter on signing in."""
+        for person, name in people.get("workers") or []:
+            if person in self.accounts:
+                self.worker_person, self.worker_name = person, name
+                self.worker_account = self.accounts[person]
+                return
 
     def take(self, name: str, who: tuple, after_hours: float, *, reason=None, note=None,
              data=None) -> bool:
         """The step `after_hours` after the last one, if that moment has come."""
         at = self.at + timedelta(hours=after_hours)
-        if at > self.now:
+        if at > self.now or self.stop_after == "filed" or (
+                self.steps and self.steps[-1]["step"] == self.stop_after):
             return False
         rule = STEPS[name]
         assert self.state in rule.sources, (name, self.state)  # the workflow's table
@@ -286,7 +302,8 @@ class _Fees:
                     "id": uuid.uuid4(), "court_id": court.id, "county_code": court.county_code,
                     "period_start": line["month"], "period_end": end,
                     "state": StatementState.paid if paid else StatementState.draft,
-                    "made_at": datetime.combine(end + timedelta(days=5), time(2), UTC),
+                    "made_at": min(datetime.combine(end + timedelta(days=5), time(2), UTC),
+                                   datetime.combine(today, time(1), UTC)),
                     "made_by_name": court.contact_name,
                     "paid_at": paid_at if paid else None, "paid_by_id": None,
                     "paid_by_name": court.contact_name if paid else None}
@@ -376,8 +393,9 @@ def _as_form(data: dict) -> dict:
 def _demo_files() -> dict:
     """Three drawn pictures, stored once under their hash (as an upload would be)."""
     root, out = default_root(), {}
-    for which, draw in (("form", _form_picture), ("place", _place_picture),
-                        ("meeting", _meeting_picture)):
+    for which, draw, name in (("form", _form_picture, "签字表格扫描件"),
+                              ("place", _place_picture, "现场照片"),
+                              ("meeting", _meeting_picture, "活动照片")):
         buffer = io.BytesIO()
         draw().save(buffer, "PNG")
         data = buffer.getvalue()
@@ -390,7 +408,7 @@ def _demo_files() -> dict:
                 path.write_bytes(content)
                 path.chmod(0o600)
         out[which] = {"sha256": digest, "size": len(data), "width": picture.width,
-                      "height": picture.height, "name": f"演示-{which}.png"}
+                      "height": picture.height, "name": f"演示-{name}.png"}
     return out
 
 

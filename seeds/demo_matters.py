@@ -97,6 +97,7 @@ def load_demo_matters(session: Session, today: date | None = None,
         inputs.append((day, _input(rng, maker, court, county, kind, case, day,
                                    villages[county], shared.get(county, []),
                                    (today - day).days < QUEUED_DAYS)))
+    inputs += _showcase(rng, maker, courts, today, numbers)
     matters = []
     with prefetched(session, [data for _, data in inputs]):
         for day, data in inputs:
@@ -115,6 +116,41 @@ def load_demo_matters(session: Session, today: date | None = None,
                 assignment.created_at = matter.created_at
         write_new_matters(session, matters)
     return matters
+
+
+# The demo accounts' own grid (星岩社区, 云城区's court): recent matters at every step
+# of the grid's work, so that the liaison, the grid worker and the court officer each
+# find something to do on a fresh start. (seeds.demo_life takes each to its step.)
+SHOWCASE_PLACE = ("云城区", "云城街道", "星岩社区")
+SHOWCASE_COURT = "云浮市云城区人民法院"
+SHOWCASE = (  # days ago, type, the step it stops after (demo_life.SHOWCASE_STOPS)
+    (1, MatterType.service, None), (2, MatterType.locate_debtor, None),
+    (3, MatterType.find_property, "accept"), (4, MatterType.investigation, "dispatch"),
+    (21, MatterType.service, "dispatch"), (6, MatterType.witness, "finish"),
+    (9, MatterType.other, "sign"), (12, MatterType.legal_education, "confirm"),
+)
+
+
+def _showcase(rng, maker, courts, today, numbers) -> list[tuple]:
+    court = next(c for c in courts if c.name == SHOWCASE_COURT)
+    out = []
+    for ago, kind, _ in SHOWCASE:
+        day = today - timedelta(days=ago)
+        numbers[(court.case_code, day.year)] += 1
+        serial = numbers[(court.case_code, day.year)] + CASE_FROM
+        case = f"（{day.year}）{court.case_code}执{serial}号"
+        data = _input(rng, maker, court, court.county_code, kind, case, day,
+                      [SHOWCASE_PLACE], [], False)
+        data.addresses = data.addresses[:1]  # one grid: 星岩社区's
+        out.append((day, data))
+    return out
+
+
+def showcase_stops(matters: list[Matter]) -> dict:
+    """Matter id → the step its life stops after, for the showcase matters (filed
+    last, in SHOWCASE's order)."""
+    shown = matters[-len(SHOWCASE):]
+    return {m.id: stop or "filed" for m, (_, _, stop) in zip(shown, SHOWCASE, strict=True)}
 
 
 def _pick_court(rng: random.Random, courts: list[Court]) -> Court:

@@ -32,6 +32,7 @@ from wtforms.validators import Length
 from admin.auth import current_scope
 from admin.views.formatters import mask_phone
 from admin.views.grids import LiveOptions
+from admin.views.matter_export import MatterExport
 from admin.views.matter_formatters import (
     ADDRESS_STATUS,
     DEBTOR_KINDS,
@@ -239,7 +240,7 @@ def fee_line(session, matter: Matter, actor) -> dict | None:
         STATEMENT_STATE_LABELS, line.statement.state)}
 
 
-class MatterView(OutcomePages, MatterPdfMixin, ScopedModelView):
+class MatterView(OutcomePages, MatterPdfMixin, MatterExport, ScopedModelView):
     entity = "matters"
     # Matters are filed on their own page and move only through their steps.
     allow_create = allow_edit = allow_delete = False

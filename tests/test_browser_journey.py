@@ -13,9 +13,11 @@ import io
 import re
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from conftest import browser_sign_in
+from openpyxl import load_workbook
 from PIL import Image
 from playwright.sync_api import expect
 from sqlalchemy import select
@@ -252,6 +254,20 @@ def test_a_matter_from_filing_to_paid_by_five_accounts(desk, phone, demo, artifa
     fits_the_phone(liaison)
     reads_chinese(liaison, "#gridlink-history")
     shot(liaison, "liaison-paid")
+
+    # The court's matter list exports what it shows, the outcome in a Chinese line.
+    court.goto(court.base + "/admin/matter/?search=" + case)
+    expect(court.locator("table.model-list tbody tr")).to_have_count(1)
+    shot(court, "court-list")
+    with court.expect_download() as download:
+        court.click("#gridlink-export-matters")
+    assert download.value.suggested_filename.endswith(".xlsx")
+    sheet = load_workbook(io.BytesIO(Path(download.value.path()).read_bytes())).active
+    header, row = [list(r) for r in sheet.iter_rows(values_only=True)]
+    found = dict(zip(header, row, strict=True))
+    assert found["案号"] == case and found["状态"] == "已支付"
+    assert found["办理结果"].startswith("送达方式：直接送达；")
+    assert found["劳务费（元）"] == 100
     stays_home(court, liaison, worker)
 
 

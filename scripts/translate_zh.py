@@ -1025,6 +1025,10 @@ ZH = {
     "%(name)s already signed this record form for the court.": "%(name)s 已代表法院在该记录表上签名。",
     "A signed record form cannot be edited: make a correction, which both sides sign again.": "已签名的记录表不能修改：请提交更正，由双方重新签名确认。",
     "Nobody has signed this record form yet: edit it instead of correcting it.": "该记录表尚无人签名：请直接修改，无需更正。",
+    # The matter list exported to Excel
+    "%(n)d files": "%(n)d 个文件",
+    "%(n)s matters match: the export takes at most %(max)s. Narrow the list with its filters (state, type, court, deadline) and export again.":
+        "共有 %(n)s 件事项符合条件，最多导出 %(max)s 件。请用列表的筛选（状态、类型、法院、期限）缩小范围后再导出。",
 }
 
 # Grid-side requests: risk reports (风险信息) and legal advice (法律咨询), models/requests.py.

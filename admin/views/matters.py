@@ -32,6 +32,7 @@ from wtforms.validators import Length
 from admin.auth import current_scope
 from admin.views.formatters import mask_phone
 from admin.views.grids import LiveOptions
+from admin.views.matter_export import MatterExport
 from admin.views.matter_formatters import (
     ADDRESS_STATUS,
     DEBTOR_KINDS,
@@ -71,6 +72,7 @@ from models import (
 )
 from models.assignments import METHOD_LABELS
 from models.audit import append
+from models.fees import STATEMENT_STATE_LABELS, LedgerLine, ledger_filter
 from models.matter_types import MATTER_TYPE_LABELS, MatterType
 from models.matters import ADDRESS_KIND_LABELS, STATE_LABELS
 from models.record_forms import current_form
@@ -227,7 +229,18 @@ def _matter_options():
                 joinedload(Assignment.liaison)))
 
 
-class MatterView(OutcomePages, MatterPdfMixin, ScopedModelView):
+def fee_line(session, matter: Matter, actor) -> dict | None:
+    """The matter's labour fee (its live ledger line), for those who read the ledger."""
+    line = session.scalar(LedgerLine.live().where(
+        LedgerLine.matter_id == matter.id,
+        ledger_filter(current_scope(), getattr(actor, "id", None))))
+    if line is None:
+        return None
+    return {"amount": line.amount, "settled": line.statement is not None and label(
+        STATEMENT_STATE_LABELS, line.statement.state)}
+
+
+class MatterView(OutcomePages, MatterPdfMixin, MatterExport, ScopedModelView):
     entity = "matters"
     # Matters are filed on their own page and move only through their steps.
     allow_create = allow_edit = allow_delete = False
@@ -386,6 +399,7 @@ class MatterView(OutcomePages, MatterPdfMixin, ScopedModelView):
             town_grids=town_grids(matter) if "redispatch" in steps else [],
             field_worker=matter.field_worker,
             record_form=current_form(session, matter),
+            fee=fee_line(session, matter, actor),
         )
 
     @expose("/<uuid:id>/return/", methods=("POST",))

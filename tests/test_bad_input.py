@@ -203,6 +203,7 @@ class Relay:
 
     def __init__(self, host: str, port: int):
         self.target, self.port, self.listener, self.open = (host, port), 0, None, []
+        self.lock = threading.Lock()
 
     def start(self):
         self.listener = socket.create_server(("127.0.0.1", self.port))
@@ -216,7 +217,12 @@ class Relay:
             except OSError:
                 return
             far = socket.create_connection(self.target)
-            self.open += [near, far]
+            with self.lock:  # stop() may have run meanwhile: then these close here
+                if self.listener is not listener:
+                    near.close()
+                    far.close()
+                    return
+                self.open += [near, far]
             for a, b in ((near, far), (far, near)):
                 threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
 
@@ -234,16 +240,17 @@ class Relay:
     def stop(self):
         if self.listener is None:
             return
-        self.listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() in its thread
-        self.listener.close()
-        self.listener = None
-        for end in self.open:
+        with self.lock:
+            self.listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() in its thread
+            self.listener.close()
+            self.listener = None
+            ends, self.open = self.open, []
+        for end in ends:
             try:
                 end.shutdown(socket.SHUT_RDWR)
                 end.close()
             except OSError:
                 pass
-        self.open = []
 
 
 @pytest.fixture

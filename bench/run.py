@@ -8,7 +8,11 @@
 (c) /api/v1/locate under a bounded local load, as ratios to a trivial endpoint;
 (d) a serving worker's peak resident memory with the province's gazetteer;
 (e) the peak memory of a boundary import, command and upload page, on the nastiest
-    files the limits accept (its own throwaway database: `python -m bench.limits`).
+    files the limits accept (its own throwaway database: `python -m bench.limits`);
+(i) a liaison's 我的事项 (home page) on a worked copy of the province, as ratios to a
+    trivial endpoint (`python -m bench.my_matters`);
+(j) recording an outcome with a 5 MB photo, server time, against the same form
+    without it (its own throwaway database: `python -m bench.outcome_photo`).
 
 The synthetic province is built first (`gridlink seed synthetic`, about three
 minutes) when its database is missing. (a) rolls back; (c) leaves one revoked API token.
@@ -21,12 +25,14 @@ import argparse
 import json
 import time
 
-from bench import assign, geocode, limits, serve
+from bench import assign, geocode, limits, my_matters, outcome_photo, serve
 from bench.common import engine_for, ensure_province, load_average, machine, synthetic_url
 
 GOALS = {"a": "ours ≤ 1.0× the floor", "b": "≥ 100,000 addresses/s on one core",
          "c": "locate p50 and p99 ≤ 2× a trivial endpoint", "d": "≤ 1 GB per worker",
-         "e": f"≤ {limits.GOAL_MB} MB per import"}
+         "e": f"≤ {limits.GOAL_MB} MB per import",
+         "i": f"我的事项 p50 and p99 ≤ {my_matters.GOAL:g}× a trivial endpoint",
+         "j": f"an outcome with a 5 MB photo ≤ {outcome_photo.GOAL_S:g} s on the server"}
 
 
 def summary(results: dict, info: dict) -> list[str]:
@@ -66,6 +72,10 @@ def summary(results: dict, info: dict) -> list[str]:
                      f"{c['memory']['peak_worker_hwm_mb']:.0f} MB"))
     if "e" in results:
         rows += limits.summary(results["e"])
+    if "i" in results:
+        rows += my_matters.summary(results["i"])
+    if "j" in results:
+        rows += outcome_photo.summary(results["j"])
     rows.append(("load average (1, 5, 15 min)", load_average()))
     width = max(len(k) for k, _ in rows)
     return [f"{k:<{width}}  {v}" for k, v in rows]
@@ -76,7 +86,7 @@ def main(argv=None) -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database", default="gridlink_synthetic",
                         help="the synthetic province's own database (built if missing)")
-    parser.add_argument("--only", default="a,b,c,d,e", help="parts to run, e.g. a,b")
+    parser.add_argument("--only", default="a,b,c,d,e,i,j", help="parts to run, e.g. a,b")
     parser.add_argument("--addresses", type=int, default=200_000, help="(b) how many")
     parser.add_argument("--requests", type=int, default=2000, help="(c) per endpoint")
     parser.add_argument("--concurrency", type=int, default=4, help="(c) clients")
@@ -86,7 +96,9 @@ def main(argv=None) -> None:
     results, info = {}, {}
     if "e" in parts:  # first: it needs no province, only its own throwaway database
         results["e"] = limits.run()
-    if not parts & {"a", "b", "c", "d"}:
+    if "j" in parts:  # its own throwaway database too
+        results["j"] = outcome_photo.run()
+    if not parts & {"a", "b", "c", "d", "i"}:
         return _finish(results, info, parts, args.json_path)
     url = synthetic_url(args.database)
     ensure_province(url)
@@ -99,6 +111,8 @@ def main(argv=None) -> None:
     if parts & {"c", "d"}:
         results["c"] = serve.run(engine, url, concurrency=args.concurrency,
                                  count=args.requests)
+    if "i" in parts:
+        results["i"] = my_matters.run(concurrency=args.concurrency)
     if "b" in parts:
         results["b"] = geocode.run(engine, count=args.addresses)
     if "a" in parts:

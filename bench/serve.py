@@ -82,11 +82,14 @@ def workers_of(server: subprocess.Popen, workers: int) -> list[int]:
     return [int(pid) for pid in pids]
 
 
-def get(port: int, path: str, token: str) -> tuple[int, float, bytes]:
-    """One request on a new connection (gunicorn's sync workers close each one)."""
+def get(port: int, path: str, token: str | None,
+        headers: dict | None = None) -> tuple[int, float, bytes]:
+    """One request on a new connection (gunicorn's sync workers close each one), with
+    an API token or other headers (a session cookie)."""
     start = time.perf_counter()
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    conn.request("GET", path, headers={"Authorization": f"Bearer {token}"})
+    sent = dict(headers or {}) | ({"Authorization": f"Bearer {token}"} if token else {})
+    conn.request("GET", path, headers=sent)
     response = conn.getresponse()
     body = response.read()
     conn.close()

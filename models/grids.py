@@ -138,6 +138,8 @@ class Grid(db.Model):
               postgresql_where="generation_high IS NULL"),
         Index("ix_grids_parent_id", "parent_id"),
         Index("ix_grids_county_level", "county_code", "level"),
+        # An area's grids by code prefix (Scope.matters: LIKE '4453020%'): migration 0012.
+        Index("ix_grids_code_prefix", "code", postgresql_ops={"code": "text_pattern_ops"}),
         # Point-in-polygon asks for current villages: see migration 0005.
         Index("ix_grids_current_village_geom", "geom", postgresql_using="gist",
               postgresql_where="generation_high IS NULL AND level = 'village'"),

@@ -484,3 +484,24 @@ def test_api_steps_are_refused_to_a_court_that_only_reads_or_does_not_see(
         assert answer.status_code == status and "error" in answer.json
     session.expire_all()
     assert session.get(type(matter), matter.id).state.value == "assigned"
+
+
+def test_a_villages_matters_are_found_from_its_grids_not_from_every_grid_of_the_county(
+        session):
+    """A liaison's matters are those assigned to the grids whose codes start with their
+    area's. The grids are found by that prefix (migration 0012), so a village's home page
+    does not read every assignment of the county and look up each one's grid (at
+    province scale 10,000 of them for every page: bench/RESULTS.md, part (i))."""
+    from sqlalchemy import text
+    from sqlalchemy.dialects import postgresql
+
+    from models import Matter
+    from models.access import Scope
+    from models.accounts import Role
+
+    query = select(Matter.id).where(Scope(Role.liaison, XINGYAN).matters())
+    sql = str(query.compile(dialect=postgresql.dialect(),
+                            compile_kwargs={"literal_binds": True}))
+    session.execute(text("SET LOCAL enable_seqscan = off"))  # the demo is small
+    plan = "\n".join(session.scalars(text("EXPLAIN " + sql)))
+    assert "ix_grids_code_prefix" in plan, plan

@@ -9,9 +9,9 @@ import threading
 import pytest
 from conftest import browser_sign_in
 from playwright.sync_api import expect
+from test_matter_intake import good, xlsx
 
 from admin.jobs import runner
-from tests.test_matter_intake import good, xlsx
 
 pytestmark = pytest.mark.browser
 

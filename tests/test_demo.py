@@ -1,12 +1,12 @@
 """The Yunfu demo's invariants, checked in PostGIS: counts, codes, exact tiling."""
 
 import pytest
+from conftest import as_superuser
 from sqlalchemy import text
 
 from models import Court, CourtKind, Grid, GridLevel
 from models.grids import check_code
 from seeds.demo import load_demo
-from tests.conftest import as_superuser
 
 
 def scalar(session, sql, **params):

@@ -9,9 +9,11 @@ from decimal import Decimal
 from io import BytesIO
 
 import pytest
+from conftest import as_superuser
 from openpyxl import load_workbook
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
+from test_record_forms import OUTCOME, account, done_matter
 
 from admin.fees_excel import statement_workbook
 from models import AuditRecord, Court, Grid, MatterState, MatterType, Role, User
@@ -28,8 +30,6 @@ from models.fees import (
     set_fee,
 )
 from models.record_forms import OutcomeKind, RecordForm, make_form, sign_as_court, sign_as_worker
-from tests.conftest import as_superuser
-from tests.test_record_forms import OUTCOME, account, done_matter
 
 LUODING_COURT = "罗定市人民法院"
 LUODING_VILLAGE = "云浮市罗定市罗镜镇云龙村三组12号"  # 罗定's 罗镜镇 has a tribunal

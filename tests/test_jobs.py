@@ -10,13 +10,13 @@ import threading
 import uuid
 
 import pytest
+from conftest import Client, make_app
 from sqlalchemy import create_engine, func, select, text
+from test_matter_intake import YEAR, good, xlsx
 
 from admin import matter_intake as intake
 from admin.jobs import WORKS, execute, runner
 from models import JobRun, JobState, Matter, db
-from tests.conftest import Client, make_app
-from tests.test_matter_intake import YEAR, good, xlsx
 
 JOB_URL = re.compile(r"/admin/jobs/([0-9a-f-]{36})/$")
 
@@ -151,9 +151,10 @@ def test_a_real_worker_does_a_queued_job_once(scratch_database):
 
 def test_a_large_boundary_file_is_checked_and_written_by_jobs(client, session, app,
                                                               monkeypatch):
+    from test_import_page import town_file
+    from test_import_page import upload as upload_boundaries
+
     from models import Generation
-    from tests.test_import_page import town_file
-    from tests.test_import_page import upload as upload_boundaries
 
     monkeypatch.setitem(app.config, "IMPORT_INLINE_BYTES", 0)
     preview_url = upload_boundaries(client, town_file(session)).headers["Location"]

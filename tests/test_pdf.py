@@ -14,16 +14,16 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
+from conftest import DEMO_PASSWORD
 from sqlalchemy import select
+from test_matter_pages import XINGYAN_ADDRESS, YUNCHENG_COURT, id_number
+from test_record_forms import account
 
 from admin import pdf
 from geo.assign import file_matter
 from models import Court, MatterState, Role, User
 from models.filing import AddressInput, MatterInput
 from models.record_forms import make_form, sign_as_court, sign_as_worker
-from tests.conftest import DEMO_PASSWORD
-from tests.test_matter_pages import XINGYAN_ADDRESS, YUNCHENG_COURT, id_number
-from tests.test_record_forms import account
 
 
 @pytest.fixture(scope="session")

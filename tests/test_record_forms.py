@@ -9,6 +9,7 @@ import uuid
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
+from test_matter_pages import XINGYAN_ADDRESS, YUNCHENG_COURT, file_directly, id_number
 
 from models import AuditRecord, Court, Grid, Matter, MatterState, Role, User
 from models.fees import LedgerLine
@@ -25,7 +26,6 @@ from models.record_forms import (
     sign_as_worker,
     versions,
 )
-from tests.test_matter_pages import XINGYAN_ADDRESS, YUNCHENG_COURT, file_directly, id_number
 
 OUTCOME = {"result": "served", "method": "direct", "served_on": "2026-03-02",
            "recipient": "王某本人"}

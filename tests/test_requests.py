@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import func, select, text
+from test_matter_pages import XINGYAN_ADDRESS, YUNCHENG_COURT, english, file_directly
 
 from models import AuditRecord, Court, Grid, LegalAdviceRequest, MatterState, RiskReport, User
 from models.accounts import Role
@@ -22,7 +23,6 @@ from models.requests import (
     route,
     transfer_advice,
 )
-from tests.test_matter_pages import XINGYAN_ADDRESS, YUNCHENG_COURT, english, file_directly
 
 XINGYAN = "445302001003"  # 星岩社区 (云城区): demo_liaison's and demo_worker's village
 YAOGU = "云浮市云城区人民法院腰古人民法庭"  # 云城区's only tribunal

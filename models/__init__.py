@@ -22,6 +22,7 @@ from models.matters import (
     TransitionError,
     Urgency,
 )
+from models.notifications import Notification
 from models.outcomes import Evidence, Outcome
 from models.places import GazetteerVersion, PlaceAlias
 from models.record_forms import OutcomeKind, RecordForm
@@ -75,6 +76,7 @@ __all__ = [
     "MatterState",
     "MatterStep",
     "MatterType",
+    "Notification",
     "Outcome",
     "OutcomeKind",
     "Person",

@@ -28,6 +28,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     Text,
     func,
@@ -212,6 +213,17 @@ class Matter(db.Model):
     chases: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # 催办
     # Who does the field work: the grid worker it was dispatched to, or the liaison.
     field_worker_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("people.id"))
+    # Deadlines by the rules (models.deadlines), fixed when the matter is assigned:
+    # by when the grid must accept it and finish it. `deadline` stays the court's date.
+    accept_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finish_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The escalation ladder (models.escalation): 0 with the grid, 1 the town centre
+    # (微网格治理服务中心), 2 the county committee; since when at this level.
+    escalation_level: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
+    escalated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reminded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The court's 紧急协助 call: urgent at every level until someone accepts the matter.
+    urgent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     court: Mapped[Court] = relationship()
     officer: Mapped[User | None] = relationship(foreign_keys=[officer_id])

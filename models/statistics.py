@@ -1,0 +1,354 @@
+"""The assessment statistics (考核) and the overdue list: what a committee watches.
+
+Which matters a period holds. A period (a year, a quarter, a month) holds the matters
+the courts FILED in it (Beijing days), and every figure about them — received,
+completed, on time, failed, days, fees — describes those same matters, as they stood
+at the period's end (or now, for a period not yet over). So the rates are rates of
+one set of matters, a closed year's figures no longer move, and every table's rows
+add up to its total.
+
+Where a matter counts. A matter counts at the grid of its last primary assignment
+made by then — the grid that answered for it, ended or not (a returned matter stays
+with the grid that returned it until someone re-routes it). An assignment points at
+a grid ROW, a boundary version, whose code places it in its town and county: a
+later redraw of the boundary (a new version, models.grids) neither moves the matter
+nor its figures. A matter not yet placed in a grid counts for its court only.
+
+What the figures mean (matter_steps is the history, models.workflow):
+  asked / received  filed in the period (received: and placed in a grid)
+  completed         the court confirmed it (确认办结), by the period's end
+  on time           completed, the grid's outcome recorded by the matter's due moment
+                    (due_at below: the rules' deadline, else the court's own date)
+  failed            the grid could not do it (无法完成)
+  median days       from its assignment to the grid's outcome, of the completed
+  fees paid         labour fees of its ledger lines on statements paid by then
+
+Everything is set-based SQL scoped to the account's area in SQL: a county committee's
+queries never read another county's matters (area_prefix).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from models import clock
+from models.accounts import Role
+from models.grids import N_
+from models.matters import MatterState
+
+S = MatterState
+# The states in which a grid has a matter to work on: overdue is counted for these.
+WITH_THE_GRID = (S.assigned, S.accepted, S.dispatched, S.escalated)
+del S
+# Who sees the statistics and the overdue list.
+READERS = {Role.admin, Role.committee}
+
+
+def due_at(m: str = "m") -> str:
+    """SQL: the moment a matter (alias `m`) must be finished by. The rules' deadline
+    fixed at assignment (finish_due_at) where there is one, else the end of the
+    court's own date (its Beijing day). The one place this is decided."""
+    return (f"coalesce({m}.finish_due_at, "
+            f"(({m}.deadline + 1)::timestamp AT TIME ZONE 'Asia/Shanghai'))")
+
+
+class NotAllowed(PermissionError):
+    pass
+
+
+def area_prefix(scope) -> str | None:
+    """The code prefix of the area whose statistics the scope reads; None: the city.
+    Raises NotAllowed for anyone but admins and committees."""
+    if scope.role not in READERS:
+        raise NotAllowed(N_("only committees and administrators read the statistics"))
+    if scope.role is Role.admin or scope.area_code is None:
+        return None
+    return scope.area_code
+
+
+# --- periods -------------------------------------------------------------------------
+
+PARTS = ("", "Q1", "Q2", "Q3", "Q4", *(f"{m:02d}" for m in range(1, 13)))
+
+
+@dataclass(frozen=True)
+class Period:
+    year: int
+    part: str = ""  # "" the whole year, Q1..Q4, or a month 01..12
+    start: date = field(init=False)
+    end: date = field(init=False)  # exclusive
+
+    def __post_init__(self):
+        if self.part not in PARTS:
+            raise ValueError(f"no such part of a year: {self.part!r}")
+        first, months = 1, 12
+        if self.part.startswith("Q"):
+            first, months = 3 * int(self.part[1]) - 2, 3
+        elif self.part:
+            first, months = int(self.part), 1
+        start = date(self.year, first, 1)
+        end_month = first + months
+        end = date(self.year + (end_month > 12), (end_month - 1) % 12 + 1, 1)
+        object.__setattr__(self, "start", start)
+        object.__setattr__(self, "end", end)
+
+    @property
+    def label(self) -> str:
+        if not self.part:
+            return f"{self.year}年"
+        if self.part.startswith("Q"):
+            return f"{self.year}年第{self.part[1]}季度"
+        return f"{self.year}年{int(self.part)}月"
+
+    def moments(self) -> dict:
+        """The SQL parameters: the period's first and last moments (Beijing) and the
+        moment its figures are taken (its end, or now)."""
+        start = datetime.combine(self.start, time(), clock.SITE_ZONE)
+        end = datetime.combine(self.end, time(), clock.SITE_ZONE)
+        return {"start": start, "end": end, "as_of": min(end, clock.now())}
+
+
+# --- the matters of a period, with what became of them ----------------------------------
+
+def _facts(prefix: str | None) -> str:
+    """SQL CTEs `m` (the period's matters in scope, at their grid) and `f` (with their
+    steps and fees up to :as_of). With a prefix, only matters placed in its area."""
+    in_area = "" if prefix is None else (
+        "AND g.code LIKE :area AND a.county_code = :county")
+    return f"""
+WITH m AS (
+  SELECT m.id, m.court_id, m.matter_type::text AS matter_type,
+         date_trunc('month', m.created_at AT TIME ZONE 'Asia/Shanghai')::date AS month,
+         a.created_at AS assigned_at, g.code AS grid_code, {due_at('m')} AS due_at
+  FROM matters m
+  LEFT JOIN LATERAL (
+    SELECT s.grid_id, s.county_code, s.created_at FROM assignments s
+    WHERE s.matter_id = m.id AND s.role = 'primary' AND s.created_at < :as_of
+    ORDER BY s.created_at DESC LIMIT 1) a ON true
+  LEFT JOIN grids g ON g.id = a.grid_id
+  WHERE m.created_at >= :start AND m.created_at < :end {in_area}
+),
+steps AS (
+  SELECT s.matter_id,
+         min(s.at) FILTER (WHERE s.step = 'confirm') AS completed_at,
+         max(s.at) FILTER (WHERE s.step = 'finish') AS finished_at,
+         min(s.at) FILTER (WHERE s.step = 'fail') AS failed_at,
+         min(s.at) FILTER (WHERE s.step = 'cancel') AS cancelled_at
+  FROM matter_steps s
+  WHERE s.matter_id IN (SELECT id FROM m) AND s.at < :as_of
+  GROUP BY s.matter_id
+),
+fees AS (
+  SELECT l.matter_id, sum(l.amount) AS paid
+  FROM ledger_lines l JOIN fee_statements st ON st.id = l.statement_id
+  WHERE l.matter_id IN (SELECT id FROM m) AND l.voided_at IS NULL
+    AND st.state = 'paid' AND st.paid_at < :as_of
+  GROUP BY l.matter_id
+),
+f AS (
+  SELECT m.*, steps.completed_at, steps.finished_at, steps.failed_at,
+         steps.cancelled_at, fees.paid
+  FROM m LEFT JOIN steps ON steps.matter_id = m.id LEFT JOIN fees ON fees.matter_id = m.id
+)"""
+
+
+def _params(period: Period, prefix: str | None) -> dict:
+    params = period.moments()
+    if prefix is not None:
+        params.update(area=prefix + "%", county=prefix[:6])
+    return params
+
+
+# The figures of an area (a county, a town, the total), on the rows of `f`.
+AREA_FIGURES = """
+  count(*) FILTER (WHERE grid_code IS NOT NULL) AS received,
+  count(completed_at) AS completed,
+  count(*) FILTER (WHERE completed_at IS NOT NULL AND finished_at <= due_at) AS on_time,
+  count(failed_at) AS failed,
+  round((percentile_cont(0.5) WITHIN GROUP (
+    ORDER BY extract(epoch FROM finished_at - assigned_at) / 86400)
+    FILTER (WHERE completed_at IS NOT NULL))::numeric, 1) AS median_days,
+  coalesce(sum(paid), 0) AS fees_paid"""
+
+# A court's figures, by type or by month.
+COURT_FIGURES = """
+  count(*) AS asked, count(completed_at) AS completed, count(failed_at) AS failed,
+  count(cancelled_at) AS cancelled,
+  count(*) - count(completed_at) - count(failed_at) - count(cancelled_at) AS unfinished"""
+
+# Names of divisions by code: the newest version of each (a current one if any).
+NAMES = """
+names AS (SELECT DISTINCT ON (code) code, name FROM grids
+          WHERE code IN (SELECT DISTINCT {key} FROM f WHERE grid_code IS NOT NULL)
+          ORDER BY code, generation_low DESC)"""
+
+# Ranked by completion rate, then on-time rate, then the fewest days.
+RANK = """rank() OVER (ORDER BY completed::numeric / nullif(received, 0) DESC NULLS LAST,
+                              on_time::numeric / nullif(completed, 0) DESC NULLS LAST,
+                              median_days ASC NULLS LAST)"""
+
+
+@dataclass
+class AreaRow:
+    code: str
+    name: str
+    county: str  # the county's name (for a county row, its own)
+    received: int
+    completed: int
+    on_time: int
+    failed: int
+    median_days: Decimal | None
+    fees_paid: Decimal
+    rank: int | None = None
+
+    @property
+    def completion_rate(self) -> float | None:
+        return self.completed / self.received if self.received else None
+
+    @property
+    def on_time_rate(self) -> float | None:
+        return self.on_time / self.completed if self.completed else None
+
+
+@dataclass
+class CourtRow:
+    court: str
+    key: object  # the matter type's value, or the month (a date)
+    asked: int
+    completed: int
+    failed: int
+    cancelled: int
+    unfinished: int
+
+
+@dataclass
+class Statistics:
+    period: Period
+    as_of: datetime
+    area: str | None  # the prefix read; None the city
+    counties: list[AreaRow]
+    towns: list[AreaRow]
+    total: AreaRow
+    courts_by_type: list[CourtRow]
+    courts_by_month: list[CourtRow]
+    court_total: CourtRow
+
+
+def _areas(session: Session, period: Period, prefix: str | None, digits: int) -> list[AreaRow]:
+    key = f"rpad(left(grid_code, {digits}), 12, '0')"
+    sql = (_facts(prefix) + "," + NAMES.format(key=key) + f""",
+agg AS (SELECT {key} AS code, {AREA_FIGURES} FROM f WHERE grid_code IS NOT NULL
+        GROUP BY 1)
+SELECT agg.code, coalesce(n.name, agg.code), coalesce(c.name, ''), received, completed,
+       on_time, failed, median_days, fees_paid, {RANK}
+FROM agg LEFT JOIN names n ON n.code = agg.code
+LEFT JOIN LATERAL (SELECT name FROM grids WHERE code = rpad(left(agg.code, 6), 12, '0')
+                   ORDER BY generation_low DESC LIMIT 1) c ON true
+ORDER BY 10, 1""")
+    return [AreaRow(*row) for row in session.execute(text(sql), _params(period, prefix))]
+
+
+def _total(session: Session, period: Period, prefix: str | None) -> AreaRow:
+    sql = _facts(prefix) + f"\nSELECT {AREA_FIGURES} FROM f WHERE grid_code IS NOT NULL"
+    row = session.execute(text(sql), _params(period, prefix)).one()
+    return AreaRow("", "合计", "", *row)
+
+
+def _courts(session: Session, period: Period, prefix: str | None, by: str) -> list[CourtRow]:
+    sql = _facts(prefix) + f"""
+SELECT c.name, f.{by}, {COURT_FIGURES}
+FROM f JOIN courts c ON c.id = f.court_id
+GROUP BY c.name, f.{by} ORDER BY c.name, f.{by}"""
+    return [CourtRow(*row) for row in session.execute(text(sql), _params(period, prefix))]
+
+
+def statistics(session: Session, scope, period: Period) -> Statistics:
+    """Every table of the assessment for the scope's area and the period."""
+    prefix = area_prefix(scope)
+    by_type = _courts(session, period, prefix, "matter_type")
+    court_total = CourtRow("合计", None, *(sum(getattr(r, f) for r in by_type) for f in
+                                         ("asked", "completed", "failed", "cancelled",
+                                          "unfinished")))
+    return Statistics(
+        period=period, as_of=period.moments()["as_of"], area=prefix,
+        counties=_areas(session, period, prefix, 6),
+        towns=_areas(session, period, prefix, 9),
+        total=_total(session, period, prefix),
+        courts_by_type=by_type,
+        courts_by_month=_courts(session, period, prefix, "month"),
+        court_total=court_total)
+
+
+# --- the overdue list --------------------------------------------------------------------
+
+@dataclass
+class OverdueRow:
+    id: object
+    case_number: str
+    court: str
+    grid_code: str
+    grid: str  # town and village
+    liaison: str | None
+    due_at: datetime
+    days_overdue: int
+    escalation_level: int
+    state: str
+
+
+# Sortable columns: the name a page uses → the SQL (a whitelist: nothing else is sorted by).
+OVERDUE_SORTS = {
+    "case_number": "m.case_number", "court": "c.name", "grid": "g.code",
+    "liaison": "liaison", "days_overdue": "days_overdue",
+    "escalation_level": "m.escalation_level",
+}
+
+
+def _overdue_sql(prefix: str | None) -> str:
+    in_area = "" if prefix is None else "AND a.county_code = :county AND g.code LIKE :area"
+    return f"""
+SELECT m.id, m.case_number, c.name AS court, g.code AS grid_code,
+       CASE WHEN t.id IS NULL OR t.code = g.code THEN g.name ELSE t.name || g.name END,
+       coalesce(lr.name, la.name) AS liaison, {due_at('m')} AS due_at,
+       :today - ({due_at('m')} AT TIME ZONE 'Asia/Shanghai')::date AS days_overdue,
+       m.escalation_level, m.state::text
+FROM matters m
+JOIN assignments a ON a.matter_id = m.id AND a.role = 'primary' AND a.ended_at IS NULL
+JOIN grids g ON g.id = a.grid_id
+JOIN courts c ON c.id = m.court_id
+LEFT JOIN grids t ON t.code = left(g.code, 9) || '000' AND t.generation_high IS NULL
+LEFT JOIN people la ON la.id = a.liaison_id
+LEFT JOIN LATERAL (
+  SELECT p.name FROM roster_entries r JOIN people p ON p.id = r.person_id
+  WHERE r.grid_id = a.grid_id AND r.role = 'liaison' AND r.valid_from <= :today
+    AND (r.valid_to IS NULL OR r.valid_to > :today)
+  ORDER BY r.valid_from DESC LIMIT 1) lr ON true
+WHERE m.state::text = ANY(:open) AND {due_at('m')} < :now {in_area}"""
+
+
+def overdue(session: Session, scope, *, sort: str = "days_overdue", descending: bool = True,
+            limit: int | None = 100, offset: int = 0) -> tuple[int, list[OverdueRow]]:
+    """(how many, one page of them): the open matters past their due moment in the
+    scope's area, sorted by a column of OVERDUE_SORTS. No debtor's name or number."""
+    prefix = area_prefix(scope)
+    now = clock.now()
+    params = {"now": now, "today": now.date(), "open": [s.value for s in WITH_THE_GRID]}
+    if prefix is not None:
+        params.update(area=prefix + "%", county=prefix[:6])
+    base = _overdue_sql(prefix)
+    count = session.scalar(text(f"SELECT count(*) FROM ({base}) o"), params)
+    order = OVERDUE_SORTS.get(sort, OVERDUE_SORTS["days_overdue"])
+    direction = "DESC" if descending else "ASC"
+    sql = f"{base}\nORDER BY {order} {direction} NULLS LAST, m.case_number, m.id"
+    if limit is not None:
+        sql += "\nLIMIT :limit OFFSET :offset"
+        params.update(limit=limit, offset=offset)
+    rows = [OverdueRow(*row) for row in session.execute(text(sql), params)]
+    return count, rows
+
+
+ESCALATION_LABELS = {0: N_("With the grid"), 1: N_("Town centre"), 2: N_("County committee")}

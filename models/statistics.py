@@ -30,7 +30,7 @@ queries never read another county's matters (area_prefix).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from decimal import Decimal
 
 from sqlalchemy import text
@@ -231,6 +231,7 @@ class Statistics:
     period: Period
     as_of: datetime
     area: str | None  # the prefix read; None the city
+    area_name: str  # its name (全市: the whole city)
     counties: list[AreaRow]
     towns: list[AreaRow]
     total: AreaRow
@@ -267,6 +268,14 @@ GROUP BY c.name, f.{by} ORDER BY c.name, f.{by}"""
     return [CourtRow(*row) for row in session.execute(text(sql), _params(period, prefix))]
 
 
+def _area_name(session: Session, prefix: str | None) -> str:
+    if prefix is None:
+        return "全市"
+    return session.scalar(text(
+        "SELECT name FROM grids WHERE code = rpad(:prefix, 12, '0') "
+        "ORDER BY generation_low DESC LIMIT 1"), {"prefix": prefix}) or prefix
+
+
 def statistics(session: Session, scope, period: Period) -> Statistics:
     """Every table of the assessment for the scope's area and the period."""
     prefix = area_prefix(scope)
@@ -276,6 +285,7 @@ def statistics(session: Session, scope, period: Period) -> Statistics:
                                           "unfinished")))
     return Statistics(
         period=period, as_of=period.moments()["as_of"], area=prefix,
+        area_name=_area_name(session, prefix),
         counties=_areas(session, period, prefix, 6),
         towns=_areas(session, period, prefix, 9),
         total=_total(session, period, prefix),

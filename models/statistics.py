@@ -268,7 +268,7 @@ GROUP BY c.name, f.{by} ORDER BY c.name, f.{by}"""
     return [CourtRow(*row) for row in session.execute(text(sql), _params(period, prefix))]
 
 
-def _area_name(session: Session, prefix: str | None) -> str:
+def area_name(session: Session, prefix: str | None) -> str:
     if prefix is None:
         return "全市"
     return session.scalar(text(
@@ -285,7 +285,7 @@ def statistics(session: Session, scope, period: Period) -> Statistics:
                                           "unfinished")))
     return Statistics(
         period=period, as_of=period.moments()["as_of"], area=prefix,
-        area_name=_area_name(session, prefix),
+        area_name=area_name(session, prefix),
         counties=_areas(session, period, prefix, 6),
         towns=_areas(session, period, prefix, 9),
         total=_total(session, period, prefix),

@@ -29,6 +29,7 @@ from admin.views.people import AddressPointView, CourtView, PersonView, RosterEn
 from admin.views.precedence import PlaceAliasView, PrecedenceView
 from admin.views.queues import QueueView
 from admin.views.risk_reports import RiskView
+from admin.views.statistics import OverdueView, StatisticsView
 from admin.views.topology import TopologyView
 from models import (
     AddressPoint,
@@ -107,6 +108,12 @@ def init_app(app: Flask) -> None:
     admin.add_view(FeeRuleView(FeeRule, db, name=_l("Fee table"), category=fees,
                                endpoint="fee_rule"))
     admin.add_view(FeeTotalsView(name=_l("Fee totals"), category=fees, endpoint="fee_totals"))
+    # The committee's pages (admins too): the assessment and what is overdue, its area's.
+    committee = _l("Statistics")
+    admin.add_view(StatisticsView(name=_l("Assessment statistics"), category=committee,
+                                  endpoint="statistics"))
+    admin.add_view(OverdueView(name=_l("Overdue matters"), category=committee,
+                               endpoint="overdue"))
     system = _l("System")
     admin.add_view(UserView(User, db, name=_l("Accounts"), category=system,
                             endpoint="account"))

@@ -1029,6 +1029,55 @@ ZH = {
     "%(n)d files": "%(n)d 个文件",
     "%(n)s matters match: the export takes at most %(max)s. Narrow the list with its filters (state, type, court, deadline) and export again.":
         "共有 %(n)s 件事项符合条件，最多导出 %(max)s 件。请用列表的筛选（状态、类型、法院、期限）缩小范围后再导出。",
+    # The committee's statistics (考核统计) and overdue list (超期事项)
+    "Statistics": "统计考核",
+    "Assessment statistics": "考核统计",
+    "Overdue matters": "超期事项",
+    "Open matters with their grid past the moment they were due (the deadline fixed by "
+    "the rules, else the date the court asked for), today %(today)s. %(n)d in all.":
+        "网格在办、已超过应完成时间的事项（按规则确定的期限，未定的按法院要求的办理期限），"
+        "今天 %(today)s，共 %(n)d 件。",
+    "Due": "应完成时间",
+    "Days overdue": "超期天数",
+    "Escalation level": "升级层级",
+    "No open matter is overdue in this area.": "本辖区没有超期的在办事项。",
+    "Received": "受理事项",
+    "Closed as completed": "办结",
+    "Completion rate": "办结率",
+    "On time": "按期办结",
+    "On-time rate": "按期率",
+    "Median days": "办结用时中位数（天）",
+    "Fees paid (yuan)": "已付劳务费（元）",
+    "Asked for": "委托事项",
+    "Withdrawn": "撤回",
+    "Not yet finished": "未结",
+    "Year": "年度",
+    "Part of the year": "统计期间",
+    "Matters the courts filed from %(start)s to %(end)s, as they stood at %(as_of)s. Each "
+    "counts at the grid it was assigned under, so a later redraw of boundaries does not "
+    "move it.":
+        "统计 %(start)s 至 %(end)s（不含）法院委托的事项，截至 %(as_of)s 的情况；"
+        "每件事项按分派时所在网格计，此后的边界调整不改变统计。",
+    "Received by the grids": "网格受理",
+    "Matters asked for and completed, by month filed": "各月委托与办结事项（按委托月份）",
+    "Completion and on-time rates by county": "各县（市、区）办结率与按期率",
+    "Completion and on-time rates by town": "各镇（街）办结率与按期率",
+    "Matters per court": "各法院委托与办结",
+    "Matters by type": "各类事项",
+    "By county": "各县（市、区）",
+    "Rank": "排名",
+    "By town": "各镇（街）",
+    "By court and matter type": "各法院按事项类型",
+    "By court and month filed": "各法院按委托月份",
+    "Whole year": "全年",
+    "Quarter %(n)d": "第%(n)d季度",
+    "Month %(n)d": "%(n)d月",
+    "Completion rate (%)": "办结率（%）",
+    "On-time rate (%)": "按期率（%）",
+    "only committees and administrators read the statistics": "只有政法委和管理员可查看统计",
+    "With the grid": "网格",
+    "Town centre": "镇（街）微网格中心",
+    "County committee": "县（区）政法委",
 }
 
 # Grid-side requests: risk reports (风险信息) and legal advice (法律咨询), models/requests.py.

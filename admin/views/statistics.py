@@ -85,7 +85,7 @@ def _charts(stats) -> dict:
         types[_type_label(row.key)] += row.asked
     areas = stats.counties if stats.area is None else stats.towns
     return {
-        "texts": {"asked": _("Asked for"), "completed": _("Completed"),
+        "texts": {"asked": _("Asked for"), "completed": _("Closed as completed"),
                   "completion": _("Completion rate (%)"), "on_time": _("On-time rate (%)")},
         "months": {"labels": sorted(months), "asked": [months[m][0] for m in sorted(months)],
                    "completed": [months[m][1] for m in sorted(months)]},

@@ -117,19 +117,30 @@ class Period:
 
 def _facts(prefix: str | None) -> str:
     """SQL CTEs `m` (the period's matters in scope, at their grid) and `f` (with their
-    steps and fees up to :as_of). With a prefix, only matters placed in its area."""
-    in_area = "" if prefix is None else (
-        "AND g.code LIKE :area AND a.county_code = :county")
+    steps and fees up to :as_of). With a prefix, only matters placed in its area.
+
+    `placed` is each matter's last primary assignment made by :as_of, found from the
+    assignments' side: for an area, from its county's assignments (their index) less
+    those a later assignment elsewhere replaced — a county's year is read without
+    visiting the province's other matters."""
+    county = "" if prefix is None else "AND s.county_code = :county"
+    join, in_area = ("LEFT JOIN", "") if prefix is None else ("JOIN", "AND g.code LIKE :area")
     return f"""
-WITH m AS (
+WITH placed AS (
+  SELECT DISTINCT ON (s.matter_id) s.matter_id, s.grid_id, s.created_at
+  FROM assignments s
+  WHERE s.role = 'primary' AND s.created_at < :as_of {county}
+    AND NOT EXISTS (SELECT 1 FROM assignments later
+                    WHERE later.matter_id = s.matter_id AND later.role = 'primary'
+                      AND later.created_at > s.created_at AND later.created_at < :as_of)
+  ORDER BY s.matter_id, s.created_at DESC
+),
+m AS (
   SELECT m.id, m.court_id, m.matter_type::text AS matter_type,
          date_trunc('month', m.created_at AT TIME ZONE 'Asia/Shanghai')::date AS month,
          a.created_at AS assigned_at, g.code AS grid_code, {due_at('m')} AS due_at
   FROM matters m
-  LEFT JOIN LATERAL (
-    SELECT s.grid_id, s.county_code, s.created_at FROM assignments s
-    WHERE s.matter_id = m.id AND s.role = 'primary' AND s.created_at < :as_of
-    ORDER BY s.created_at DESC LIMIT 1) a ON true
+  {join} placed a ON a.matter_id = m.id
   LEFT JOIN grids g ON g.id = a.grid_id
   WHERE m.created_at >= :start AND m.created_at < :end {in_area}
 ),
@@ -164,34 +175,53 @@ def _params(period: Period, prefix: str | None) -> dict:
     return params
 
 
-# The figures of an area (a county, a town, the total), on the rows of `f`.
-AREA_FIGURES = """
-  count(*) FILTER (WHERE grid_code IS NOT NULL) AS received,
-  count(completed_at) AS completed,
-  count(*) FILTER (WHERE completed_at IS NOT NULL AND finished_at <= due_at) AS on_time,
-  count(failed_at) AS failed,
-  round((percentile_cont(0.5) WITHIN GROUP (
-    ORDER BY extract(epoch FROM finished_at - assigned_at) / 86400)
-    FILTER (WHERE completed_at IS NOT NULL))::numeric, 1) AS median_days,
-  coalesce(sum(paid), 0) AS fees_paid"""
-
-# A court's figures, by type or by month.
-COURT_FIGURES = """
-  count(*) AS asked, count(completed_at) AS completed, count(failed_at) AS failed,
-  count(cancelled_at) AS cancelled,
-  count(*) - count(completed_at) - count(failed_at) - count(cancelled_at) AS unfinished"""
-
-# Names of divisions by code: the newest version of each (a current one if any).
-NAMES = """
-names AS (SELECT DISTINCT ON (code) code, name FROM grids
-          WHERE code IN (SELECT DISTINCT {key} FROM f WHERE grid_code IS NOT NULL)
-          ORDER BY code, generation_low DESC)"""
-
-# Ranked by completion rate, then on-time rate, then the fewest days.
-RANK = """rank() OVER (ORDER BY completed::numeric / nullif(received, 0) DESC NULLS LAST,
-                              on_time::numeric / nullif(completed, 0) DESC NULLS LAST,
-                              median_days ASC NULLS LAST)"""
-
+# Every table in one pass over the period's matters (GROUPING SETS): a county, a town,
+# the total (the area figures, of the matters placed in a grid), and a court by matter
+# type or by month (the court figures, of all its matters). GROUPING() says which set a
+# row belongs to, a bit per key left out, the first key the highest bit.
+SETS = {"county": 0b01111, "town": 0b10111, "total": 0b11111, "by_type": 0b11001,
+        "by_month": 0b11010}
+PLACED = "FILTER (WHERE grid_code IS NOT NULL"
+TABLES = f""",
+keyed AS (SELECT f.*, rpad(left(grid_code, 6), 12, '0') AS county,
+                 rpad(left(grid_code, 9), 12, '0') AS town FROM f),
+sets AS (
+  SELECT GROUPING(county, town, court_id, matter_type, month) AS kind,
+         county, town, court_id, matter_type, month,
+         count(*) {PLACED}) AS received,
+         count(*) {PLACED} AND completed_at IS NOT NULL) AS completed,
+         count(*) {PLACED} AND completed_at IS NOT NULL AND finished_at <= due_at) AS on_time,
+         count(*) {PLACED} AND failed_at IS NOT NULL) AS failed,
+         round((percentile_cont(0.5) WITHIN GROUP (
+           ORDER BY extract(epoch FROM finished_at - assigned_at) / 86400)
+           {PLACED} AND completed_at IS NOT NULL))::numeric, 1) AS median_days,
+         coalesce(sum(paid) {PLACED}), 0) AS fees_paid,
+         count(*) AS asked, count(completed_at) AS asked_completed,
+         count(failed_at) AS asked_failed, count(cancelled_at) AS cancelled
+  FROM keyed
+  GROUP BY GROUPING SETS ((county), (town), (), (court_id, matter_type), (court_id, month))
+),
+kept AS (  -- an area's sets without the matters placed nowhere
+  SELECT * FROM sets WHERE NOT (kind IN (:county_set, :town_set) AND coalesce(county, town)
+                                IS NULL)
+)
+SELECT kept.kind, coalesce(kept.town, kept.county) AS code, n.name, cn.name AS county_name,
+       c.name AS court, coalesce(kept.matter_type, kept.month::text) AS key, kept.received,
+       kept.completed, kept.on_time, kept.failed, kept.median_days, kept.fees_paid,
+       kept.asked, kept.asked_completed, kept.asked_failed, kept.cancelled,
+       CASE WHEN kept.kind IN (:county_set, :town_set) THEN rank() OVER (
+         PARTITION BY kept.kind
+         ORDER BY kept.completed::numeric / nullif(kept.received, 0) DESC NULLS LAST,
+                  kept.on_time::numeric / nullif(kept.completed, 0) DESC NULLS LAST,
+                  kept.median_days ASC NULLS LAST) END AS rank
+FROM kept
+LEFT JOIN courts c ON c.id = kept.court_id
+LEFT JOIN LATERAL (SELECT name FROM grids WHERE code = coalesce(kept.town, kept.county)
+                   ORDER BY generation_low DESC LIMIT 1) n ON true
+LEFT JOIN LATERAL (SELECT name FROM grids WHERE code = rpad(left(kept.town, 6), 12, '0')
+                      OR code = kept.county
+                   ORDER BY generation_low DESC LIMIT 1) cn ON true
+ORDER BY 1, rank, code, court, key"""
 
 @dataclass
 class AreaRow:
@@ -240,32 +270,25 @@ class Statistics:
     court_total: CourtRow
 
 
-def _areas(session: Session, period: Period, prefix: str | None, digits: int) -> list[AreaRow]:
-    key = f"rpad(left(grid_code, {digits}), 12, '0')"
-    sql = (_facts(prefix) + "," + NAMES.format(key=key) + f""",
-agg AS (SELECT {key} AS code, {AREA_FIGURES} FROM f WHERE grid_code IS NOT NULL
-        GROUP BY 1)
-SELECT agg.code, coalesce(n.name, agg.code), coalesce(c.name, ''), received, completed,
-       on_time, failed, median_days, fees_paid, {RANK}
-FROM agg LEFT JOIN names n ON n.code = agg.code
-LEFT JOIN LATERAL (SELECT name FROM grids WHERE code = rpad(left(agg.code, 6), 12, '0')
-                   ORDER BY generation_low DESC LIMIT 1) c ON true
-ORDER BY 10, 1""")
-    return [AreaRow(*row) for row in session.execute(text(sql), _params(period, prefix))]
-
-
-def _total(session: Session, period: Period, prefix: str | None) -> AreaRow:
-    sql = _facts(prefix) + f"\nSELECT {AREA_FIGURES} FROM f WHERE grid_code IS NOT NULL"
-    row = session.execute(text(sql), _params(period, prefix)).one()
-    return AreaRow("", "合计", "", *row)
-
-
-def _courts(session: Session, period: Period, prefix: str | None, by: str) -> list[CourtRow]:
-    sql = _facts(prefix) + f"""
-SELECT c.name, f.{by}, {COURT_FIGURES}
-FROM f JOIN courts c ON c.id = f.court_id
-GROUP BY c.name, f.{by} ORDER BY c.name, f.{by}"""
-    return [CourtRow(*row) for row in session.execute(text(sql), _params(period, prefix))]
+def _tables(session: Session, period: Period, prefix: str | None) -> dict[str, list]:
+    """The rows of every table, by set name (SETS), in one query."""
+    params = _params(period, prefix) | {"county_set": SETS["county"], "town_set": SETS["town"]}
+    kinds = {bits: name for name, bits in SETS.items()}
+    tables: dict[str, list] = {name: [] for name in SETS}
+    for row in session.execute(text(_facts(prefix) + TABLES), params):
+        name = kinds[row.kind]
+        if name in ("by_type", "by_month"):
+            key = date.fromisoformat(row.key) if name == "by_month" else row.key
+            tables[name].append(CourtRow(
+                row.court, key, row.asked, row.asked_completed, row.asked_failed,
+                row.cancelled,
+                row.asked - row.asked_completed - row.asked_failed - row.cancelled))
+        else:
+            tables[name].append(AreaRow(
+                row.code or "", row.name or row.code or "合计", row.county_name or "",
+                row.received, row.completed, row.on_time, row.failed, row.median_days,
+                row.fees_paid, row.rank))
+    return tables
 
 
 def area_name(session: Session, prefix: str | None) -> str:
@@ -279,19 +302,18 @@ def area_name(session: Session, prefix: str | None) -> str:
 def statistics(session: Session, scope, period: Period) -> Statistics:
     """Every table of the assessment for the scope's area and the period."""
     prefix = area_prefix(scope)
-    by_type = _courts(session, period, prefix, "matter_type")
+    tables = _tables(session, period, prefix)
+    by_type = tables["by_type"]
     court_total = CourtRow("合计", None, *(sum(getattr(r, f) for r in by_type) for f in
                                          ("asked", "completed", "failed", "cancelled",
                                           "unfinished")))
+    total = tables["total"][0]
+    total.code, total.name = "", "合计"
     return Statistics(
         period=period, as_of=period.moments()["as_of"], area=prefix,
-        area_name=area_name(session, prefix),
-        counties=_areas(session, period, prefix, 6),
-        towns=_areas(session, period, prefix, 9),
-        total=_total(session, period, prefix),
-        courts_by_type=by_type,
-        courts_by_month=_courts(session, period, prefix, "month"),
-        court_total=court_total)
+        area_name=area_name(session, prefix), counties=tables["county"],
+        towns=tables["town"], total=total, courts_by_type=by_type,
+        courts_by_month=tables["by_month"], court_total=court_total)
 
 
 # --- the overdue list --------------------------------------------------------------------

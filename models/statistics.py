@@ -123,16 +123,20 @@ def _facts(prefix: str | None) -> str:
     assignments' side: for an area, from its county's assignments (their index) less
     those a later assignment elsewhere replaced — a county's year is read without
     visiting the province's other matters."""
-    county = "" if prefix is None else "AND s.county_code = :county"
+    county = "" if prefix is None else """AND s.county_code = :county
+    AND NOT EXISTS (SELECT 1 FROM assignments later
+                    WHERE later.matter_id = s.matter_id AND later.role = 'primary'
+                      AND later.created_at > s.created_at AND later.created_at < :as_of)"""
     join, in_area = ("LEFT JOIN", "") if prefix is None else ("JOIN", "AND g.code LIKE :area")
+
+    def ours(alias: str) -> str:  # an area's few matters: their rows by index
+        return "" if prefix is None else f"AND {alias}.matter_id IN (SELECT id FROM m)"
+
     return f"""
 WITH placed AS (
   SELECT DISTINCT ON (s.matter_id) s.matter_id, s.grid_id, s.created_at
   FROM assignments s
   WHERE s.role = 'primary' AND s.created_at < :as_of {county}
-    AND NOT EXISTS (SELECT 1 FROM assignments later
-                    WHERE later.matter_id = s.matter_id AND later.role = 'primary'
-                      AND later.created_at > s.created_at AND later.created_at < :as_of)
   ORDER BY s.matter_id, s.created_at DESC
 ),
 m AS (
@@ -150,15 +154,16 @@ steps AS (
          max(s.at) FILTER (WHERE s.step = 'finish') AS finished_at,
          min(s.at) FILTER (WHERE s.step = 'fail') AS failed_at,
          min(s.at) FILTER (WHERE s.step = 'cancel') AS cancelled_at
-  FROM matter_steps s
-  WHERE s.matter_id IN (SELECT id FROM m) AND s.at < :as_of
+  FROM matter_steps s  -- a matter's steps follow its filing: those of the period on
+  WHERE s.at >= :start AND s.at < :as_of
+    AND s.step IN ('confirm', 'finish', 'fail', 'cancel') {ours('s')}
   GROUP BY s.matter_id
 ),
 fees AS (
   SELECT l.matter_id, sum(l.amount) AS paid
   FROM ledger_lines l JOIN fee_statements st ON st.id = l.statement_id
-  WHERE l.matter_id IN (SELECT id FROM m) AND l.voided_at IS NULL
-    AND st.state = 'paid' AND st.paid_at < :as_of
+  WHERE l.created_at >= :start AND l.voided_at IS NULL
+    AND st.state = 'paid' AND st.paid_at < :as_of {ours('l')}
   GROUP BY l.matter_id
 ),
 f AS (
@@ -334,31 +339,32 @@ class OverdueRow:
 
 # Sortable columns: the name a page uses → the SQL (a whitelist: nothing else is sorted by).
 OVERDUE_SORTS = {
-    "case_number": "m.case_number", "court": "c.name", "grid": "g.code",
+    "case_number": "case_number", "court": "court", "grid": "grid_code",
     "liaison": "liaison", "days_overdue": "days_overdue",
-    "escalation_level": "m.escalation_level",
+    "escalation_level": "escalation_level",
 }
+# The grid's liaison today (the roster's), else the one on duty when it was assigned.
+LIAISON = """
+LEFT JOIN people la ON la.id = o.liaison_id
+LEFT JOIN LATERAL (
+  SELECT p.name FROM roster_entries r JOIN people p ON p.id = r.person_id
+  WHERE r.grid_id = o.grid_id AND r.role = 'liaison' AND r.valid_from <= :today
+    AND (r.valid_to IS NULL OR r.valid_to > :today)
+  ORDER BY r.valid_from DESC LIMIT 1) lr ON true"""
 
 
 def _overdue_sql(prefix: str | None) -> str:
+    """The overdue matters with what they are sorted by; names are joined to the page's
+    rows only (a province has hundreds of thousands of them)."""
     in_area = "" if prefix is None else "AND a.county_code = :county AND g.code LIKE :area"
     return f"""
-SELECT m.id, m.case_number, c.name AS court, g.code AS grid_code,
-       CASE WHEN t.id IS NULL OR t.code = g.code THEN g.name ELSE t.name || g.name END,
-       coalesce(lr.name, la.name) AS liaison, {due_at('m')} AS due_at,
+SELECT m.id, m.case_number, m.court_id, a.grid_id, a.liaison_id, g.code AS grid_code,
+       g.name AS grid_name, {due_at('m')} AS due_at,
        :today - ({due_at('m')} AT TIME ZONE 'Asia/Shanghai')::date AS days_overdue,
-       m.escalation_level, m.state::text
+       m.escalation_level, m.state::text AS state
 FROM matters m
 JOIN assignments a ON a.matter_id = m.id AND a.role = 'primary' AND a.ended_at IS NULL
 JOIN grids g ON g.id = a.grid_id
-JOIN courts c ON c.id = m.court_id
-LEFT JOIN grids t ON t.code = left(g.code, 9) || '000' AND t.generation_high IS NULL
-LEFT JOIN people la ON la.id = a.liaison_id
-LEFT JOIN LATERAL (
-  SELECT p.name FROM roster_entries r JOIN people p ON p.id = r.person_id
-  WHERE r.grid_id = a.grid_id AND r.role = 'liaison' AND r.valid_from <= :today
-    AND (r.valid_to IS NULL OR r.valid_to > :today)
-  ORDER BY r.valid_from DESC LIMIT 1) lr ON true
 WHERE m.state::text = ANY(:open) AND {due_at('m')} < :now {in_area}"""
 
 
@@ -371,14 +377,31 @@ def overdue(session: Session, scope, *, sort: str = "days_overdue", descending: 
     params = {"now": now, "today": now.date(), "open": [s.value for s in WITH_THE_GRID]}
     if prefix is not None:
         params.update(area=prefix + "%", county=prefix[:6])
-    base = _overdue_sql(prefix)
-    count = session.scalar(text(f"SELECT count(*) FROM ({base}) o"), params)
-    order = OVERDUE_SORTS.get(sort, OVERDUE_SORTS["days_overdue"])
-    direction = "DESC" if descending else "ASC"
-    sql = f"{base}\nORDER BY {order} {direction} NULLS LAST, m.case_number, m.id"
+    core = _overdue_sql(prefix)
+    count = session.scalar(text(f"SELECT count(*) FROM ({core}) o"), params)
+    sort = sort if sort in OVERDUE_SORTS else "days_overdue"
+    order = (f"{OVERDUE_SORTS[sort]} {'DESC' if descending else 'ASC'} NULLS LAST, "
+             "case_number, id")
+    page = ""
     if limit is not None:
-        sql += "\nLIMIT :limit OFFSET :offset"
+        page = "LIMIT :limit OFFSET :offset"
         params.update(limit=limit, offset=offset)
+    # Sorted by liaison, every row needs its liaison first; otherwise only the page's.
+    liaison_first = sort == "liaison"
+    sql = f"""
+WITH page AS (
+  SELECT o.*, c.name AS court{", coalesce(lr.name, la.name) AS liaison" if liaison_first else ""}
+  FROM ({core}) o JOIN courts c ON c.id = o.court_id {LIAISON if liaison_first else ""}
+  ORDER BY {order} {page})
+SELECT o.id, o.case_number, o.court, o.grid_code,
+       CASE WHEN t.id IS NULL OR t.code = o.grid_code THEN o.grid_name
+            ELSE t.name || o.grid_name END,
+       {"o.liaison" if liaison_first else "coalesce(lr.name, la.name) AS liaison"},
+       o.due_at, o.days_overdue, o.escalation_level, o.state
+FROM page o
+LEFT JOIN grids t ON t.code = left(o.grid_code, 9) || '000' AND t.generation_high IS NULL
+{"" if liaison_first else LIAISON}
+ORDER BY {order}"""
     rows = [OverdueRow(*row) for row in session.execute(text(sql), params)]
     return count, rows
 

@@ -317,6 +317,11 @@ def test_overdue_list_is_sorted_and_shows_no_debtor(session, client):
     cases = re.findall(r"<td>(（\d{4}）[^<]+)</td>", html)
     assert cases == sorted(r.case_number for r in rows)[:100]
 
+    _, by_liaison = overdue(session, ADMIN, sort="liaison", descending=False, limit=None)
+    assert sorted(r.id for r in by_liaison) == sorted(r.id for r in rows)
+    names = [r.liaison for r in by_liaison]
+    assert None not in names and names == sorted(names)
+
     ws = workbook(client.get("/admin/overdue/excel/").data).active
     body, total_row = sheet_rows(ws)
     assert len(body) == total and total_row[1] == f"{total} 件"

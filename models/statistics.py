@@ -228,6 +228,7 @@ LEFT JOIN LATERAL (SELECT name FROM grids WHERE code = rpad(left(kept.town, 6), 
                    ORDER BY generation_low DESC LIMIT 1) cn ON true
 ORDER BY 1, rank, code, court, key"""
 
+
 @dataclass
 class AreaRow:
     code: str

@@ -13,6 +13,7 @@ from admin.auth import AuthView
 from admin.headers import csp_nonce
 from admin.views.accounts import ApiTokenView, UserView
 from admin.views.audit import AuditView
+from admin.views.deadlines import CalendarDayView, DeadlineRuleView
 from admin.views.directory import DirectoryView
 from admin.views.fees import FeeRuleView, FeeTotalsView, LedgerView, StatementView
 from admin.views.formatters import local_time
@@ -34,7 +35,9 @@ from models import (
     AddressPoint,
     ApiToken,
     AuditRecord,
+    CalendarDay,
     Court,
+    DeadlineRule,
     FeeRule,
     Generation,
     Grid,
@@ -107,6 +110,12 @@ def init_app(app: Flask) -> None:
     admin.add_view(FeeRuleView(FeeRule, db, name=_l("Fee table"), category=fees,
                                endpoint="fee_rule"))
     admin.add_view(FeeTotalsView(name=_l("Fee totals"), category=fees, endpoint="fee_totals"))
+    # Deadlines by the rules (models.deadlines): the rule table and the holiday calendar.
+    deadlines = _l("Deadlines")
+    admin.add_view(DeadlineRuleView(DeadlineRule, db, name=_l("Deadline rules"),
+                                    category=deadlines, endpoint="deadline_rule"))
+    admin.add_view(CalendarDayView(CalendarDay, db, name=_l("Holiday calendar"),
+                                   category=deadlines, endpoint="calendar"))
     system = _l("System")
     admin.add_view(UserView(User, db, name=_l("Accounts"), category=system,
                             endpoint="account"))

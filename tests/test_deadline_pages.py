@@ -1,0 +1,87 @@
+"""The admin's deadline rules and holiday calendar pages; marks where matters appear."""
+
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+
+from models import AuditRecord, CalendarDay, DeadlineRule, Urgency
+from models.deadlines import DayKind
+from models.matter_types import MatterType
+
+
+def test_the_admin_sets_a_new_rule_through_the_page_and_the_old_one_ends(client, session):
+    response = client.post("/admin/deadline_rule/new/", data={
+        "matter_type": "*", "urgency": "normal", "accept_amount": "2",
+        "accept_unit": "working_days", "finish_amount": "10", "finish_unit": "working_days",
+        "valid_from": "2027-01-01", "note": "新规"})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    rules = session.scalars(select(DeadlineRule).where(
+        DeadlineRule.matter_type.is_(None), DeadlineRule.urgency == Urgency.normal)
+        .order_by(DeadlineRule.valid_from)).all()
+    assert [(r.accept_amount, r.finish_amount, r.valid_to) for r in rules] == [
+        (1, 7, date(2027, 1, 1)), (2, 10, None)]
+    assert session.scalar(select(func.count()).select_from(AuditRecord).where(
+        AuditRecord.entity == "deadline_rule")) >= 2  # the old one ended, the new one
+    page = client.get("/admin/deadline_rule/").get_data(as_text=True)
+    assert "2 个工作日" in page and "10 个工作日" in page and "2 小时" in page
+    assert "期限规则" in page and "任意类型" in page
+
+
+def test_a_rule_for_one_type_and_a_refused_start(client, session):
+    response = client.post("/admin/deadline_rule/new/", data={
+        "matter_type": "find_property", "urgency": "urgent", "accept_amount": "4",
+        "accept_unit": "hours", "finish_amount": "5", "finish_unit": "working_days",
+        "valid_from": "2027-01-01"})
+    assert response.status_code == 302
+    assert session.scalar(select(DeadlineRule).where(
+        DeadlineRule.matter_type == MatterType.find_property)).accept_amount == 4
+    again = client.post("/admin/deadline_rule/new/", data={
+        "matter_type": "find_property", "urgency": "urgent", "accept_amount": "3",
+        "accept_unit": "hours", "finish_amount": "5", "finish_unit": "working_days",
+        "valid_from": "2026-12-01"}, follow_redirects=True)
+    assert "新规则须晚于" in again.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("username", ["demo_court_yuncheng", "demo_city_committee",
+                                      "demo_town_centre"])
+def test_only_the_admin_changes_rules_and_calendar(client_as, session, username):
+    user = client_as(username)
+    assert user.get("/admin/deadline_rule/").status_code == 200
+    assert user.get("/admin/calendar/").status_code == 200
+    user.post("/admin/deadline_rule/new/", data={
+        "matter_type": "*", "urgency": "normal", "accept_amount": "9",
+        "accept_unit": "hours", "finish_amount": "9", "finish_unit": "hours",
+        "valid_from": "2027-01-01"})
+    user.post("/admin/calendar/new/", data={"day": "2027-01-01", "kind": "holiday"})
+    user.post("/admin/calendar/delete/", data={"id": "2026-10-01"})
+    assert session.scalar(select(func.count()).select_from(DeadlineRule).where(
+        DeadlineRule.accept_amount == 9)) == 0
+    assert session.get(CalendarDay, date(2027, 1, 1)) is None
+    assert session.get(CalendarDay, date(2026, 10, 1)) is not None
+
+
+@pytest.mark.parametrize("username", ["demo_liaison", "demo_worker"])
+def test_the_grid_does_not_see_the_rule_pages(client_as, username):
+    user = client_as(username)
+    assert user.get("/admin/deadline_rule/").status_code == 403
+    assert user.get("/admin/calendar/").status_code == 403
+
+
+def test_the_admin_keeps_the_calendar(client, session):
+    page = client.get("/admin/calendar/").get_data(as_text=True)
+    assert "节假日安排" in page and "国庆节" in page and "调休上班" in page
+    response = client.post("/admin/calendar/new/", data={
+        "day": "2027-01-01", "kind": "holiday", "name": "元旦", "note": "待国务院通知"})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    assert session.get(CalendarDay, date(2027, 1, 1)).kind is DayKind.holiday
+    edited = client.post("/admin/calendar/edit/?id=2026-10-10", data={
+        "day": "2026-10-10", "kind": "holiday", "name": "国庆节"})
+    assert edited.status_code == 302
+    session.expire_all()
+    assert session.get(CalendarDay, date(2026, 10, 10)).kind is DayKind.holiday
+    assert client.post("/admin/calendar/delete/", data={"id": "2026-10-10"}).status_code == 302
+    assert session.get(CalendarDay, date(2026, 10, 10)) is None
+    actions = session.scalars(select(AuditRecord.action).where(
+        AuditRecord.entity == "calendar_day")).all()
+    assert {"create", "update", "delete"} <= set(actions)

@@ -1,13 +1,21 @@
 """The admin's deadline rules and holiday calendar pages; marks where matters appear."""
 
-from datetime import date
+from datetime import date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
+from test_api_matters import court_system as court_system  # a fixture
+from test_matter_export import rows_of
+from test_matter_pages import XINGYAN_ADDRESS, YUNCHENG_COURT, file_directly
 
-from models import AuditRecord, CalendarDay, DeadlineRule, Urgency
+from models import AuditRecord, CalendarDay, DeadlineRule, Urgency, clock
 from models.deadlines import DayKind
 from models.matter_types import MatterType
+
+
+def local(moment: datetime) -> str:
+    """As pages show a moment: Beijing time, to the minute."""
+    return f"{moment.astimezone(clock.SITE_ZONE):%Y-%m-%d %H:%M}"
 
 
 def test_the_admin_sets_a_new_rule_through_the_page_and_the_old_one_ends(client, session):
@@ -85,3 +93,53 @@ def test_the_admin_keeps_the_calendar(client, session):
     actions = session.scalars(select(AuditRecord.action).where(
         AuditRecord.entity == "calendar_day")).all()
     assert {"create", "update", "delete"} <= set(actions)
+
+
+# --- the marks where the matter appears -----------------------------------------------------
+
+@pytest.fixture
+def late_matter(session):
+    """A matter of 星岩社区 (the demo liaison's grid), its accept deadline two hours past."""
+    matter = file_directly(session, YUNCHENG_COURT, "（2026）粤5302执777号", XINGYAN_ADDRESS)
+    matter.accept_due_at = clock.now() - timedelta(hours=2)
+    matter.finish_due_at = clock.now() + timedelta(days=9)
+    session.flush()
+    return matter
+
+
+def test_the_matter_page_shows_both_deadlines_in_beijing_time_and_the_mark(client, late_matter):
+    page = client.get(f"/admin/matter/details/?id={late_matter.id}").get_data(as_text=True)
+    accept = page[page.index('id="gridlink-accept-due"'):][:200]
+    assert local(late_matter.accept_due_at) in accept and "签收已超期" in accept
+    finish = page[page.index('id="gridlink-finish-due"'):][:200]
+    assert local(late_matter.finish_due_at) in finish and "gridlink-mark" not in finish
+    assert late_matter.accept_due_at.isoformat()[:16] not in page  # no raw ISO
+
+
+def test_the_matter_list_and_the_liaisons_home_mark_it(client_as, late_matter):
+    liaison = client_as("demo_liaison")
+    listed = liaison.get("/admin/matter/?search=粤5302执777号").get_data(as_text=True)
+    assert "签收已超期" in listed and local(late_matter.accept_due_at) in listed
+    home = liaison.get("/admin/").get_data(as_text=True)
+    row = home[home.index('data-case="（2026）粤5302执777号"'):][:1500]
+    assert "签收已超期" in row
+
+
+def test_the_api_gives_the_deadlines_and_the_mark(court_system, late_matter):
+    found = court_system.get(f"/api/v1/matters/{late_matter.id}").get_json()
+    assert found["deadline"]  # the court's own date stays
+    assert datetime.fromisoformat(found["accept_due_at"]) == late_matter.accept_due_at
+    assert datetime.fromisoformat(found["finish_due_at"]) == late_matter.finish_due_at
+    assert found["deadline_mark"]["which"] == "accept"
+    assert found["deadline_mark"]["mark"] == "overdue"
+    rows = court_system.get("/api/v1/matters?limit=20").get_json()["matters"]
+    assert rows and all("deadline_mark" in r and "finish_due_at" in r for r in rows)
+    assert next(r for r in rows if r["id"] == str(late_matter.id))["deadline_mark"]["label"]
+
+
+def test_the_spreadsheet_has_the_deadlines_and_the_mark(client, late_matter):
+    response = client.get("/admin/matter/export.xlsx?search=粤5302执777号")
+    (row,) = rows_of(response)
+    assert row["签收期限"] == local(late_matter.accept_due_at)
+    assert row["办结期限"] == local(late_matter.finish_due_at)
+    assert row["期限提示"].startswith("签收期限") and row["期限提示"].endswith("签收已超期")

@@ -272,3 +272,14 @@ def test_the_mark_follows_the_deadline_that_counts_now(session, state, accept, f
     session.flush()
     in_sql = session.scalar(select(counting_due()).where(Matter.id == matter.id))
     assert in_sql == (found.due_at if found else None)
+
+
+def test_the_official_calendar_is_loaded_once_and_keeps_an_admins_days(session, runner):
+    session.execute(delete(CalendarDay).where(CalendarDay.day >= date(2026, 10, 1)))
+    session.add(CalendarDay(day=date(2026, 10, 8), kind=DayKind.holiday, name="本地调整"))
+    session.flush()
+    first = runner.invoke(args=["seed", "calendar"])
+    assert first.exit_code == 0 and first.output.strip() == "8 calendar days added"
+    assert session.get(CalendarDay, date(2026, 10, 8)).name == "本地调整"
+    assert session.get(CalendarDay, date(2026, 10, 10)).kind is DayKind.workday
+    assert runner.invoke(args=["seed", "calendar"]).output.strip() == "0 calendar days added"

@@ -284,3 +284,22 @@ def test_the_official_calendar_is_loaded_once_and_keeps_an_admins_days(session, 
     assert session.get(CalendarDay, date(2026, 10, 8)).name == "本地调整"
     assert session.get(CalendarDay, date(2026, 10, 10)).kind is DayKind.workday
     assert runner.invoke(args=["seed", "calendar"]).output.strip() == "0 calendar days added"
+
+
+def test_the_town_centres_redispatch_restarts_the_clocks_and_taking_it_does_not(session, at):
+    """Through the workflow's steps, as the pages take them."""
+    from test_workflow import NEIGHBOUR, a_matter, go
+
+    at(bj(2026, 11, 2, 9, 0))  # Monday
+    matter = a_matter(session, "（2026）粤5302执7801号")
+    first = (matter.accept_due_at, matter.finish_due_at)
+    assert first == (end_of(date(2026, 11, 3)), end_of(date(2026, 11, 11)))
+    at(bj(2026, 11, 4, 9, 0))
+    go(session, matter, "demo_court_yuncheng", "escalate", note="联系不上网格长")
+    go(session, matter, "demo_town_centre", "take")
+    assert (matter.accept_due_at, matter.finish_due_at) == first
+    at(bj(2026, 11, 5, 16, 0))  # Thursday
+    neighbour = session.scalar(Grid.current().where(Grid.code == NEIGHBOUR))
+    go(session, matter, "demo_town_centre", "redispatch", grid=neighbour, note="实际居住在丰收村")
+    assert (matter.accept_due_at, matter.finish_due_at) == (
+        end_of(date(2026, 11, 6)), end_of(date(2026, 11, 16)))

@@ -8,6 +8,7 @@ from test_api_matters import court_system as court_system  # a fixture
 from test_matter_export import rows_of
 from test_matter_pages import XINGYAN_ADDRESS, YUNCHENG_COURT, file_directly
 
+from admin.views.deadline_marks import MarkFilter
 from models import AuditRecord, CalendarDay, DeadlineRule, Urgency, clock
 from models.deadlines import DayKind
 from models.matter_types import MatterType
@@ -143,3 +144,13 @@ def test_the_spreadsheet_has_the_deadlines_and_the_mark(client, late_matter):
     assert row["签收期限"] == local(late_matter.accept_due_at)
     assert row["办结期限"] == local(late_matter.finish_due_at)
     assert row["期限提示"].startswith("签收期限") and row["期限提示"].endswith("签收已超期")
+
+
+def test_the_matter_list_filters_what_is_overdue_and_due_soon(app, client, late_matter, session):
+    view = next(v for v in app.extensions["admin"][0]._views if v.endpoint == "matter")
+    index = next(i for i, f in enumerate(view._filters) if isinstance(f, MarkFilter))
+    overdue = client.get(f"/admin/matter/?flt0_{index}=overdue&search=粤5302执777")
+    assert "（2026）粤5302执777号" in overdue.get_data(as_text=True)
+    soon = client.get(f"/admin/matter/?flt0_{index}=due_soon&search=粤5302执777")
+    assert "（2026）粤5302执777号" not in soon.get_data(as_text=True)
+    assert client.get(f"/admin/matter/?flt0_{index}=nonsense").status_code in (200, 400)

@@ -5,12 +5,15 @@ The marks are made once per request (one moment, one calendar lookup for all row
 from __future__ import annotations
 
 from flask import g, has_request_context
+from flask_admin.babel import lazy_gettext as admin_lazy_gettext
+from flask_admin.contrib.sqla.filters import BaseSQLAFilter
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from admin.views.formatters import local_time
 from models import db
-from models.deadlines import OVERDUE, WHICH_LABELS, Mark, Marks
+from models.deadlines import DUE_SOON_MARK, OVERDUE, WHICH_LABELS, Mark, Marks, counting_due
 from models.matters import Matter
 
 BADGES = {OVERDUE: "danger"}
@@ -66,3 +69,22 @@ def mark_json(matter: Matter) -> dict | None:
         return None
     return {"which": found.which, "due_at": found.due_at.isoformat(), "mark": found.state,
             "label": _(found.label) if found.label else None}
+
+
+class MarkFilter(BaseSQLAFilter):
+    """The matter list's 办理时限 filter: the matters whose counting deadline is past, or
+    due soon, now."""
+
+    def __init__(self, name):
+        super().__init__(counting_due(), name, options=[
+            (OVERDUE, _l("Overdue")), (DUE_SOON_MARK, _l("Due soon"))])
+
+    def apply(self, query, value, alias=None):
+        now = marks()
+        return query.filter(now.overdue() if value == OVERDUE else now.due_soon())
+
+    def operation(self):
+        return admin_lazy_gettext("equals")
+
+    def validate(self, value):
+        return value in (OVERDUE, DUE_SOON_MARK)

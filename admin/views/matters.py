@@ -30,7 +30,7 @@ from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import Length
 
 from admin.auth import current_scope
-from admin.views.deadline_marks import due_cell, mark_badge, mark_of
+from admin.views.deadline_marks import MarkFilter, due_cell, mark_badge, mark_of
 from admin.views.formatters import mask_phone
 from admin.views.grids import LiveOptions
 from admin.views.matter_export import MatterExport
@@ -272,6 +272,7 @@ class MatterView(OutcomePages, MatterPdfMixin, MatterExport, ScopedModelView):
         EnumFilter(Matter.matter_type, _l("Matter type"), MATTER_TYPE_LABELS, MatterType),
         CourtFilter(Matter.court_id, _l("Court"), options=LiveOptions(court_options)),
         "deadline",
+        MarkFilter(_l("Time limit")),
     ]
     page_size = 50
 

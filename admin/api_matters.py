@@ -34,6 +34,7 @@ from admin.api import api
 from admin.api_outcomes import outcome_json
 from admin.auth import current_scope
 from admin.errors import whole_number
+from admin.views.deadline_marks import mark_json
 from admin.views.formatters import mask_phone
 from admin.views.matter_formatters import mask_id_number, say
 from geo.assign import file_matter
@@ -71,6 +72,10 @@ def matter_json(matter: Matter, with_outcome: bool = False) -> dict:
         "chases": matter.chases,
         "deadline": matter.deadline.isoformat() if matter.deadline else None,
         "urgency": matter.urgency.value, "bounty": matter.bounty,
+        # Deadlines by the rules (fixed when assigned) and the one that counts now.
+        "accept_due_at": matter.accept_due_at.isoformat() if matter.accept_due_at else None,
+        "finish_due_at": matter.finish_due_at.isoformat() if matter.finish_due_at else None,
+        "deadline_mark": mark_json(matter),
         "filed_at": matter.created_at.isoformat() if matter.created_at else None,
         "debtor": {"kind": matter.debtor.kind.value, "name": matter.debtor.name,
                    "id_number": mask_id_number(matter.debtor.id_number) or None,

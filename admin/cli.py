@@ -120,6 +120,18 @@ def seed_demo():
     click.echo(report)
 
 
+@seed_cli.command("calendar", help="Add China's official holidays and adjusted working days "
+                  "(seeds/calendar_cn.py: 2026) to the holiday calendar; days an admin "
+                  "entered are kept.")
+@with_appcontext
+def seed_calendar():
+    from seeds.calendar_cn import load_official_calendar
+
+    added = load_official_calendar(db.session)
+    db.session.commit()
+    click.echo(f"{added} calendar days added")
+
+
 @seed_cli.command("synthetic", help="Build the synthetic province for the benchmark (bench/) "
                   "in a database of its own on the same server.")
 @click.option("--towns", default=1600, show_default=True, type=click.IntRange(1))

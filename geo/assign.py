@@ -15,6 +15,9 @@ and starts a new one; the audit trail records every step.
 
 `assign_stored_points` is the set-based path for matters loaded in bulk with
 points: one SQL statement joins the stored points to the current grids.
+
+Every way into a grid fixes the matter's deadlines by the rules in force at that
+moment (models.deadlines: a move to another grid restarts both clocks).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from geo.gazetteer import Parsed, gazetteer
 from geo.locate import place_json, resolve_points, resolve_texts
-from models import workflow
+from models import clock, deadlines, workflow
 from models.assignments import DEFAULT_PRECEDENCE, Assignment, AssignmentRole, Precedence
 from models.filing import MatterInput, build_matter
 from models.grids import N_, Generation, Grid, GridLevel
@@ -83,10 +86,13 @@ def assign_many(session: Session, matters: list[Matter], *, actor=None,
         grids = _grid_rows(session, {p.places[0].code for p in found.values()
                                      if p.status == "matched"})
         liaisons = _liaisons(session, grids.values())
+        at, dues = clock.now(), {}
         for matter in matters:
             for address in matter.addresses:
                 _record(address, found.get(id(address)), grids)
             _decide(session, matter, orders[matter.matter_type], generation, liaisons, actor)
+            if matter.state is MatterState.assigned:
+                deadlines.fix(session, matter, at, cache=dues)
     if flush:
         session.flush()
 
@@ -205,6 +211,7 @@ def pick_grid(session: Session, matter: Matter, grid: Grid, *, method: str = "ca
     assignment = _assign(session, matter, grid, _liaison(session, grid), AssignmentRole.primary,
                          method, 1.0, generation, actor)
     matter.queue_reason = matter.queue_params = None
+    deadlines.fix(session, matter)
     session.flush()
     return assignment
 
@@ -235,6 +242,7 @@ def reroute(session: Session, matter: Matter, grid: Grid, reason: str, *,
     assignment = _assign(session, matter, grid, _liaison(session, grid), AssignmentRole.primary,
                          "reroute", 1.0, generation, actor)
     matter.queue_reason = matter.queue_params = None
+    deadlines.fix(session, matter)  # the new grid's clocks start now
     session.flush()
     return assignment
 
@@ -289,9 +297,14 @@ _STORED_POINTS_STEPS = (
         UPDATE matter_addresses a SET status = 'matched', method = 'point', grid_id = r.grid_id,
                confidence = CASE WHEN r.covering > 1 THEN 0.9 ELSE 1.0 END
         FROM ranked r WHERE a.id = r.address_id"""),
+    # Assigned with their deadlines (models.deadlines), by the rule for their type and
+    # urgency at the app's clock: the rules are read once per pair, not per matter.
     ("assigned", """
-        UPDATE matters m SET state = 'assigned'
-        WHERE m.state = 'new' AND m.id IN (SELECT matter_id FROM ranked) {where}"""),
+        UPDATE matters m SET state = 'assigned', accept_due_at = d.accept_due,
+               finish_due_at = d.finish_due
+        FROM ({dues}) d
+        WHERE m.state = 'new' AND m.id IN (SELECT matter_id FROM ranked) {where}
+          AND d.kind = m.matter_type AND d.urg = m.urgency"""),
     ("manual", """
         UPDATE matters m SET state = 'manual',
                queue_reason = 'the point lies outside every grid of the served area'
@@ -311,7 +324,7 @@ def assign_stored_points(session: Session, county_code: str | None = None) -> di
     session.execute(text("DROP TABLE IF EXISTS ranked"))
     where = "AND m.county_code = :county" if county_code else ""
     params = {"generation": session.scalar(select(func.max(Generation.id))),
-              "county": county_code}
+              "county": county_code, "at": clock.now()}
     # For these few large statements only: sorts of a million rows in memory, not on
     # disk, and no JIT compilation (it buys nothing when the time is spent in PostGIS).
     settings = {"work_mem": "256MB", "jit": "off"}
@@ -321,7 +334,7 @@ def assign_stored_points(session: Session, county_code: str | None = None) -> di
         session.execute(text("SELECT set_config(:n, :v, true)"), {"n": name, "v": value})
     counts = {}
     for name, sql in _STORED_POINTS_STEPS:
-        statement = sql.format(where=where)
+        statement = sql.format(where=where, dues=deadlines.DUES_BY_KIND)
         used = {k: v for k, v in params.items() if f":{k}" in statement}
         counts[name] = session.execute(text(statement), used).rowcount
     for name, value in before.items():

@@ -7,6 +7,7 @@ from models.assignments import DEFAULT_PRECEDENCE, Assignment, AssignmentRole, P
 from models.audit import AUDITED, AuditHead, AuditRecord
 from models.base import Base, db
 from models.courts import Court, CourtKind, court_grids
+from models.deadlines import CalendarDay, DeadlineRule
 from models.directory import Submission, SubmissionRow, SubmissionState
 from models.fees import FeeRule, LedgerLine, Statement, StatementState
 from models.grids import Generation, Grid, GridCodeError, GridLevel
@@ -40,7 +41,7 @@ AUDITED.update({
     Outcome: "outcome", Evidence: "evidence",
     RiskReport: "risk_report", LegalAdviceRequest: "legal_advice_request",
     RecordForm: "record_form", FeeRule: "fee_rule", LedgerLine: "ledger_line",
-    Statement: "fee_statement",
+    Statement: "fee_statement", DeadlineRule: "deadline_rule", CalendarDay: "calendar_day",
 })
 
 __all__ = [
@@ -54,9 +55,11 @@ __all__ = [
     "AuditHead",
     "AuditRecord",
     "Base",
+    "CalendarDay",
     "Court",
     "CourtKind",
     "Credential",
+    "DeadlineRule",
     "Debtor",
     "DebtorKind",
     "Evidence",

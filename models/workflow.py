@@ -393,7 +393,9 @@ def move_to_grid(session, matter, actor, name: str, grid: Grid | None,
                  note: str) -> MatterStep:
     """改派: the primary assignment moves to another grid (geo.assign.reroute: the old
     one ends with the reason, a new one starts, effective from now) — by the filing
-    court anywhere (reroute), by a town centre inside its town (redispatch)."""
+    court anywhere (reroute), by a town centre inside its town (redispatch). The new
+    grid's accept and finish deadlines start now, by the rules of the day
+    (models.deadlines); the court's own date stays."""
     _check(session, matter, actor, name, STEPS[name], note=note)
     scope = Scope.of(actor)
     if name == "redispatch" and (grid is None or not (

@@ -1174,6 +1174,42 @@ ZH.update({
     "reason for the transfer": "转交理由",
 })
 
+# Deadlines by the rules and the holiday calendar (models/deadlines.py).
+ZH.update({
+    "Time limit": "办理时限",
+    "Accept by": "签收期限",
+    "Finish by": "办结期限",
+    "Deadlines": "期限管理",
+    "Deadline rules": "期限规则",
+    "Holiday calendar": "节假日安排",
+    "Any type": "任意类型",
+    "Accept within": "签收时限",
+    "Finish within": "办结时限",
+    "Unit": "单位",
+    "Day": "日期",
+    "Weekday": "星期",
+    "Monday": "星期一",
+    "Tuesday": "星期二",
+    "Wednesday": "星期三",
+    "Thursday": "星期四",
+    "Friday": "星期五",
+    "Saturday": "星期六",
+    "Sunday": "星期日",
+    "hours": "小时",
+    "working days": "个工作日",
+    "Holiday": "放假",
+    "Adjusted working day": "调休上班",
+    "Unknown unit: %(unit)s.": "未知的时限单位：%(unit)s。",
+    "A time limit is between 1 and %(most)s %(unit)s.": "时限须在1至%(most)s之间（单位：%(unit)s）。",
+    "The rule in force started on %(date)s: a new rule must start later.":
+        "现行规则自%(date)s起施行：新规则须晚于该日期开始。",
+    "A rule already starts on or after %(date)s.": "已有规则在%(date)s或之后开始施行。",
+    "Acceptance overdue": "签收已超期",
+    "Acceptance due soon": "签收即将到期",
+    "Completion overdue": "办结已超期",
+    "Completion due soon": "办结即将到期",
+})
+
 ROOT = Path(__file__).resolve().parent.parent
 PO = ROOT / "admin/translations/zh_Hans_CN/LC_MESSAGES/messages.po"
 

@@ -39,6 +39,7 @@ from models import (
 from models.audit import append
 from seeds.accounts import link_demo_people, load_demo_accounts
 from seeds.addresses import address_points
+from seeds.calendar_cn import load_official_calendar
 from seeds.demo_life import live_demo_matters
 from seeds.demo_matters import load_demo_matters, showcase_stops
 from seeds.demo_names import is_community, is_street, village_name
@@ -150,6 +151,7 @@ def load_demo(session: Session) -> str:
     session.execute(insert(PlaceAlias), DEMO_ALIASES)
     accounts = load_demo_accounts(session)
     advice = load_demo_requests(session)
+    load_official_calendar(session)  # before the matters: their deadlines count on it
     load_demo_fees(session, DEMO_START)
     filed = load_demo_matters(session, since=DEMO_START)
     states = live_demo_matters(session, stops=showcase_stops(filed))

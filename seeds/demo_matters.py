@@ -17,7 +17,7 @@ import random
 from collections import Counter
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from models import Court, CourtKind, Grid, GridLevel, Matter
@@ -115,7 +115,20 @@ def load_demo_matters(session: Session, today: date | None = None,
             for assignment in matter.assignments:
                 assignment.created_at = matter.created_at
         write_new_matters(session, matters)
+    fix_deadlines_as_filed(session)
     return matters
+
+
+def fix_deadlines_as_filed(session: Session) -> int:
+    """Each assigned matter's deadlines as the rules (models.deadlines) fixed them when
+    it was assigned, on its filing day — not today, when the demo is loaded: so that
+    today some are overdue and some due soon. Set-based: one UPDATE."""
+    return session.execute(text("""
+        UPDATE matters m SET (accept_due_at, finish_due_at) = (
+            SELECT g.accept_due, g.finish_due
+            FROM gridlink_deadlines(a.created_at, m.matter_type, m.urgency) g)
+        FROM assignments a
+        WHERE a.matter_id = m.id AND a.role = 'primary' AND a.ended_at IS NULL""")).rowcount
 
 
 # The demo accounts' own grid (星岩社区, 云城区's court): recent matters at every step

@@ -22,7 +22,7 @@ from models.identity import id_check_character
 URL = "/admin/matter/export.xlsx"
 HEADERS = ["案号", "法院", "承办人", "事项类型", "被执行人", "证件号码", "状态", "期限",
            "是否超期", "网格", "联络员", "办理人", "办理结果", "记录表签署", "劳务费（元）",
-           "办结日期"]
+           "办结日期", "签收期限", "办结期限", "期限提示"]
 MASKED_ID = re.compile(r"\d{6}\*{8}[\dX]{4}")
 LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 STATE_FILTER = "flt0_0"  # the list's first filter: state equals

@@ -13,6 +13,7 @@ from admin.auth import AuthView
 from admin.headers import csp_nonce
 from admin.views.accounts import ApiTokenView, UserView
 from admin.views.audit import AuditView
+from admin.views.deadlines import CalendarDayView, DeadlineRuleView
 from admin.views.directory import DirectoryView
 from admin.views.fees import FeeRuleView, FeeTotalsView, LedgerView, StatementView
 from admin.views.formatters import local_time
@@ -35,7 +36,9 @@ from models import (
     AddressPoint,
     ApiToken,
     AuditRecord,
+    CalendarDay,
     Court,
+    DeadlineRule,
     FeeRule,
     Generation,
     Grid,
@@ -114,6 +117,12 @@ def init_app(app: Flask) -> None:
                                   endpoint="statistics"))
     admin.add_view(OverdueView(name=_l("Overdue matters"), category=committee,
                                endpoint="overdue"))
+    # Deadlines by the rules (models.deadlines): the rule table and the holiday calendar.
+    deadlines = _l("Deadlines")
+    admin.add_view(DeadlineRuleView(DeadlineRule, db, name=_l("Deadline rules"),
+                                    category=deadlines, endpoint="deadline_rule"))
+    admin.add_view(CalendarDayView(CalendarDay, db, name=_l("Holiday calendar"),
+                                   category=deadlines, endpoint="calendar"))
     system = _l("System")
     admin.add_view(UserView(User, db, name=_l("Accounts"), category=system,
                             endpoint="account"))

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from admin.auth import current_scope
+from admin.views.deadline_marks import due_html
 from admin.views.grids import LEVEL_LABELS
 from admin.views.legal_advice import home_requests
 from admin.views.matter_formatters import grid_path, label
@@ -147,7 +148,7 @@ class HomeView(AdminIndexView):
                      if scope.role is Role.town_centre else None)
         return self.render("gridlink/home.html", totals=totals, counties=county_table(scope),
                            level_labels=LEVEL_LABELS, map_level=map_level,
-                           escalated=escalated)
+                           escalated=escalated, due_html=due_html)
 
 
 def _counts(matters: list[Matter], today: date) -> dict:
@@ -159,4 +160,5 @@ def _counts(matters: list[Matter], today: date) -> dict:
 
 def _labels(today: date) -> dict:
     return {"types": MATTER_TYPE_LABELS, "states": STATE_LABELS, "label": label,
-            "today": today, "soon": today + timedelta(days=DUE_SOON_DAYS)}
+            "today": today, "soon": today + timedelta(days=DUE_SOON_DAYS),
+            "due_html": due_html}

@@ -26,7 +26,8 @@ from sqlalchemy import select
 
 from admin import excel
 from admin.auth import current_scope
-from admin.views.formatters import mask_phone
+from admin.views.deadline_marks import mark_text
+from admin.views.formatters import local_time, mask_phone
 from admin.views.matter_formatters import grid_path, label, mask_id_number
 from admin.views.outcomes import outcome_lines
 from models import Matter, db
@@ -39,8 +40,8 @@ from models.record_forms import RecordForm
 
 HEADERS = ["案号", "法院", "承办人", "事项类型", "被执行人", "证件号码", "状态", "期限",
            "是否超期", "网格", "联络员", "办理人", "办理结果", "记录表签署", "劳务费（元）",
-           "办结日期"]
-WIDTHS = [26, 26, 14, 20, 16, 22, 10, 12, 10, 30, 10, 10, 60, 40, 12, 12]
+           "办结日期", "签收期限", "办结期限", "期限提示"]
+WIDTHS = [26, 26, 14, 20, 16, 22, 10, 12, 10, 30, 10, 10, 60, 40, 12, 12, 17, 17, 30]
 TEXT_COLUMNS = {0, 5}  # case numbers and ID numbers stay text
 MAX_ROWS = 50_000  # a county's year is a few thousand; a province's wants a report
 CHUNK = 1000  # matters loaded at a time: memory stays that of one chunk
@@ -96,6 +97,8 @@ def matter_row(matter: Matter, outcome, form, fee, full_ids: bool, today: date) 
         outcome_text(matter, outcome, full_ids), signatures(form),
         fee.amount if fee is not None else None,
         local_day(form.court_signed_at) if form and form.court_signed_at else None,
+        # The deadlines by the rules, in Beijing time, and the one that counts now.
+        local_time(matter.accept_due_at), local_time(matter.finish_due_at), mark_text(matter),
     ]
 
 

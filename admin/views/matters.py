@@ -30,6 +30,7 @@ from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import Length
 
 from admin.auth import current_scope
+from admin.views.deadline_marks import MarkFilter, due_cell, mark_badge, mark_of
 from admin.views.formatters import mask_phone
 from admin.views.grids import LiveOptions
 from admin.views.matter_export import MatterExport
@@ -248,18 +249,19 @@ class MatterView(OutcomePages, MatterPdfMixin, MatterExport, ScopedModelView):
     list_template = "gridlink/matter_list.html"
     details_template = "gridlink/matter_details.html"
     column_list = ["case_number", "matter_type", "debtor.name", "debtor.id_number", "grid",
-                   "liaison", "state", "chases", "deadline", "urgency", "bounty"]
+                   "liaison", "state", "chases", "deadline", "due", "urgency", "bounty"]
     column_labels = {
         "case_number": _l("Case number"), "matter_type": _l("Matter type"),
         "debtor.name": _l("Debtor"), "debtor.id_number": _l("ID number"),
         "grid": _l("Grid"), "liaison": _l("Liaison"), "state": _l("State"),
         "deadline": _l("Deadline"), "urgency": _l("Urgency"), "bounty": _l("Bounty"),
-        "chases": _l("Chased"),
+        "chases": _l("Chased"), "due": _l("Time limit"),
     }
     column_formatters = {
         "matter_type": type_cell, "debtor.id_number": id_number_cell,
         "grid": primary_grid_cell, "liaison": liaison_cell, "state": state_cell,
         "urgency": urgency_cell, "bounty": bounty_cell, "chases": chases_cell,
+        "due": due_cell,
     }
     column_sortable_list = ["case_number", "matter_type", "state", "deadline", "urgency",
                             "bounty"]
@@ -270,6 +272,7 @@ class MatterView(OutcomePages, MatterPdfMixin, MatterExport, ScopedModelView):
         EnumFilter(Matter.matter_type, _l("Matter type"), MATTER_TYPE_LABELS, MatterType),
         CourtFilter(Matter.court_id, _l("Court"), options=LiveOptions(court_options)),
         "deadline",
+        MarkFilter(_l("Time limit")),
     ]
     page_size = 50
 
@@ -353,6 +356,7 @@ class MatterView(OutcomePages, MatterPdfMixin, MatterExport, ScopedModelView):
             state_label=label(STATE_LABELS, matter.state),
             badge=STATE_BADGES.get(matter.state, "secondary"),
             urgency=label(URGENCY_LABELS, matter.urgency),
+            deadline_mark=mark_of(matter), deadline_badge=mark_badge(matter),
             request_lines=request_lines(matter),
             credentials=credential_labels(matter.credentials),
             debtor_kind=label(DEBTOR_KINDS, matter.debtor.kind),

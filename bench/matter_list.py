@@ -159,17 +159,17 @@ def _accounts(url: URL) -> tuple[dict, dict]:
 
     with _app(url) as session:
         court_id, court, matters = session.execute(text(_BUSIEST_COURT)).one()
-        for username, role, court_of in ((ADMIN, Role.admin, None),
-                                         (COURT, Role.court_staff, court_id)):
-            if session.scalar(text("SELECT 1 FROM accounts WHERE username = :u"),
-                              {"u": username}) is None:
-                session.add(User(username=username, display_name=username, role=role,
-                                 court_id=court_of, active=True, must_change_password=False))
-        session.flush()
+        made = {ADMIN: (Role.admin, None), COURT: (Role.court_staff, court_id)}
         passwords = {}
-        for user in session.query(User).filter(User.username.in_(list(READERS))):
-            passwords[user.username] = _password()
-            user.set_password(passwords[user.username])
+        for username in READERS:
+            user = session.query(User).filter_by(username=username).one_or_none()
+            if user is None:
+                role, court_of = made[username]
+                user = User(username=username, display_name=username, role=role,
+                            court_id=court_of, active=True, must_change_password=False)
+                session.add(user)
+            passwords[username] = _password()
+            user.set_password(passwords[username])
         session.commit()
     return passwords, {"court": court, "court_matters": matters}
 

@@ -172,9 +172,10 @@ class Debtor(db.Model):
 class Matter(db.Model):
     __tablename__ = "matters"
     __table_args__ = (
-        # Filing the same request twice (a re-uploaded spreadsheet) finds this row.
-        Index("uq_matters_filing", "court_id", "case_number", "matter_type", "debtor_key",
-              unique=True),
+        # Filing the same request twice (a re-uploaded spreadsheet) finds this row. The
+        # county (the court's) leads, as Citus wants of a unique key (docs/scaling.md).
+        Index("uq_matters_filing", "county_code", "court_id", "case_number", "matter_type",
+              "debtor_key", unique=True),
         Index("ix_matters_county_state", "county_code", "state"),
         Index("ix_matters_updated_at", "updated_at"),
         # The matter list's sorts and filters (admin/views/matters.py): migration 0015.

@@ -8,6 +8,11 @@ filters that pick a few of many (state, type, court) lead a composite index whos
 second column is the default sort. Searching a case number (ILIKE '%…%') is served
 by a trigram index.
 
+And one for the way out (docs/scaling.md): on Citus a unique index of a distributed
+table must include its distribution column, the county code. A court lies in one
+county, so the filing's unique key (court, case number, type, debtor) is the same
+with the county in front of it; it is made so here.
+
 What this costs: a matter's insert or update writes these nine indexes too (its
 updated_at already changes on every step, so no update was HOT before them either).
 
@@ -37,13 +42,24 @@ INDEXES = {
 }
 
 
+FILING = "(court_id, case_number, matter_type, debtor_key)"
+FILING_BY_COUNTY = "(county_code, court_id, case_number, matter_type, debtor_key)"
+
+
+def _filing_key(columns: str) -> None:
+    op.execute("DROP INDEX uq_matters_filing")
+    op.execute(f"CREATE UNIQUE INDEX uq_matters_filing ON matters {columns}")
+
+
 def upgrade() -> None:
     # pg_trgm is a trusted extension: the database's owner may create it.
     op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
     for name, columns in INDEXES.items():
         op.execute(f"CREATE INDEX {name} ON matters {columns}")
+    _filing_key(FILING_BY_COUNTY)
 
 
 def downgrade() -> None:
+    _filing_key(FILING)
     for name in INDEXES:
         op.execute(f"DROP INDEX {name}")

@@ -18,13 +18,17 @@ from sqlalchemy import func, inspect, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ClauseElement, Executable
 
-# Up to this many rows a list's count is exact.
-EXACT_UP_TO = 1000
+# Up to this many rows a list's count is exact: a town's or a court's matters, mostly.
+EXACT_UP_TO = 10_000
 
 
 class Estimate(int):
     """A row count that is the planner's estimate, not a count (pages show 约 N). An
     int, so that paging arithmetic (pages = ceil(count / page size)) works unchanged."""
+
+
+class MoreThan(int):
+    """More rows than were counted: the value is the least there are (pages show N+)."""
 
 
 class _Explain(Executable, ClauseElement):
@@ -49,13 +53,23 @@ def planned_rows(session, statement) -> int:
     return int(plan[0]["Plan"]["Plan Rows"])
 
 
-def list_count(session, query, exact_up_to: int = EXACT_UP_TO) -> int:
-    """The rows a list query (an ORM Query, unpaged) finds: exact up to `exact_up_to`,
-    beyond that the planner's estimate (an Estimate, never below what was counted)."""
+def list_count(session, query, exact_up_to: int | None = None) -> int:
+    """The rows a list query (an ORM Query) finds: exact up to `exact_up_to`; beyond
+    that the planner's estimate for a whole table (an Estimate, never below what was
+    counted), else MoreThan(exact_up_to)."""
+    exact_up_to = exact_up_to or EXACT_UP_TO
     unpaged = query.limit(None).offset(None).order_by(None)
     keys = unpaged.with_entities(*inspect(query.column_descriptions[0]["entity"]).primary_key)
     counted = session.scalar(select(func.count()).select_from(
         keys.limit(exact_up_to + 1).subquery()))
     if counted <= exact_up_to:
         return counted
-    return Estimate(max(planned_rows(session, keys.statement), counted))
+    if not _narrowed(keys):
+        return Estimate(max(planned_rows(session, keys.statement), counted))
+    return MoreThan(exact_up_to)
+
+
+def _narrowed(query) -> bool:
+    """Whether a query has a condition other than `true` (an admin's scope)."""
+    where = query.whereclause
+    return where is not None and str(where) != "true"

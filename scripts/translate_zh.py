@@ -1124,6 +1124,7 @@ ZH.update({
     "Legal advice goes to a tribunal or a base court.": "法律咨询只能转交人民法庭或基层人民法院。",
     "reason for the transfer": "转交理由",
     "about %(n)s": "约 %(n)s",
+    "%(n)s+": "超过 %(n)s",
 })
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -31,7 +31,7 @@ from admin.views.formatters import (
 )
 from models import db
 from models.audit import append
-from models.counting import Estimate, list_count
+from models.counting import Estimate, MoreThan, list_count
 
 
 def refuse():
@@ -48,11 +48,18 @@ class AboutCount(Estimate):
         return _("about %(n)s", n=f"{int(self):,}")
 
 
+class AtLeastCount(MoreThan):
+    """More rows than were counted, as a page shows it: 10,000+."""
+
+    def __str__(self) -> str:
+        return _("%(n)s+", n=f"{int(self):,}")
+
+
 class ScopedModelView(ModelView):
     entity = ""  # the kind of record, as named in models.access.PERMISSIONS
     # A list that may hold a province's rows (a million matters): counted exactly up to
-    # a thousand rows, estimated beyond (models.counting), instead of Flask-Admin's
-    # count of every row the filters let through on every page view.
+    # ten thousand rows, beyond that estimated or "10,000+" (models.counting), instead
+    # of Flask-Admin's count of every row the filters let through on every page view.
     count_by_estimate = False
     # Export columns holding phone numbers that go out in full (not masked by a
     # column_formatters_export): counted in the export's audit record.
@@ -110,6 +117,8 @@ class ScopedModelView(ModelView):
             count = list_count(query.session, query)
             if isinstance(count, Estimate):
                 count = AboutCount(count)
+            elif isinstance(count, MoreThan):
+                count = AtLeastCount(count)
         return count, (query.all() if execute else query)
 
     def get_one(self, id):

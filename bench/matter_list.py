@@ -99,9 +99,12 @@ def default_list_app():
 # --- the two copies ----------------------------------------------------------------------------
 
 def _list_indexes() -> list[str]:
+    """The indexes the list's migration makes (found by its name, whatever its number)."""
     from importlib import import_module
 
-    return list(import_module("models.migrations.versions.0015_matter_list_indexes").INDEXES)
+    versions = ROOT / "models" / "migrations" / "versions"
+    found = next(versions.glob("*_matter_list_indexes.py"))
+    return list(import_module(f"models.migrations.versions.{found.stem}").INDEXES)
 
 
 def _copy(worked: URL, name: str, log, rebuild: bool) -> URL:

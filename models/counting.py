@@ -28,7 +28,8 @@ class Estimate(int):
 
 
 class MoreThan(int):
-    """More rows than were counted: the value is the least there are (pages show N+)."""
+    """More rows than the cap: the value is the least there are, the cap + 1 (pages show
+    "10,000+")."""
 
 
 class _Explain(Executable, ClauseElement):
@@ -56,7 +57,7 @@ def planned_rows(session, statement) -> int:
 def list_count(session, query, exact_up_to: int | None = None) -> int:
     """The rows a list query (an ORM Query) finds: exact up to `exact_up_to`; beyond
     that the planner's estimate for a whole table (an Estimate, never below what was
-    counted), else MoreThan(exact_up_to)."""
+    counted), else MoreThan(exact_up_to + 1)."""
     exact_up_to = exact_up_to or EXACT_UP_TO
     unpaged = query.limit(None).offset(None).order_by(None)
     keys = unpaged.with_entities(*inspect(query.column_descriptions[0]["entity"]).primary_key)
@@ -66,7 +67,7 @@ def list_count(session, query, exact_up_to: int | None = None) -> int:
         return counted
     if not _narrowed(keys):
         return Estimate(max(planned_rows(session, keys.statement), counted))
-    return MoreThan(exact_up_to)
+    return MoreThan(counted)
 
 
 def _narrowed(query) -> bool:

@@ -32,7 +32,7 @@ from admin.views.matter_formatters import grid_path, label, mask_id_number
 from admin.views.outcomes import outcome_lines
 from models import Matter, db
 from models.audit import append
-from models.counting import list_count
+from models.counting import MoreThan, list_count
 from models.fees import LedgerLine, local_day
 from models.matter_types import MATTER_TYPE_LABELS
 from models.matters import OPEN_STATES, STATE_LABELS
@@ -174,7 +174,8 @@ class MatterExport:
         if count > MAX_ROWS:
             flash(_("%(n)s matters match: the export takes at most %(max)s. Narrow the list "
                     "with its filters (state, type, court, deadline) and export again.",
-                    n=f"{count:,}", max=f"{MAX_ROWS:,}"), "error")
+                    n=f"{MAX_ROWS:,}+" if isinstance(count, MoreThan) else f"{count:,}",
+                    max=f"{MAX_ROWS:,}"), "error")
             return redirect(back)
         full_ids = scope.may_export_phones() and scope.may_reveal_debtor()
         data, rows, full = write_workbook(db.session, query, full_ids, date.today())

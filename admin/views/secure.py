@@ -52,7 +52,7 @@ class AtLeastCount(MoreThan):
     """More rows than were counted, as a page shows it: 10,000+."""
 
     def __str__(self) -> str:
-        return _("%(n)s+", n=f"{int(self):,}")
+        return _("%(n)s+", n=f"{int(self) - 1:,}")
 
 
 class ScopedModelView(ModelView):
@@ -120,6 +120,11 @@ class ScopedModelView(ModelView):
             elif isinstance(count, MoreThan):
                 count = AtLeastCount(count)
         return count, (query.all() if execute else query)
+
+    @staticmethod
+    def pages_unknown(count) -> bool:
+        """Whether the list only knows it has more rows than it counted (10,000+)."""
+        return isinstance(count, MoreThan)
 
     def get_one(self, id):
         pk = inspect(self.model).primary_key[0]

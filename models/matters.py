@@ -172,11 +172,23 @@ class Debtor(db.Model):
 class Matter(db.Model):
     __tablename__ = "matters"
     __table_args__ = (
-        # Filing the same request twice (a re-uploaded spreadsheet) finds this row.
-        Index("uq_matters_filing", "court_id", "case_number", "matter_type", "debtor_key",
-              unique=True),
+        # Filing the same request twice (a re-uploaded spreadsheet) finds this row. The
+        # county (the court's) leads, as Citus wants of a unique key (docs/scaling.md).
+        Index("uq_matters_filing", "county_code", "court_id", "case_number", "matter_type",
+              "debtor_key", unique=True),
         Index("ix_matters_county_state", "county_code", "state"),
         Index("ix_matters_updated_at", "updated_at"),
+        # The matter list's sorts and filters (admin/views/matters.py): migration 0015.
+        Index("ix_matters_created_at", "created_at"),
+        Index("ix_matters_court_created", "court_id", "created_at"),
+        Index("ix_matters_state_created", "state", "created_at"),
+        Index("ix_matters_type_created", "matter_type", "created_at"),
+        Index("ix_matters_urgency_created", "urgency", "created_at"),
+        Index("ix_matters_bounty_created", "bounty", "created_at"),
+        Index("ix_matters_deadline", "deadline"),
+        Index("ix_matters_case_number", "case_number"),
+        Index("ix_matters_case_number_trgm", "case_number", postgresql_using="gin",
+              postgresql_ops={"case_number": "gin_trgm_ops"}),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()

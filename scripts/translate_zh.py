@@ -1172,6 +1172,8 @@ ZH.update({
     "The request is already with %(court)s.": "该咨询已在%(court)s。",
     "Legal advice goes to a tribunal or a base court.": "法律咨询只能转交人民法庭或基层人民法院。",
     "reason for the transfer": "转交理由",
+    "about %(n)s": "约 %(n)s",
+    "%(n)s+": "超过 %(n)s",
 })
 
 # Deadlines by the rules and the holiday calendar (models/deadlines.py).

@@ -140,5 +140,6 @@ def test_too_many_matters_say_so_and_export_nothing(client_as, session, monkeypa
     assert f"{STATE_FILTER}=paid" in response.headers["Location"]
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "最多导出 3 件" in page
+    assert "共有 3+ 件" in page  # more than the most: not counted further
     after = last_export(session)
     assert (after.seq if after else None) == (before.seq if before else None)

@@ -23,6 +23,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from openpyxl.utils import get_column_letter
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from admin import excel
 from admin.auth import current_scope
@@ -32,6 +33,7 @@ from admin.views.matter_formatters import grid_path, label, mask_id_number
 from admin.views.outcomes import outcome_lines
 from models import Matter, db
 from models.audit import append
+from models.counting import MoreThan, list_count
 from models.fees import LedgerLine, local_day
 from models.matter_types import MATTER_TYPE_LABELS
 from models.matters import OPEN_STATES, STATE_LABELS
@@ -160,9 +162,12 @@ class MatterExport:
         the id last, so that chunks of the same order never overlap)."""
         args = self._get_list_extra_args()
         sort = self._get_column_by_idx(args.sort)
-        count, query = self.get_list(None, sort[0] if sort else None, args.sort_desc,
-                                     args.search, args.filters, execute=False, page_size=0)
-        return count, query.order_by(Matter.id)
+        _, query = self.get_list(None, sort[0] if sort else None, args.sort_desc,
+                                 args.search, args.filters, execute=False, page_size=0)
+        # Exact up to the most an export takes; beyond it an estimate is enough to refuse.
+        count = list_count(query.session, query, exact_up_to=MAX_ROWS)
+        return count, query.order_by(Matter.id).options(
+            selectinload(Matter.court), selectinload(Matter.field_worker))
 
     @expose("/export.xlsx")
     def export_view(self):
@@ -172,7 +177,8 @@ class MatterExport:
         if count > MAX_ROWS:
             flash(_("%(n)s matters match: the export takes at most %(max)s. Narrow the list "
                     "with its filters (state, type, court, deadline) and export again.",
-                    n=f"{count:,}", max=f"{MAX_ROWS:,}"), "error")
+                    n=f"{MAX_ROWS:,}+" if isinstance(count, MoreThan) else f"{count:,}",
+                    max=f"{MAX_ROWS:,}"), "error")
             return redirect(back)
         full_ids = scope.may_export_phones() and scope.may_reveal_debtor()
         data, rows, full = write_workbook(db.session, query, full_ids, date.today())

@@ -25,7 +25,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from geoalchemy2.shape import to_shape
 from sqlalchemy import false, func, or_, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import defer, joinedload, selectinload
 from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import Length
 
@@ -230,6 +230,26 @@ def _matter_options():
                 joinedload(Assignment.liaison)))
 
 
+def _grid_path_options(depth: int = 3):
+    """A grid and its parents up to the county (grid_path), without their polygons."""
+    option = joinedload(Grid.parent).options(defer(Grid.geom))
+    if depth > 1:
+        option = joinedload(Grid.parent).options(defer(Grid.geom),
+                                                 _grid_path_options(depth - 1))
+    return option
+
+
+def _list_options():
+    """What a list row shows, loaded for the page's rows only, a fixed number of queries
+    however many rows: the debtor, and the current grid's path and liaison (the grids
+    without their polygons, which a row never draws). Loaded after the page's rows are
+    picked (selectin), so nothing is joined to the thousands of rows the sort looks at."""
+    return (selectinload(Matter.debtor),
+            selectinload(Matter.assignments).options(
+                joinedload(Assignment.grid).options(defer(Grid.geom), _grid_path_options()),
+                joinedload(Assignment.liaison)))
+
+
 def fee_line(session, matter: Matter, actor) -> dict | None:
     """The matter's labour fee (its live ledger line), for those who read the ledger."""
     line = session.scalar(LedgerLine.live().where(
@@ -267,6 +287,9 @@ class MatterView(OutcomePages, MatterPdfMixin, MatterExport, ScopedModelView):
                             "bounty"]
     column_searchable_list = ["case_number"]
     column_default_sort = ("created_at", True)
+    # The debtor and the grid come with _list_options, after the page's rows are picked.
+    column_auto_select_related = False
+    count_by_estimate = True
     column_filters = [
         EnumFilter(Matter.state, _l("State"), STATE_LABELS, MatterState),
         EnumFilter(Matter.matter_type, _l("Matter type"), MATTER_TYPE_LABELS, MatterType),
@@ -280,7 +303,7 @@ class MatterView(OutcomePages, MatterPdfMixin, MatterExport, ScopedModelView):
         return scope.matters()
 
     def get_query(self):
-        return super().get_query().options(*_matter_options())
+        return super().get_query().options(*_list_options())
 
     @property
     def may_file(self) -> bool:

@@ -31,6 +31,7 @@ from admin.views.formatters import (
 )
 from models import db
 from models.audit import append
+from models.counting import Estimate, MoreThan, list_count
 
 
 def refuse():
@@ -40,8 +41,26 @@ def refuse():
     abort(403)
 
 
+class AboutCount(Estimate):
+    """An estimated row count as a page shows it: 约 N."""
+
+    def __str__(self) -> str:
+        return _("about %(n)s", n=f"{int(self):,}")
+
+
+class AtLeastCount(MoreThan):
+    """More rows than were counted, as a page shows it: 10,000+."""
+
+    def __str__(self) -> str:
+        return _("%(n)s+", n=f"{int(self) - 1:,}")
+
+
 class ScopedModelView(ModelView):
     entity = ""  # the kind of record, as named in models.access.PERMISSIONS
+    # A list that may hold a province's rows (a million matters): counted exactly up to
+    # ten thousand rows, beyond that estimated or "10,000+" (models.counting), instead
+    # of Flask-Admin's count of every row the filters let through on every page view.
+    count_by_estimate = False
     # Export columns holding phone numbers that go out in full (not masked by a
     # column_formatters_export): counted in the export's audit record.
     full_phone_columns: tuple[str, ...] = ()
@@ -84,6 +103,28 @@ class ScopedModelView(ModelView):
 
     def get_count_query(self):
         return super().get_count_query().filter(self.scope_filter(current_scope()))
+
+    @property
+    def simple_list_pager(self):
+        """Flask-Admin counts the rows only when this is false; get_list counts instead."""
+        return self.count_by_estimate
+
+    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True,
+                 page_size=None):
+        count, query = super().get_list(page, sort_column, sort_desc, search, filters,
+                                        execute=False, page_size=page_size)
+        if self.count_by_estimate:
+            count = list_count(query.session, query)
+            if isinstance(count, Estimate):
+                count = AboutCount(count)
+            elif isinstance(count, MoreThan):
+                count = AtLeastCount(count)
+        return count, (query.all() if execute else query)
+
+    @staticmethod
+    def pages_unknown(count) -> bool:
+        """Whether the list only knows it has more rows than it counted (10,000+)."""
+        return isinstance(count, MoreThan)
 
     def get_one(self, id):
         pk = inspect(self.model).primary_key[0]

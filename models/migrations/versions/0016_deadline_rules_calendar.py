@@ -8,7 +8,7 @@ within 2 hours, finish within 3 working days; from 2026-01-01. A rule is never
 rewritten (the database refuses it, as for the fee table): a new rule ends the old.
 
 Revision ID: 0016
-Revises: 0013
+Revises: 0015
 """
 
 from collections.abc import Sequence
@@ -18,7 +18,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0016"
-down_revision: str | Sequence[str] | None = "0013"
+down_revision: str | Sequence[str] | None = "0015"
 branch_labels = None
 depends_on = None
 

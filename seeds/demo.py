@@ -22,6 +22,7 @@ from geoalchemy2.shape import from_shape
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from geo.map_shapes import refresh_map_shapes
 from geo.sql import refresh_statistics
 from geo.synthetic import build_tiling
 from models import (
@@ -162,6 +163,7 @@ def load_demo(session: Session) -> str:
     # The bulk inserts above bypass the per-row audit; one record says what was loaded.
     append(session.connection(), "seed_demo", "database", None, after={"report": report})
     refresh_statistics(session)
+    refresh_map_shapes(session)
     return report
 
 

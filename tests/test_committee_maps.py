@@ -152,7 +152,8 @@ def test_city_committee_and_admin_see_every_county(client_as, session):
 
 
 def test_court_staff_see_their_courts_matters_only(client_as, session):
-    areas = client_as("demo_tribunal").get(OPEN, query_string={
+    """A base court's staff: the matters of the court and its tribunals, wherever placed."""
+    areas = client_as("demo_court_yuncheng").get(OPEN, query_string={
         "zoom": 8, "level": "county", "bbox": WHOLE_CITY}).json["areas"]
     court_ids = session.execute(text(
         "SELECT id FROM courts WHERE name = '云浮市云城区人民法院' OR parent_id IN "

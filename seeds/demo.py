@@ -32,6 +32,7 @@ from models import (
     Generation,
     Grid,
     GridLevel,
+    MapShape,
     Person,
     PlaceAlias,
     RosterEntry,
@@ -115,6 +116,8 @@ def load_demo(session: Session) -> str:
     """Load the demo unless the database already has grids; flush, never commit."""
     existing = session.scalar(select(func.count()).select_from(Grid))
     if existing:
+        if not session.scalar(select(func.count()).select_from(MapShape)):
+            refresh_map_shapes(session)  # a database from before the committee maps
         linked = link_demo_people(session)
         return (f"demo not loaded: the database already has {existing} grids"
                 + (f" ({linked} demo accounts now name their roster person)" if linked else ""))

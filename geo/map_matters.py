@@ -100,14 +100,19 @@ def area_code(level: str) -> ColumnElement:
     return func.rpad(func.left(Grid.code, digits), 12, "0")
 
 
-def _placed(scope_filter, flt: MapFilter):
-    """Matters joined to their current primary grid, in scope and filtered."""
+def _placed(scope_filter, flt: MapFilter, box):
+    """Matters joined to their current primary grid, in scope and filtered, in the
+    counties the box touches (assignments carry their grid's county code, indexed:
+    a map zoomed in on one county reads that county's matters, not the province's)."""
+    counties = select(MapShape.county_code).where(
+        MapShape.level == "county", MapShape.band == 0,
+        func.ST_Intersects(MapShape.geom, _in_box(box)))
     return (select().select_from(Matter)
             .join(Assignment, and_(Assignment.matter_id == Matter.id,
                                    Assignment.role == AssignmentRole.primary,
                                    Assignment.ended_at.is_(None)))
             .join(Grid, Grid.id == Assignment.grid_id)
-            .where(scope_filter, flt.where()))
+            .where(scope_filter, flt.where(), Assignment.county_code.in_(counties)))
 
 
 def _in_box(box):
@@ -119,7 +124,7 @@ def open_by_area(session: Session, scope_filter, flt: MapFilter, level: str, box
     """Open matters per area of `level` whose label point lies in the box: how many,
     how many overdue, and how many in each state (the map's clusters)."""
     code = area_code(level).label("code")
-    counts = (_placed(scope_filter, flt)
+    counts = (_placed(scope_filter, flt, box)
               .add_columns(code, Matter.state, func.count().label("n"),
                            func.count().filter(is_overdue(today)).label("overdue"))
               .where(Matter.state.in_(OPEN_STATES))
@@ -152,7 +157,7 @@ def open_matters(session: Session, scope_filter, flt: MapFilter, box,
                 .where(MapShape.level == "village", MapShape.band == 0,
                        func.ST_Intersects(MapShape.label_point, _in_box(box)))).subquery()
     rows = session.execute(
-        _placed(scope_filter, flt)
+        _placed(scope_filter, flt, box)
         .add_columns(Matter.id, Matter.state, is_overdue(today), villages.c.code,
                      func.ST_X(villages.c.label_point), func.ST_Y(villages.c.label_point))
         .join(villages, villages.c.code == village)
@@ -175,7 +180,7 @@ def completion_by_area(session: Session, scope_filter, flt: MapFilter, level: st
     code = area_code(level).label("code")
     completed = Matter.state.in_(COMPLETED_STATES)
     days = func.extract("epoch", done_at.c.at - Matter.created_at) / 86400.0
-    counts = (_placed(scope_filter, flt)
+    counts = (_placed(scope_filter, flt, box)
               .add_columns(code, func.count().label("received"),
                            func.count().filter(completed).label("completed"),
                            func.count().filter(Matter.state == MatterState.failed)

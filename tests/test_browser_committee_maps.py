@@ -69,6 +69,8 @@ def test_county_committee_sees_its_county_on_both_maps(new_page, artifacts):
     expect(popup).to_contain_text("案号")
     assert not any(line.startswith("被执行人") for line in popup.inner_text().splitlines())
     no_english(page, ".leaflet-popup-content")
+    page.wait_for_function("() => getComputedStyle(document.querySelector('.leaflet-popup'))"
+                           ".opacity === '1'")  # faded in
     page.screenshot(path=str(artifacts / "committee-open-map-matter.png"))
 
     page.goto(page.base + "/admin/maps/density/")

@@ -202,7 +202,7 @@
     function refresh() {
       var zoom = map.getZoom();
       var chosenLevel = filters().level;
-      var params = {zoom: zoom, level: chosenLevel || defaultLevel(zoom), bbox: GM.boxParam(map.getBounds().pad(0.2))};
+      var params = {zoom: zoom, level: chosenLevel || defaultLevel(zoom), bbox: GM.boxParam(map.getBounds().pad(0.1))};
       var ticket = ++asked;
       $el.attr('data-loading', '1');
       $.when($.getJSON($el.data('shapes-url'), params),

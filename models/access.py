@@ -6,7 +6,9 @@ SQL, so what is out of scope is never loaded, let alone shown.
 
   admin          everything
   committee      its county (a city committee: the whole city), read-only, but
-                 reviews its towns' liaison lists (models.directory)
+                 reviews its towns' liaison lists (models.directory); no matter
+                 page, but its area's matters counted and summarised, masked, on
+                 the committee maps (matters_on_maps)
   town centre    its town and the town's villages, read-only, but submits
                  the town's liaison list; the matters of its town's grids, masked
                  (it takes escalated ones and re-dispatches: models.workflow)

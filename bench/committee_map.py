@@ -19,6 +19,10 @@ read. Then, in one run:
    transferred as compressed on the wire, time until the map is drawn), then
    zooming and panning (bytes per move).
 
+folium is not one of the app's dependencies (the maps use Leaflet directly): the
+bench imports it from var/benchlib, installed there once with
+`.venv/bin/pip install --target var/benchlib folium` (0.20.0 here).
+
 Goals (issue 13): the first view at most 1 MB transferred, at least 100x smaller and
 at least 10x faster to render than the naive map; each pan or zoom at most 150 KB.
 """

@@ -85,6 +85,16 @@ def test_refresh_follows_a_redrawn_boundary(session):
     assert moved
 
 
+def test_the_command_rebuilds_the_shapes(runner, session):
+    session.execute(text("DELETE FROM map_shapes"))
+    result = runner.invoke(args=["maps", "refresh"])
+    assert result.exit_code == 0, result.output
+    assert "5 counties" in result.output
+    levels = dict(session.execute(text(
+        "SELECT level, count(DISTINCT code) FROM map_shapes GROUP BY level")).all())
+    assert levels["county"] == 5 and levels["village"] > levels["town"] > 5
+
+
 def test_saving_a_grid_queues_a_refresh_not_a_rebuild(client, session):
     from models import Grid, JobRun
 

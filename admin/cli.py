@@ -244,6 +244,23 @@ def grids_at(lonlat, day):
 WORKER_TIMEOUT = 120
 
 
+@click.group("maps", help="The committee maps.")
+def maps_cli():
+    as_cli_user()
+
+
+@maps_cli.command("refresh", help="Rebuild the maps' precomputed shapes (county and town "
+                  "unions, simplified per zoom) from the current boundaries.")
+@with_appcontext
+def maps_refresh():
+    from geo.map_shapes import refresh_map_shapes
+
+    counts = refresh_map_shapes(db.session)
+    db.session.commit()
+    click.echo(f"map shapes rebuilt: {counts['county']} counties, {counts['town']} towns, "
+               f"{counts['village']} villages")
+
+
 @click.command("serve", help="Serve the admin (gunicorn; --dev for Flask's reloading server).")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
@@ -436,7 +453,7 @@ def tokens_revoke(prefix):
 
 
 COMMANDS = [db_cli, seed_cli, grids_cli, matters_cli, locate, audit_cli, users_cli, tokens_cli,
-            serve, worker, report_cli]
+            maps_cli, serve, worker, report_cli]
 
 
 def init_app(app):

@@ -47,6 +47,7 @@ def grids_import(path, level, crs, code_field, name_field, parent_field, layer, 
         prepare_import,
         topology_after,
     )
+    from geo.map_shapes import request_map_refresh
     from models.audit import append
 
     options = ImportOptions(level=GridLevel(level) if level else None, crs=crs,
@@ -75,6 +76,8 @@ def grids_import(path, level, crs, code_field, name_field, parent_field, layer, 
         if generation and problems:
             append(db.session.connection(), "topology_override", "generation",
                    str(generation.id), after={"problems": [p.line() for p in problems]})
+        if generation:
+            request_map_refresh(db.session)  # the committee maps' shapes, by a job
         db.session.commit()
         outcome = (f"written as generation {generation}" if generation
                    else "nothing to write: every good feature is unchanged")

@@ -12,6 +12,7 @@ from models.directory import Submission, SubmissionRow, SubmissionState
 from models.fees import FeeRule, LedgerLine, Statement, StatementState
 from models.grids import Generation, Grid, GridCodeError, GridLevel
 from models.jobs import JobRun, JobState
+from models.map_shapes import MapShape
 from models.matter_types import Credential, MatterType
 from models.matters import (
     AddressKind,
@@ -74,6 +75,7 @@ __all__ = [
     "LedgerLine",
     "LegalAdviceRequest",
     "LoginAttempt",
+    "MapShape",
     "Matter",
     "MatterAddress",
     "MatterState",

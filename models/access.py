@@ -6,7 +6,9 @@ SQL, so what is out of scope is never loaded, let alone shown.
 
   admin          everything
   committee      its county (a city committee: the whole city), read-only, but
-                 reviews its towns' liaison lists (models.directory)
+                 reviews its towns' liaison lists (models.directory); no matter
+                 page, but its area's matters counted and summarised, masked, on
+                 the committee maps (matters_on_maps)
   town centre    its town and the town's villages, read-only, but submits
                  the town's liaison list; the matters of its town's grids, masked
                  (it takes escalated ones and re-dispatches: models.workflow)
@@ -52,13 +54,13 @@ PERMISSIONS: dict[Role, dict[str, str]] = {
     Role.admin: {"grids": "rw", "roster": "rw", "courts": "rw", "people": "rw",
                  "addresses": "rw", "generations": "r", "accounts": "rw", "tokens": "rw",
                  "audit": "r", "directory": "rw", "matters": "rw", "routing": "rw",
-                 "precedence": "rw", "aliases": "rw"},
+                 "precedence": "rw", "aliases": "rw", "maps": "r"},
     Role.committee: {"grids": "r", "roster": "r", "courts": "r", "generations": "r",
-                     "directory": "rw"},
+                     "directory": "rw", "maps": "r"},
     Role.town_centre: {"grids": "r", "roster": "r", "courts": "r", "directory": "rw",
                        "matters": "r"},
     Role.court_staff: {"grids": "r", "roster": "r", "courts": "r", "directory": "r",
-                       "matters": "rw", "routing": "rw"},
+                       "matters": "rw", "routing": "rw", "maps": "r"},
     Role.liaison: {"grids": "r", "roster": "r", "courts": "r", "matters": "r", "returns": "w"},
     Role.grid_worker: {"grids": "r", "roster": "r", "courts": "r", "matters": "r"},
 }
@@ -164,6 +166,19 @@ class Scope:
             return true()
         if self.role is Role.court_staff:
             return Matter.court_id.in_(select(Court.id).where(self.courts_acting()))
+        return self._matters_of_area()
+
+    def matters_on_maps(self) -> ColumnElement[bool]:
+        """Filter on Matter for the committee maps (counts, clusters, summaries): a
+        committee its area's matters (a city committee the city's), though it reads no
+        matter page; court staff their courts' matters, as they read them (court
+        presidents bring these maps to the committee's meetings); admins all."""
+        if not self.may("maps"):
+            return false()
+        if self.role is Role.court_staff:
+            return self.matters()
+        if self.role is Role.admin or self.sees_whole_city:
+            return true()
         return self._matters_of_area()
 
     def _matters_of_area(self) -> ColumnElement[bool]:

@@ -1076,8 +1076,36 @@ ZH = {
     "On-time rate (%)": "按期率（%）",
     "only committees and administrators read the statistics": "只有政法委和管理员可查看统计",
     "With the grid": "网格",
-    "Town centre": "镇（街）微网格中心",
-    "County committee": "县（区）政法委",
+    "Town centre": "镇（街）微网格治理服务中心",
+    "County committee": "县（市、区）委政法委",
+    # Committee maps (issue 13)
+    "Maps": "地图",
+    "Open matters map": "未办结事项地图",
+    "Completion density map": "办结率分布图",
+    "Colour: the share of the matters received (filed in the period) that were completed. "
+    "Red circles: overdue open matters. Hover an area for its counts.":
+        "颜色：期间内收到（立案）的事项中已办结的比例。红色圆圈：已超期的未办结事项。鼠标移到区域上可查看数量。",
+    "Zoomed out, each circle counts the open matters of an area (red: how many are overdue); "
+    "zoomed in, each dot is a matter: click it for its summary and its grid.":
+        "缩小时，每个圆圈为一个区域的未办结事项数（红色：其中已超期的数量）；放大后，每个点为一件事项：点击可查看摘要及其所属网格。",
+    "Type": "类型",
+    "All": "全部",
+    "Filed from": "立案日期自",
+    "to": "至",
+    "Follows the zoom": "随缩放级别",
+    "Apply": "查询",
+    "zoom must be a number": "zoom 须为数字",
+    "%(name)s must be a date (YYYY-MM-DD)": "%(name)s 须为日期（YYYY-MM-DD）",
+    "Unknown matter type or court": "未知的事项类型或法院",
+    "Unknown county": "未知的县（市、区）",
+    "Median days to complete": "办结用时中位数",
+    "No matters": "无事项",
+    "days": "天",
+    "Overdue hot spots": "超期热点",
+    "Areas": "区域",
+    "Loading…": "加载中…",
+    "Map shapes rebuilt: %(counties)s counties, %(towns)s towns, %(villages)s villages":
+        "地图边界已重建：%(counties)s 个县（市、区），%(towns)s 个镇（街），%(villages)s 个村（社区）",
 }
 
 # Grid-side requests: risk reports (风险信息) and legal advice (法律咨询), models/requests.py.

@@ -22,6 +22,7 @@ from geoalchemy2.shape import from_shape
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from geo.map_shapes import refresh_map_shapes
 from geo.sql import refresh_statistics
 from geo.synthetic import build_tiling
 from models import (
@@ -31,6 +32,7 @@ from models import (
     Generation,
     Grid,
     GridLevel,
+    MapShape,
     Person,
     PlaceAlias,
     RosterEntry,
@@ -115,6 +117,8 @@ def load_demo(session: Session) -> str:
     """Load the demo unless the database already has grids; flush, never commit."""
     existing = session.scalar(select(func.count()).select_from(Grid))
     if existing:
+        if not session.scalar(select(func.count()).select_from(MapShape)):
+            refresh_map_shapes(session)  # a database from before the committee maps
         linked = link_demo_people(session)
         return (f"demo not loaded: the database already has {existing} grids"
                 + (f" ({linked} demo accounts now name their roster person)" if linked else ""))
@@ -164,6 +168,7 @@ def load_demo(session: Session) -> str:
     # The bulk inserts above bypass the per-row audit; one record says what was loaded.
     append(session.connection(), "seed_demo", "database", None, after={"report": report})
     refresh_statistics(session)
+    refresh_map_shapes(session)
     return report
 
 

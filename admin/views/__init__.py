@@ -13,6 +13,7 @@ from admin.auth import AuthView
 from admin.headers import csp_nonce
 from admin.views.accounts import ApiTokenView, UserView
 from admin.views.audit import AuditView
+from admin.views.committee_maps import DensityMapView, OpenMattersMapView
 from admin.views.deadlines import CalendarDayView, DeadlineRuleView
 from admin.views.directory import DirectoryView
 from admin.views.fees import FeeRuleView, FeeTotalsView, LedgerView, StatementView
@@ -103,6 +104,11 @@ def init_app(app: Flask) -> None:
     admin.add_view(AdviceView(name=_l("Legal advice"), endpoint="advice"))
     admin.add_view(MyAdviceView(name=_l("Legal advice"), endpoint="my_advice",
                                 url="/admin/my-advice"))
+    maps = _l("Maps")
+    admin.add_view(OpenMattersMapView(name=_l("Open matters map"), category=maps,
+                                      endpoint="open_map", url="/admin/maps/open"))
+    admin.add_view(DensityMapView(name=_l("Completion density map"), category=maps,
+                                  endpoint="density_map", url="/admin/maps/density"))
     fees = _l("Labour fees")
     admin.add_view(StatementView(Statement, db, name=_l("Statements"), category=fees,
                                  endpoint="statement"))

@@ -27,6 +27,7 @@ from admin.auth import current_scope
 from admin.views.formatters import area_km2, enum_choices, level_label
 from admin.views.secure import ScopedAjaxLoader, ScopedModelView
 from admin.widgets import GridMapWidget
+from geo.map_shapes import request_map_refresh
 from geo.sql import as_sql
 from geo.topology import gaps_left, outside_parent, overlaps_with_siblings
 from models import Generation, Grid, GridLevel, db
@@ -220,6 +221,12 @@ class GridView(GridBaseView):
                 model.first_generation = generation
             else:
                 model.keep_history(db.session, old_geom[0], generation)
+
+    def after_model_change(self, form, model, is_created):
+        """A grid saved (a new boundary, a new name): the committee maps' shapes are
+        rebuilt by a job, never by the request."""
+        request_map_refresh(db.session)
+        db.session.commit()
 
     @expose("/shapes/")
     def shapes(self):

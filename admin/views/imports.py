@@ -25,6 +25,7 @@ from admin.views.jobs import say
 from admin.views.secure import refuse
 from geo.import_file import FORMATS, ImportOptions, ImportRefused
 from geo.importer import commit_import, prepare_import, topology_after
+from geo.map_shapes import request_map_refresh
 from models import GridLevel, db, jobs
 from models.audit import append
 from models.grids import N_
@@ -194,6 +195,8 @@ def write_upload(session, token: str, params: dict) -> tuple[str, dict]:
     if generation and problems:
         append(session.connection(), "topology_override", "generation", str(generation.id),
                after={"problems": [p.line() for p in problems]})
+    if generation:
+        request_map_refresh(session)
     uploads.remove(token, UPLOADS)
     return (WRITTEN, {"g": str(generation)}) if generation else (UNCHANGED_ALL, {})
 

@@ -206,7 +206,7 @@
     $el.data('map', map);
   }
 
-  window.GridlinkMap = {cityBox: CITY_BOX, newMap: newMap, addBasemap: addBasemap, polygonsOf: polygonsOf,
+  window.GridlinkMap = {cityBox: CITY_BOX, newMap: newMap, boxParam: boxParam, addBasemap: addBasemap, polygonsOf: polygonsOf,
                         loadShapes: loadShapes, withVillages: withVillages, readJSON: readJSON,
                         textLabel: textLabel, tooltip: tooltip, textIcon: textIcon};
   $(function () {

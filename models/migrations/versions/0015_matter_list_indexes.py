@@ -17,7 +17,7 @@ What this costs: a matter's insert or update writes these nine indexes too (its
 updated_at already changes on every step, so no update was HOT before them either).
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 """
 
 from collections.abc import Sequence
@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0015"
-down_revision: str | Sequence[str] | None = "0013"
+down_revision: str | Sequence[str] | None = "0014"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,306 @@
+"""(l) The committee maps at province scale, against the naive map, in one run.
+
+    .venv/bin/python -m bench.committee_map [--skip-naive] [--keep-shapes]
+
+Works on its own copy of the worked synthetic province (`gridlink_synthetic_maps`,
+made from `gridlink_synthetic_worked`: 26,000 villages, a million matters, every one
+assigned), migrated to this branch's head (map_shapes), so the originals are only
+read. Then, in one run:
+
+1. the precomputed shapes are rebuilt (geo.map_shapes.refresh_map_shapes: town and
+   county unions, coverage simplification per zoom band): what the job costs when
+   boundaries change;
+2. the naive map: folium with every village polygon at full detail, its Leaflet
+   served locally (folium's CDNs are out of reach here), built in Python (time, size
+   of the HTML, and gzipped) and opened in headless Chromium (bytes transferred, time
+   until drawn);
+3. ours: gunicorn serving the copy, an administrator (the whole province) opening
+   the open matters map and the completion density map in the same Chromium (bytes
+   transferred as compressed on the wire, time until the map is drawn), then
+   zooming and panning (bytes per move).
+
+folium is not one of the app's dependencies (the maps use Leaflet directly): the
+bench imports it from var/benchlib, installed there once with
+`.venv/bin/pip install --target var/benchlib folium` (0.20.0 here).
+
+Goals (issue 13): the first view at most 1 MB transferred, at least 100x smaller and
+at least 10x faster to render than the naive map; each pan or zoom at most 150 KB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import http.server
+import os
+import secrets
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import time
+from functools import partial
+from pathlib import Path
+
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.orm import Session
+
+from bench.common import ROOT, load_average, synthetic_url
+from bench.page_weight import CHROMIUM_ARGS
+from bench.serve import free_port, start_server
+
+SOURCE, COPY = "gridlink_synthetic_worked", "gridlink_synthetic_maps"
+FIRST_GOAL, MOVE_GOAL = 1024 * 1024, 150 * 1024
+VIEWPORT = {"width": 1400, "height": 1000}
+ACCOUNT = "bench_maps_admin"
+# Moves after the first view: (what, zoom, pan in screen fractions east/north)
+MOVES = [("zoom to a county (towns)", 9.5, 0, 0), ("pan east", 9.5, 0.5, 0),
+         ("zoom to villages", 11, 0, 0), ("pan north", 11, 0, 0.5),
+         ("zoom to matters", 13, 0, 0), ("pan east", 13, 0.5, 0),
+         ("zoom out to the province", 7, 0, 0)]
+
+
+# --- the database: a copy, migrated, its shapes built ---------------------------------
+
+def prepare(keep_shapes: bool) -> tuple[object, dict]:
+    source = synthetic_url(SOURCE)
+    url = source.set(database=COPY)
+    server = create_engine(source.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with server.connect() as conn:
+        exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": COPY})
+        if not exists:
+            for attempt in range(10):  # the template must have no other connection
+                try:
+                    conn.execute(text(f'CREATE DATABASE "{COPY}" TEMPLATE "{SOURCE}"'))
+                    break
+                except Exception:  # someone is connected to the template: wait, retry
+                    if attempt == 9:
+                        raise
+                    time.sleep(60)
+    server.dispose()
+    from models.migrate import upgrade
+
+    engine = create_engine(url)
+    upgrade(engine)
+    facts = {}
+    with Session(engine) as session:
+        if not keep_shapes or not session.scalar(text("SELECT count(*) FROM map_shapes")):
+            from geo.map_shapes import refresh_map_shapes
+
+            start = time.perf_counter()
+            refresh_map_shapes(session)
+            session.commit()
+            facts["refresh_s"] = time.perf_counter() - start
+        facts["villages"] = session.scalar(text(
+            "SELECT count(*) FROM grids WHERE level = 'village' AND generation_high IS NULL"))
+        facts["open"] = session.scalar(text(
+            "SELECT count(*) FROM matters WHERE state IN ('assigned', 'accepted', "
+            "'dispatched', 'escalated')"))
+    engine.dispose()
+    facts["password"] = _account(url)
+    return url, facts
+
+
+def _account(url) -> str:
+    """An administrator for the browser, made through the app (its audit key signs
+    the record, as a served page's would)."""
+    from admin import create_app
+    from models import User, db
+    from models.accounts import Role
+
+    password = secrets.token_urlsafe(12)
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url.render_as_string(hide_password=False)})
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.username == ACCOUNT)) or User(
+            username=ACCOUNT, display_name=ACCOUNT, role=Role.admin, active=True,
+            must_change_password=False)
+        user.set_password(password)
+        db.session.add(user)
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+    return password
+
+
+# --- the naive map ----------------------------------------------------------------------
+
+def build_naive(url, folder: Path) -> dict:
+    """folium, every village at full detail: what a first attempt does."""
+    sys.path.insert(0, str(ROOT / "var" / "benchlib"))  # folium, for the bench only
+    import folium
+
+    leaflet = Path(__import__("flask_admin").__file__).parent / "static/vendor/leaflet"
+    for name in ("leaflet.js", "leaflet.css"):
+        shutil.copy(leaflet / name, folder / name)
+    start = time.perf_counter()
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        collection = conn.scalar(text(
+            "SELECT json_build_object('type', 'FeatureCollection', 'features', json_agg("
+            "json_build_object('type', 'Feature', 'geometry', ST_AsGeoJSON(geom)::json, "
+            "'properties', json_build_object('name', name, 'code', code))))::text "
+            "FROM grids WHERE level = 'village' AND generation_high IS NULL"))
+    engine.dispose()
+    m = folium.Map(location=[22.9, 113.4], zoom_start=7, tiles=None)
+    m.default_js = [("leaflet", "leaflet.js")]
+    m.default_css = [("leaflet_css", "leaflet.css")]
+    folium.GeoJson(collection, name="villages",
+                   tooltip=folium.GeoJsonTooltip(fields=["name", "code"])).add_to(m)
+    html = m.get_root().render()
+    built = time.perf_counter() - start
+    (folder / "naive.html").write_text(html, encoding="utf-8")
+    raw = len(html.encode())
+    return {"build_s": built, "html_bytes": raw,
+            "gzip_bytes": len(gzip.compress(html.encode(), compresslevel=6))}
+
+
+def serve_folder(folder: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
+    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    handler.log_message = lambda *a, **k: None
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return httpd, f"http://127.0.0.1:{httpd.server_port}"
+
+
+# --- measuring in Chromium ----------------------------------------------------------------
+
+PAINTED = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
+SETTLED = "#gridlink-committee-map[data-areas]:not([data-loading])"
+
+
+def _recorder(context, page):
+    cdp = context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.setCacheDisabled", {"cacheDisabled": False})
+    received: list[int] = []
+    cdp.on("Network.loadingFinished", lambda e: received.append(int(e["encodedDataLength"])))
+    return received
+
+
+def measure_naive(browser, base: str) -> dict:
+    context = browser.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    received = _recorder(context, page)
+    start = time.perf_counter()
+    page.goto(base + "/naive.html", wait_until="load", timeout=600_000)
+    page.evaluate(PAINTED)
+    result = {"render_s": time.perf_counter() - start, "bytes": sum(received)}
+    context.close()
+    return result
+
+
+def sign_in(page, base: str, password: str) -> None:
+    page.goto(base + "/admin/auth/")
+    page.fill("#username", ACCOUNT)
+    page.fill("#password", password)
+    page.click("#gridlink-login button[type=submit]")
+    page.wait_for_url(base + "/admin/**")
+
+
+def measure_ours(browser, base: str, password: str, path: str, moves: bool) -> dict:
+    context = browser.new_context(viewport=VIEWPORT, locale="zh-CN")
+    page = context.new_page()
+    sign_in(page, base, password)
+    received = _recorder(context, page)
+    start = time.perf_counter()
+    page.goto(base + path)
+    page.wait_for_selector(SETTLED, timeout=300_000)
+    page.evaluate(PAINTED)
+    result = {"render_s": time.perf_counter() - start, "bytes": sum(received),
+              "zoom": page.evaluate("() => $('#gridlink-committee-map').data('map').getZoom()"),
+              "moves": []}
+    page.wait_for_load_state("networkidle")
+    for what, zoom, east, north in MOVES if moves else []:
+        received.clear()
+        t = time.perf_counter()
+        page.evaluate("""([zoom, east, north]) => {
+            const el = $('#gridlink-committee-map'), map = el.data('map');
+            el.attr('data-loading', '1');
+            const size = map.getSize();
+            const to = map.containerPointToLatLng([size.x * (0.5 + east), size.y * (0.5 - north)]);
+            map.setView(to, zoom);
+        }""", [zoom, east, north])
+        page.wait_for_selector(SETTLED, timeout=300_000)
+        page.wait_for_load_state("networkidle")
+        result["moves"].append((what, zoom, sum(received), time.perf_counter() - t))
+    context.close()
+    return result
+
+
+# --- the run ---------------------------------------------------------------------------
+
+def run(skip_naive: bool, keep_shapes: bool) -> bool:
+    from playwright.sync_api import sync_playwright
+
+    print(f"load average before: {load_average()}")
+    url, facts = prepare(keep_shapes)
+    if "refresh_s" in facts:
+        print(f"precomputed shapes rebuilt from {facts['villages']:,} villages in "
+              f"{facts['refresh_s']:.0f} s (a job, when boundaries change)")
+    folder = Path(tempfile.mkdtemp(prefix="gridlink-naive-map-"))
+    naive = None if skip_naive else build_naive(url, folder)
+    httpd, naive_base = serve_folder(folder)
+    env = dict(os.environ, DATABASE_URL=url.render_as_string(hide_password=False))
+    port = free_port()
+    server = start_server(env, port, workers=2)
+    ours = {}
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=os.environ.get("CHROMIUM",
+                                                                       "/usr/bin/chromium"),
+                                        args=CHROMIUM_ARGS)
+            base = f"http://127.0.0.1:{port}"
+            ours["open"] = measure_ours(browser, base, facts["password"], "/admin/maps/open/",
+                                        moves=True)
+            ours["density"] = measure_ours(browser, base, facts["password"],
+                                           "/admin/maps/density/", moves=True)
+            if naive:
+                naive |= measure_naive(browser, naive_base)
+            browser.close()
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+        httpd.shutdown()
+        shutil.rmtree(folder, ignore_errors=True)
+    return report(naive, ours, facts)
+
+
+def report(naive, ours, facts) -> bool:
+    kb = 1024
+    ok = True
+    print(f"\n{facts['villages']:,} villages, {facts['open']:,} open matters")
+    if naive:
+        print(f"naive folium map: {naive['html_bytes'] / kb / kb:.1f} MB of HTML "
+              f"({naive['gzip_bytes'] / kb / kb:.1f} MB gzipped), built in "
+              f"{naive['build_s']:.1f} s; transferred {naive['bytes'] / kb / kb:.1f} MB, "
+              f"drawn in {naive['render_s']:.1f} s")
+    for name, r in ours.items():
+        line = (f"{name} map, first view (zoom {r['zoom']:.2f}): {r['bytes'] / kb:.0f} KB "
+                f"transferred, drawn in {r['render_s']:.2f} s")
+        if naive:
+            smaller, faster = naive["bytes"] / r["bytes"], naive["render_s"] / r["render_s"]
+            line += f"; {smaller:.0f}x smaller, {faster:.1f}x faster than the naive map"
+            ok &= smaller >= 100 and faster >= 10
+        ok &= r["bytes"] <= FIRST_GOAL
+        print(line)
+        for what, zoom, size, seconds in r["moves"]:
+            ok &= size <= MOVE_GOAL
+            print(f"  {what} (zoom {zoom}): {size / kb:.0f} KB in {seconds:.2f} s")
+    print("goals (first view <= 1 MB, >= 100x smaller, >= 10x faster; each move <= 150 KB):",
+          "met" if ok else "NOT met")
+    print(f"load average after: {load_average()}")
+    return ok
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--skip-naive", action="store_true")
+    parser.add_argument("--keep-shapes", action="store_true",
+                        help="reuse the copy's shapes when it has them (not rebuilt)")
+    args = parser.parse_args(argv)
+    sys.exit(0 if run(args.skip_naive, args.keep_shapes) else 1)
+
+
+if __name__ == "__main__":
+    main()

@@ -8,6 +8,7 @@ from models.audit import AUDITED, AuditHead, AuditRecord
 from models.base import Base, db
 from models.courts import Court, CourtKind, court_grids
 from models.directory import Submission, SubmissionRow, SubmissionState
+from models.escalation import PassCounts, run_pass  # its indexes on matters, too
 from models.fees import FeeRule, LedgerLine, Statement, StatementState
 from models.grids import Generation, Grid, GridCodeError, GridLevel
 from models.jobs import JobRun, JobState
@@ -79,6 +80,7 @@ __all__ = [
     "Notification",
     "Outcome",
     "OutcomeKind",
+    "PassCounts",
     "Person",
     "PlaceAlias",
     "Precedence",
@@ -98,4 +100,5 @@ __all__ = [
     "User",
     "court_grids",
     "db",
+    "run_pass",
 ]

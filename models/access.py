@@ -6,7 +6,10 @@ SQL, so what is out of scope is never loaded, let alone shown.
 
   admin          everything
   committee      its county (a city committee: the whole city), read-only, but
-                 reviews its towns' liaison lists (models.directory)
+                 reviews its towns' liaison lists (models.directory); of the
+                 matters, only those of its county escalated to it (level 2) or
+                 called urgent by the court, masked, to re-assign and note
+                 (models.escalation)
   town centre    its town and the town's villages, read-only, but submits
                  the town's liaison list; the matters of its town's grids, masked
                  (it takes escalated ones and re-dispatches: models.workflow)
@@ -54,7 +57,7 @@ PERMISSIONS: dict[Role, dict[str, str]] = {
                  "audit": "r", "directory": "rw", "matters": "rw", "routing": "rw",
                  "precedence": "rw", "aliases": "rw"},
     Role.committee: {"grids": "r", "roster": "r", "courts": "r", "generations": "r",
-                     "directory": "rw"},
+                     "directory": "rw", "matters": "r"},
     Role.town_centre: {"grids": "r", "roster": "r", "courts": "r", "directory": "rw",
                        "matters": "r"},
     Role.court_staff: {"grids": "r", "roster": "r", "courts": "r", "directory": "r",
@@ -153,6 +156,9 @@ class Scope:
             return true()
         if self.role is Role.court_staff:
             return Matter.court_id.in_(select(Court.id).where(self.courts_read()))
+        if self.role is Role.committee:
+            return self._matters_of_area() & (
+                (Matter.escalation_level >= 2) | Matter.urgent_at.is_not(None))
         return self._matters_of_area()
 
     def matters_to_act_on(self) -> ColumnElement[bool]:
@@ -164,6 +170,8 @@ class Scope:
             return true()
         if self.role is Role.court_staff:
             return Matter.court_id.in_(select(Court.id).where(self.courts_acting()))
+        if self.role is Role.committee:
+            return self.matters()
         return self._matters_of_area()
 
     def _matters_of_area(self) -> ColumnElement[bool]:

@@ -99,14 +99,14 @@ _LIAISONS = _PRIMARY + """
          AND (r.valid_to IS NULL OR r.valid_to > CAST(:today AS date))
     JOIN accounts u ON u.person_id = r.person_id AND u.active
 """
-# The town centre of the grid's town (its account's grid is the town: 9 digits).
+# The town centre of the grid's town (a town's code: its first 9 digits, then zeros).
 _TOWN_CENTRE = _PRIMARY + """
-    JOIN grids ug ON ug.level = 'town' AND ug.code = left(g.code, 9)
+    JOIN grids ug ON ug.level = 'town' AND left(ug.code, 9) = left(g.code, 9)
     JOIN accounts u ON u.grid_id = ug.id AND u.role = 'town_centre' AND u.active
 """
 # The committee of the grid's county (a city committee, with no area, is not told).
 _COMMITTEE = _PRIMARY + """
-    JOIN grids ug ON ug.level = 'county' AND ug.code = a.county_code
+    JOIN grids ug ON ug.level = 'county' AND ug.county_code = a.county_code
     JOIN accounts u ON u.grid_id = ug.id AND u.role = 'committee' AND u.active
 """
 

@@ -19,7 +19,7 @@ from flask.cli import with_appcontext
 
 from admin.jobs import _flask_app, tasks
 from models import clock, db
-from models.escalation import run_pass
+from models.escalation import run_pass, shows_urgent
 from models.jobs import QUEUE
 
 log = logging.getLogger(__name__)
@@ -60,3 +60,8 @@ def escalate(once):
     click.echo(f"escalated to town centres:      {counts.to_town}")
     click.echo(f"escalated to county committees: {counts.to_committee}")
     click.echo(f"notifications written:          {counts.notified}")
+
+
+def init_app(app) -> None:
+    """Pages ask `shows_urgent(matter)` for the 紧急协助 mark, wherever a matter shows."""
+    app.add_template_global(shows_urgent, "shows_urgent")

@@ -254,7 +254,8 @@ def available(session: Session, matter: Matter, actor) -> list[str]:
     """The steps the actor may take on the matter now, in the table's order. Of the
     record form's two signatures, the one that is due: the grid's, then the court's."""
     names = [name for name, rule in STEPS.items()
-             if matter.state in rule.sources and may_take(session, matter, actor, name)]
+             if matter.state in rule.sources and may_take(session, matter, actor, name)
+             and not (name == "urgent" and matter.urgent_at is not None)]  # called once
     if "sign" in names or "confirm" in names:
         from models.record_forms import current_form
 

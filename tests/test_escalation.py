@@ -257,3 +257,76 @@ def test_the_ladders_own_steps_are_nobodys_to_take(session):
     matter = due_in(session, 100)
     for name in ("remind", "to_town", "to_committee"):
         assert refused(session, matter, "demo_admin", name).kind == "invalid"
+
+
+# --- pages, API, command line ------------------------------------------------------------
+
+def test_the_urgent_call_from_the_courts_page_shows_at_every_level(session, client_as):
+    matter = due_in(session, 100)
+    court = client_as("demo_court_yuncheng")
+    page = court.get(f"/admin/matter/details/?id={matter.id}").get_data(as_text=True)
+    assert 'id="gridlink-step-urgent"' in page
+    answer = court.post(f"/admin/matter/{matter.id}/step/urgent/",
+                        data={"version": matter.version, "note": "电话无人接听"})
+    assert answer.status_code == 302
+    session.expire_all()
+    assert matter.urgent_at is not None
+    page = court.get(f"/admin/matter/details/?id={matter.id}").get_data(as_text=True)
+    assert 'id="gridlink-urgent-call"' in page and 'id="gridlink-step-urgent"' not in page
+    for username in ("demo_town_centre", "demo_yuncheng_committee"):
+        home = client_as(username).get("/admin/").get_data(as_text=True)
+        assert matter.case_number in home and "gridlink-urgent-call" in home, username
+    liaison = client_as("demo_liaison")
+    assert "gridlink-urgent-call" in liaison.get("/admin/").get_data(as_text=True)
+    liaison.post(f"/admin/matter/{matter.id}/step/accept/", data={"version": matter.version})
+    session.expire_all()
+    assert matter.state is S.accepted
+    assert "gridlink-urgent-call" not in court.get(
+        f"/admin/matter/details/?id={matter.id}").get_data(as_text=True)
+
+
+def test_the_committee_reassigns_from_its_page(session, client_as):
+    matter = due_in(session, 1)
+    a_pass(session, 2)
+    a_pass(session, LADDER.committee_after.total_seconds() / HOUR + 1)
+    committee = client_as("demo_yuncheng_committee")
+    page = committee.get(f"/admin/matter/details/?id={matter.id}").get_data(as_text=True)
+    assert 'id="step-reassign-grid"' in page and NEIGHBOUR in page
+    assert 'data-step="to_committee"' in page and 'id="gridlink-escalation"' in page
+    committee.post(f"/admin/matter/{matter.id}/step/reassign/",
+                   data={"version": matter.version, "grid": NEIGHBOUR, "note": "改派邻村"})
+    session.expire_all()
+    assert matter.state is S.assigned and matter.primary_assignment.grid.code == NEIGHBOUR
+
+
+def test_a_court_system_calls_urgent_through_the_api(session, runner, anonymous):
+    matter = due_in(session, 100)
+    secret = runner.invoke(args=["tokens", "issue", "云浮市云城区人民法院",
+                                 "--label", "执行案件管理系统"]).output.strip()
+    answer = anonymous.post(f"/api/v1/matters/{matter.id}/steps", json={"step": "urgent"},
+                            headers={"Authorization": f"Bearer {secret}"})
+    assert answer.status_code == 200, answer.json
+    assert sorted(notified(session, matter, "urgent")) == ["demo_town_centre",
+                                                         "demo_yuncheng_committee"]
+
+
+def test_escalate_once_says_what_it_did(session, runner):
+    matter = due_in(session, 1)
+    clock.move(2 * HOUR)
+    said = runner.invoke(args=["escalate", "--once"])
+    assert said.exit_code == 0, said.output
+    assert "escalated to town centres:" in said.output
+    assert "notifications written:" in said.output
+    session.expire_all()
+    assert matter.escalation_level == 1
+    again = runner.invoke(args=["escalate", "--once"]).output
+    assert all(line.rstrip().endswith(" 0") for line in again.splitlines())
+    assert runner.invoke(args=["escalate"]).exit_code != 0  # the worker's job: --once asks
+
+
+def test_the_command_line_takes_the_urgent_call(session, runner):
+    matter = due_in(session, 100)
+    said = runner.invoke(args=["matters", "step", str(matter.id), "urgent",
+                               "--as", "demo_court_yuncheng", "--lang", "en"])
+    assert said.exit_code == 0, said.output
+    assert len(notified(session, matter, "urgent")) == 2

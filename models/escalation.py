@@ -41,7 +41,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Index, String, Uuid, bindparam, text
+from sqlalchemy import Index, Uuid, bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
@@ -111,17 +111,16 @@ _COMMITTEE = _PRIMARY + """
 """
 
 
-def _notifications(kind: str, template: str, who: str, key: str, extra_params: str = ""):
-    """The SELECT notify() writes: one row per matter of :ids and account of `who`
-    (bind ids, now, and today where `who` asks the roster)."""
+def _notifications(kind: str, template: str, who: str, key: str, where: str,
+                   extra_params: str = ""):
+    """The SELECT notify() writes: one row per matter `where` and account of `who`."""
     return text(f"""
         SELECT u.id, CAST(:kind AS varchar), m.id, CAST(:template AS text),
                jsonb_build_object('case', m.case_number, 'grid', g.name{extra_params}),
                {key}, CAST(:now AS timestamptz)
         {who}
-        WHERE m.id = ANY(:ids)
-    """).bindparams(bindparam("ids", type_=ARRAY(Uuid)), kind=kind,
-                    template=template).columns()
+        WHERE {where}
+    """).bindparams(kind=kind, template=template).columns()
 
 
 def _deadline_key(prefix: str) -> str:
@@ -150,82 +149,75 @@ def run_pass(session: Session, now: datetime, ladder: Ladder = LADDER) -> PassCo
     session.flush()
     session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PASS_LOCK})
     counts = PassCounts()
-    params = {"now": now, "today": now.date()}
-    counts.reminded, n = _remind(session, params, ladder)
+    params = {"now": now, "today": now.date(), "soon": now + ladder.remind_before,
+              "lead": ladder.remind_before, "since": now - ladder.committee_after}
+    counts.reminded, n = _rung(session, params, "remind", REMINDER, _LIAISONS, "reminder",
+                               due="""state = 'assigned' AND accept_due_at > :now
+                                      AND accept_due_at <= :soon AND (reminded_at IS NULL
+                                      OR reminded_at < accept_due_at - :lead)""",
+                               moves="reminded_at = :now")
     counts.notified += n
-    counts.to_town, n = _climb(session, params, 1, TO_TOWN, _TOWN_CENTRE, """
-        (state = 'assigned' AND accept_due_at <= :now
-         AND (escalated_at IS NULL OR escalated_at < accept_due_at))
-        OR (state = 'escalated' AND escalation_level = 0)""")
+    counts.to_town, n = _rung(session, params, "to_town", TO_TOWN, _TOWN_CENTRE, "escalated",
+                              due="""(state = 'assigned' AND accept_due_at <= :now
+                                      AND (escalated_at IS NULL
+                                           OR escalated_at < accept_due_at))
+                                     OR (state = 'escalated' AND escalation_level = 0)""",
+                              moves=_CLIMB.format(level=1))
     counts.notified += n
-    counts.to_committee, n = _climb(
-        session, {**params, "since": now - ladder.committee_after}, 2, TO_COMMITTEE,
-        _COMMITTEE, "state = 'escalated' AND escalation_level = 1 AND escalated_at <= :since")
+    counts.to_committee, n = _rung(
+        session, params, "to_committee", TO_COMMITTEE, _COMMITTEE, "escalated",
+        due="state = 'escalated' AND escalation_level = 1 AND escalated_at <= :since",
+        moves=_CLIMB.format(level=2))
     counts.notified += n
     return counts
 
 
-def _remind(session: Session, params: dict, ladder: Ladder) -> tuple[int, int]:
-    """The liaisons of matters whose accept deadline is near, once per deadline."""
-    rows = session.execute(text("""
-        UPDATE matters SET reminded_at = :now
-        WHERE state = 'assigned' AND accept_due_at > :now AND accept_due_at <= :soon
-          AND (reminded_at IS NULL OR reminded_at < accept_due_at - :lead)
-        RETURNING id, county_code, state, escalation_level, version, accept_due_at
-    """), {**params, "soon": params["now"] + ladder.remind_before,
-           "lead": ladder.remind_before}).all()
-    return len(rows), _record(session, rows, params, "remind", 0, REMINDER, _LIAISONS,
-                              "reminder", due=True)
+# A climb: escalated (the state the town centre's steps start from), since now, and a
+# new version, so that a page opened before it is told the matter moved.
+_CLIMB = """state = 'escalated', escalation_level = {level}, escalated_at = :now,
+            version = m.version + 1, updated_at = clock_timestamp()"""
 
 
-def _climb(session: Session, params: dict, level: int, template: str, who: str,
-           due: str) -> tuple[int, int]:
-    """Every matter `due` climbs to `level`: escalated, since now, a new version."""
+def _rung(session: Session, params: dict, step: str, template: str, who: str, kind: str, *,
+          due: str, moves: str) -> tuple[int, int]:
+    """One rung for every matter at once: the matters `due` (locked, so that a step
+    committing first wins) get `moves`, a matter_steps row each (one statement), an
+    audit record each (one append), and `who` a notification each (one statement).
+    Returns how many matters moved and how many notifications were new."""
     rows = session.execute(text(f"""
         WITH due AS (
             SELECT id, state, escalation_level FROM matters WHERE {due} FOR UPDATE
+        ), moved AS (
+            UPDATE matters m SET {moves} FROM due WHERE m.id = due.id
+            RETURNING m.id, m.county_code, m.state, m.escalation_level, m.version,
+                      m.accept_due_at, due.state AS from_state,
+                      due.escalation_level AS from_level
+        ), steps AS (
+            INSERT INTO matter_steps (id, matter_id, county_code, step, from_state, to_state,
+                                      actor_id, actor_name, at, data)
+            SELECT gen_random_uuid(), id, county_code, :step, from_state, state, NULL,
+                   :actor, :now, jsonb_build_object('level', escalation_level,
+                                                    'accept_due_at', accept_due_at)
+            FROM moved
         )
-        UPDATE matters m SET state = 'escalated', escalation_level = {level},
-               escalated_at = :now, version = m.version + 1, updated_at = clock_timestamp()
-        FROM due WHERE m.id = due.id
-        RETURNING m.id, m.county_code, due.state, due.escalation_level, m.version,
-                  m.accept_due_at
-    """), params).all()
-    step = "to_town" if level == 1 else "to_committee"
-    return len(rows), _record(session, rows, params, step, level, template, who, "escalated")
-
-
-def _record(session: Session, rows, params: dict, step: str, level: int, template: str,
-            who: str, kind: str, due: bool = False) -> int:
-    """For the matters a rung moved: their steps, the audit trail, the notifications."""
+        SELECT id, state, escalation_level, version, accept_due_at, from_state, from_level
+        FROM moved
+    """), {**params, "step": step, "actor": STEP_ACTOR}).all()
     if not rows:
-        return 0
-    ids = [r.id for r in rows]
-    session.execute(text("""
-        INSERT INTO matter_steps (id, matter_id, county_code, step, from_state, to_state,
-                                  actor_id, actor_name, at, data)
-        SELECT gen_random_uuid(), m.id, m.county_code, :step,
-               CAST(moved.from_state AS matter_state), m.state, NULL, :actor, :now,
-               jsonb_build_object('level', m.escalation_level,
-                                  'accept_due_at', m.accept_due_at)
-        FROM unnest(:ids, :froms) AS moved(id, from_state) JOIN matters m ON m.id = moved.id
-    """).bindparams(bindparam("ids", type_=ARRAY(Uuid)),
-                    bindparam("froms", type_=ARRAY(String))),
-        {"now": params["now"], "ids": ids, "froms": [r.state for r in rows], "step": step,
-         "actor": STEP_ACTOR})
+        return 0, 0
     append_many(session.connection(), [
         ("step", "matter", str(r.id),
-         {"state": r.state, "escalation_level": r.escalation_level},
-         {"step": step, "state": MatterState.escalated.value if level else r.state,
-          "escalation_level": level or r.escalation_level, "version": r.version,
-          "accept_due_at": r.accept_due_at})
+         {"state": r.from_state, "escalation_level": r.from_level},
+         {"step": step, "state": r.state, "escalation_level": r.escalation_level,
+          "version": r.version, "accept_due_at": r.accept_due_at})
         for r in rows], actor=ACTOR)
-    prefix = "remind" if step == "remind" else f"escalate:{level}"
+    prefix = "remind" if step == "remind" else f"escalate:{rows[0].escalation_level}"
     extra = (", 'due', to_char(m.accept_due_at AT TIME ZONE 'Asia/Shanghai', "
-             "'YYYY-MM-DD HH24:MI')") if due else ""
-    select = _notifications(kind, template, who, _deadline_key(prefix), extra)
-    roster = {"today": params["today"]} if ":today" in who else {}
-    return notify(session, select.bindparams(ids=ids, now=params["now"], **roster))
+             "'YYYY-MM-DD HH24:MI')") if step == "remind" else ""
+    select = _notifications(kind, template, who, _deadline_key(prefix), "m.id = ANY(:ids)",
+                            extra).bindparams(bindparam("ids", type_=ARRAY(Uuid)))
+    used = {k: v for k, v in params.items() if f":{k}" in str(select)}
+    return len(rows), notify(session, select.bindparams(ids=[r.id for r in rows], **used))
 
 
 # --- the court's urgent call -----------------------------------------------------------

@@ -69,41 +69,63 @@ def drop_copy(url) -> None:
     server.dispose()
 
 
-def prepare(engine, now, overdue: float) -> dict:
-    """Deadlines, town centre and committee accounts; the ladder's state cleared."""
+def prepare(engine, overdue: float):
+    """The moment the passes run at, and the data: on a fresh copy deadlines and the
+    accounts are written (a few minutes: every open matter changes); on a copy a run
+    prepared before, only what the last run's passes changed is put back, and the
+    passes run at that run's moment (the overdue matters fell due an hour before it)."""
     with engine.begin() as conn:
-        conn.execute(text("""
-            UPDATE matters SET escalation_level = 0, escalated_at = NULL, reminded_at = NULL,
-                   urgent_at = NULL,
-                   state = CASE WHEN state = 'escalated' THEN 'assigned' ELSE state END,
-                   accept_due_at = CASE
-                     WHEN abs(hashtext(id::text)) % 10000 < :over THEN :now - interval '1 hour'
-                     WHEN abs(hashtext(id::text)) % 10000 < :over + 100
-                          THEN :now + interval '2 hours'
-                     ELSE :now + interval '3 days' END
-            WHERE state IN ('assigned', 'accepted', 'dispatched', 'escalated')"""),
-                     {"now": now, "over": int(overdue * 10000)})
-        conn.execute(text("DELETE FROM notifications"))
-        conn.execute(text("DELETE FROM matter_steps WHERE step IN ('remind', 'to_town', "
-                          "'to_committee')"))
-        for role, level in (("town_centre", "town"), ("committee", "county")):
+        first = conn.scalar(text("SELECT min(accept_due_at) FROM matters"))
+        if first is None:
+            now = clock.now()
+            _deadlines(conn, now, overdue)
+        else:
+            now = first + timedelta(hours=1)
             conn.execute(text("""
-                INSERT INTO accounts (id, username, display_name, password_hash, role, grid_id,
-                                      active, must_change_password, session_generation)
-                SELECT gen_random_uuid(), 'bench_' || :role || '_' || g.code, g.name,
-                       'x', CAST(:role AS account_role), g.id, true, false, 0
-                FROM grids g WHERE g.level = CAST(:level AS grid_level)
-                  AND g.generation_high IS NULL
-                ON CONFLICT (username) DO NOTHING"""), {"role": role, "level": level})
-        conn.execute(text("ANALYZE matters"))
-        conn.execute(text("ANALYZE accounts"))
+                UPDATE matters SET state = 'assigned', escalation_level = 0,
+                       escalated_at = NULL, reminded_at = NULL
+                WHERE (escalation_level > 0 OR reminded_at IS NOT NULL)
+                  AND state IN ('assigned', 'escalated')"""))
+            conn.execute(text("DELETE FROM notifications"))
+            conn.execute(text("DELETE FROM matter_steps WHERE step IN ('remind', 'to_town', "
+                              "'to_committee')"))
+            conn.execute(text("ANALYZE matters"))
         counts = conn.execute(text("""
             SELECT count(*) FILTER (WHERE state = 'assigned' AND accept_due_at <= :now),
                    count(*) FILTER (WHERE state = 'assigned' AND accept_due_at > :now
                                     AND accept_due_at <= :soon),
                    count(*)
             FROM matters"""), {"now": now, "soon": now + LADDER.remind_before}).one()
-    return dict(zip(("overdue", "due_soon", "matters"), counts, strict=True))
+    return now, dict(zip(("overdue", "due_soon", "matters"), counts, strict=True))
+
+
+def _deadlines(conn, now, overdue: float) -> None:
+    """Deadlines, town centre and committee accounts; the ladder's state cleared."""
+    conn.execute(text("""
+        UPDATE matters SET escalation_level = 0, escalated_at = NULL, reminded_at = NULL,
+               urgent_at = NULL,
+               state = CASE WHEN state = 'escalated' THEN 'assigned' ELSE state END,
+               accept_due_at = CASE
+                 WHEN abs(hashtext(id::text)) % 10000 < :over THEN :now - interval '1 hour'
+                 WHEN abs(hashtext(id::text)) % 10000 < :over + 100
+                      THEN :now + interval '2 hours'
+                 ELSE :now + interval '3 days' END
+        WHERE state IN ('assigned', 'accepted', 'dispatched', 'escalated')"""),
+                 {"now": now, "over": int(overdue * 10000)})
+    conn.execute(text("DELETE FROM notifications"))
+    conn.execute(text("DELETE FROM matter_steps WHERE step IN ('remind', 'to_town', "
+                      "'to_committee')"))
+    for role, level in (("town_centre", "town"), ("committee", "county")):
+        conn.execute(text("""
+            INSERT INTO accounts (id, username, display_name, password_hash, role, grid_id,
+                                  active, must_change_password, session_generation)
+            SELECT gen_random_uuid(), 'bench_' || :role || '_' || g.code, g.name,
+                   'x', CAST(:role AS account_role), g.id, true, false, 0
+            FROM grids g WHERE g.level = CAST(:level AS grid_level)
+              AND g.generation_high IS NULL
+            ON CONFLICT (username) DO NOTHING"""), {"role": role, "level": level})
+    conn.execute(text("ANALYZE matters"))
+    conn.execute(text("ANALYZE accounts"))
 
 
 def timed_pass(engine, now) -> tuple[float, object]:
@@ -170,9 +192,8 @@ def main(argv=None) -> None:
     engine = create_engine(url, pool_size=2)
     try:
         upgrade(engine)  # this branch's migrations (the pass's indexes), on the copy only
-        now = clock.now()
         with stopwatch() as preparing:
-            data = prepare(engine, now, args.overdue)
+            now, data = prepare(engine, args.overdue)
         print(f"  {data['matters']:,} matters; {data['overdue']:,} overdue for acceptance, "
               f"{data['due_soon']:,} due within {LADDER.remind_before} "
               f"(prepared in {preparing():.0f} s)")

@@ -101,6 +101,8 @@ class Scope:
         return cls(user.role, prefix, user.court_id)
 
     def may(self, what: str, how: str = "r") -> bool:
+        if what == "matters" and self.role is Role.committee and self.area_code is None:
+            return False  # the ladder stops at the county: the city committee reads none
         return self.role is not None and how in PERMISSIONS[self.role].get(what, "")
 
     @property

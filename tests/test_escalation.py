@@ -330,3 +330,14 @@ def test_the_command_line_takes_the_urgent_call(session, runner):
                                "--as", "demo_court_yuncheng", "--lang", "en"])
     assert said.exit_code == 0, said.output
     assert len(notified(session, matter, "urgent")) == 2
+
+
+def test_the_committees_list_holds_only_what_was_brought_to_it(session, client_as):
+    quiet = due_in(session, 100, case="（2026）粤5302执7404号")
+    brought = due_in(session, 100, case="（2026）粤5302执7405号")
+    go(session, brought, "demo_court_yuncheng", "urgent")
+    listed = client_as("demo_yuncheng_committee").get("/admin/matter/").get_data(as_text=True)
+    assert brought.case_number in listed and quiet.case_number not in listed
+    city = client_as("demo_city_committee")
+    assert city.get("/admin/matter/").status_code == 403  # the ladder stops at the county
+    assert city.get(f"/admin/matter/details/?id={brought.id}").status_code == 403

@@ -66,7 +66,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(api)
     app.register_blueprint(ogc)
 
-    from admin import cli
+    from admin import cli, escalate
 
     cli.init_app(app)
+    escalate.init_app(app)
     return app

@@ -259,7 +259,7 @@ def matter(matter_id: str):
 
 
 # The steps a court system takes through the API; the grid's steps are taken by people.
-API_STEPS = ("cancel", "chase", "confirm", "send_back")
+API_STEPS = ("cancel", "chase", "confirm", "send_back", "urgent")
 REFUSAL_STATUS = {"missing": 404, "forbidden": 403, "illegal": 409, "stale": 409,
                   "invalid": 422}
 

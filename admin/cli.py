@@ -17,6 +17,7 @@ from admin.cli_grids_import import grids_import
 from admin.cli_locate import locate
 from admin.cli_matters import matters_cli
 from admin.cli_report import report_cli
+from admin.escalate import escalate
 from admin.secret_key import SecretKeyError
 from models import db
 from models.audit import Actor, set_actor
@@ -453,7 +454,7 @@ def tokens_revoke(prefix):
 
 
 COMMANDS = [db_cli, seed_cli, grids_cli, matters_cli, locate, audit_cli, users_cli, tokens_cli,
-            maps_cli, serve, worker, report_cli]
+            maps_cli, serve, worker, report_cli, escalate]
 
 
 def init_app(app):

@@ -95,8 +95,8 @@ def _print(report, as_json: bool, outcome: str, reason) -> None:
                      "same rules as its page: who may take it, from which state), e.g. "
                      "`gridlink matters step ID accept --as demo_liaison`. Steps: "
                      "accept, dispatch, return, fail, cancel, chase, escalate, confirm, "
-                     "send_back, take, redispatch. Prints what happened, or the refusal "
-                     "(exit code 1).")
+                     "send_back, take, redispatch, urgent, note, reassign. Prints what "
+                     "happened, or the refusal (exit code 1).")
 @click.argument("matter_id")
 @click.argument("step")
 @click.option("--as", "username", required=True, help="The account taking the step.")
@@ -107,7 +107,8 @@ def _print(report, as_json: bool, outcome: str, reason) -> None:
               "redispatch and the reason other).")
 @click.option("--worker", help="dispatch: the grid worker's account (its roster person); "
               "without it the liaison keeps the matter.")
-@click.option("--grid", "grid_code", help="redispatch: the code of the grid it goes to.")
+@click.option("--grid", "grid_code", help="redispatch, reassign: the code of the grid it "
+              "goes to.")
 @click.option("--version", type=int, help="Refuse the step if the matter is no longer "
               "at this version.")
 @click.option("--lang", type=click.Choice(list(LOCALES)), default=DEFAULT_LOCALE,

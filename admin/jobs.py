@@ -50,6 +50,8 @@ def runner(database_url: str, flask_app: Flask | None = None) -> App:
     url = make_url(database_url).set(drivername="postgresql")
     conninfo = url.render_as_string(hide_password=False)
     if conninfo not in _runners:
+        import admin.escalate  # noqa: F401 (its periodic task, on the blueprint)
+
         app = App(connector=PsycopgConnector(conninfo=conninfo, min_size=1, max_size=3),
                   worker_defaults={"queues": [QUEUE], "name": "gridlink-worker"})
         app.add_tasks_from(tasks, namespace=NAMESPACE)
@@ -123,12 +125,16 @@ def _user_class():
     return User
 
 
-@tasks.task(name="run", queue=QUEUE)
-def run_task(run_id: str) -> None:
-    """The one task: do the JobRun named. (Kinds of work are looked up in WORKS.)"""
+def _flask_app() -> Flask:
     if _flask is None:
         raise RuntimeError("the job runner was started without the Flask app")
-    with _flask.app_context():
+    return _flask
+
+
+@tasks.task(name="run", queue=QUEUE)
+def run_task(run_id: str) -> None:
+    """Do the JobRun named. (Kinds of work are looked up in WORKS.)"""
+    with _flask_app().app_context():
         try:
             execute(uuid.UUID(run_id))
         finally:

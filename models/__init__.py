@@ -9,6 +9,7 @@ from models.base import Base, db
 from models.courts import Court, CourtKind, court_grids
 from models.deadlines import CalendarDay, DeadlineRule
 from models.directory import Submission, SubmissionRow, SubmissionState
+from models.escalation import PassCounts, run_pass  # its indexes on matters, too
 from models.fees import FeeRule, LedgerLine, Statement, StatementState
 from models.grids import Generation, Grid, GridCodeError, GridLevel
 from models.jobs import JobRun, JobState
@@ -84,6 +85,7 @@ __all__ = [
     "Notification",
     "Outcome",
     "OutcomeKind",
+    "PassCounts",
     "Person",
     "PlaceAlias",
     "Precedence",
@@ -103,4 +105,5 @@ __all__ = [
     "User",
     "court_grids",
     "db",
+    "run_pass",
 ]

@@ -6,9 +6,11 @@ SQL, so what is out of scope is never loaded, let alone shown.
 
   admin          everything
   committee      its county (a city committee: the whole city), read-only, but
-                 reviews its towns' liaison lists (models.directory); no matter
-                 page, but its area's matters counted and summarised, masked, on
-                 the committee maps (matters_on_maps)
+                 reviews its towns' liaison lists (models.directory); of the
+                 matters, only those of its county escalated to it (level 2) or
+                 called urgent by the court, masked, to re-assign and note
+                 (models.escalation); its area's matters counted and summarised,
+                 masked, on the committee maps (matters_on_maps)
   town centre    its town and the town's villages, read-only, but submits
                  the town's liaison list; the matters of its town's grids, masked
                  (it takes escalated ones and re-dispatches: models.workflow)
@@ -56,7 +58,7 @@ PERMISSIONS: dict[Role, dict[str, str]] = {
                  "audit": "r", "directory": "rw", "matters": "rw", "routing": "rw",
                  "precedence": "rw", "aliases": "rw", "maps": "r"},
     Role.committee: {"grids": "r", "roster": "r", "courts": "r", "generations": "r",
-                     "directory": "rw", "maps": "r"},
+                     "directory": "rw", "matters": "r", "maps": "r"},
     Role.town_centre: {"grids": "r", "roster": "r", "courts": "r", "directory": "rw",
                        "matters": "r"},
     Role.court_staff: {"grids": "r", "roster": "r", "courts": "r", "directory": "r",
@@ -100,6 +102,8 @@ class Scope:
         return cls(user.role, prefix, user.court_id)
 
     def may(self, what: str, how: str = "r") -> bool:
+        if what == "matters" and self.role is Role.committee and self.area_code is None:
+            return False  # the ladder stops at the county: the city committee reads none
         return self.role is not None and how in PERMISSIONS[self.role].get(what, "")
 
     @property
@@ -155,6 +159,9 @@ class Scope:
             return true()
         if self.role is Role.court_staff:
             return Matter.court_id.in_(select(Court.id).where(self.courts_read()))
+        if self.role is Role.committee:
+            return self._matters_of_area() & (
+                (Matter.escalation_level >= 2) | Matter.urgent_at.is_not(None))
         return self._matters_of_area()
 
     def matters_to_act_on(self) -> ColumnElement[bool]:
@@ -166,6 +173,8 @@ class Scope:
             return true()
         if self.role is Role.court_staff:
             return Matter.court_id.in_(select(Court.id).where(self.courts_acting()))
+        if self.role is Role.committee:
+            return self.matters()
         return self._matters_of_area()
 
     def matters_on_maps(self) -> ColumnElement[bool]:

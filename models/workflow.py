@@ -9,7 +9,13 @@ the grid cannot be reached the town's centre (微网格治理服务中心) helps
                 is models.outcomes', through the same `step`
   court         撤回 cancel, 催办 chase, 请镇街中心协助 escalate, 确认办结 confirm,
                 退回补充 send back, 改派 re-route (to any grid)
-  town centre   接办 take an escalated matter, 改派 re-dispatch inside its town
+  town centre   接办 take an escalated matter, 改派 re-dispatch inside its town,
+                记录处理情况 note what it did (contacted the liaison...)
+  committee     on a matter escalated to it or called urgent: 改派 re-assign inside
+                its county, note
+  court, too    紧急协助 urgent call (models.escalation: both levels told at once)
+  nobody        the ladder's own rungs (reminder, to the town centre, to the
+                committee), taken by models.escalation's pass, listed for their labels
 
 STEPS is that table, as data; TRANSITIONS (models.matters) stays the one table of
 which states follow which. "The liaison" is the person the roster names liaison of
@@ -106,6 +112,15 @@ STEPS: dict[str, Step] = {
     "reroute": Step(N_("Re-route"), _MOVABLE, S.assigned, ("court",), needs_note=True),
     "redispatch": Step(N_("Re-dispatch within the town"), _MOVABLE, S.assigned, ("town",),
                        needs_note=True),
+    # The escalation ladder (models.escalation).
+    "urgent": Step(N_("Urgent assistance"), (S.assigned, S.escalated), None, ("court",)),
+    "reassign": Step(N_("Re-assign within the county"), _MOVABLE, S.assigned, ("committee",),
+                     needs_note=True),
+    "note": Step(N_("Note what was done"), _WITH_A_GRID, None, ("town", "committee"),
+                 needs_note=True),
+    "remind": Step(N_("Reminded to accept"), (), None, ()),
+    "to_town": Step(N_("Escalated to the town centre"), (), None, ()),
+    "to_committee": Step(N_("Escalated to the county committee"), (), None, ()),
 }
 del S
 
@@ -221,6 +236,11 @@ def _is(session: Session, matter: Matter, actor, who: str) -> bool:
         primary = matter.primary_assignment
         return (scope.role is Role.town_centre and scope.area_code is not None
                 and primary is not None and primary.grid.code.startswith(scope.area_code))
+    if who == "committee":  # its county's, once escalated to it or called urgent
+        primary = matter.primary_assignment
+        return (scope.role is Role.committee and scope.area_code is not None
+                and primary is not None and primary.grid.code.startswith(scope.area_code)
+                and (matter.escalation_level >= 2 or matter.urgent_at is not None))
     raise ValueError(who)
 
 
@@ -234,7 +254,8 @@ def available(session: Session, matter: Matter, actor) -> list[str]:
     """The steps the actor may take on the matter now, in the table's order. Of the
     record form's two signatures, the one that is due: the grid's, then the court's."""
     names = [name for name, rule in STEPS.items()
-             if matter.state in rule.sources and may_take(session, matter, actor, name)]
+             if matter.state in rule.sources and may_take(session, matter, actor, name)
+             and not (name == "urgent" and matter.urgent_at is not None)]  # called once
     if "sign" in names or "confirm" in names:
         from models.record_forms import current_form
 
@@ -398,9 +419,10 @@ def move_to_grid(session, matter, actor, name: str, grid: Grid | None,
     (models.deadlines); the court's own date stays."""
     _check(session, matter, actor, name, STEPS[name], note=note)
     scope = Scope.of(actor)
-    if name == "redispatch" and (grid is None or not (
+    if name in ("redispatch", "reassign") and (grid is None or not (
             scope.area_code and grid.code.startswith(scope.area_code))):
-        raise StepError("invalid", N_("Choose a grid of your town."))
+        raise StepError("invalid", N_("Choose a grid of your town.") if name == "redispatch"
+                        else N_("Choose a grid of your county."))
     if grid is None:
         raise StepError("invalid", N_("Choose the grid the matter goes to."))
 
@@ -420,12 +442,18 @@ def take_step(session: Session, matter: Matter, actor, name: str, *, reason=None
         return dispatch(session, matter, actor, worker, note=note)
     if name == "return":
         return return_to_court(session, matter, actor, note)
-    if name in ("reroute", "redispatch"):
+    if name in ("reroute", "redispatch", "reassign"):
         return move_to_grid(session, matter, actor, name, grid, note)
+    if name == "urgent":
+        from models.escalation import urgent_call
+
+        return urgent_call(session, matter, actor, note=note)
     if name == "chase":
         return chase(session, matter, actor, note=note)
     if name in ("sign", "confirm"):
         return sign_record_form(session, matter, actor, name, note=note)
+    if not STEPS[name].by:
+        raise StepError("invalid", N_("Unknown step: %(step)s."), step=name)
     return step(session, matter, actor, name, STEPS[name].to, reason=reason, note=note)
 
 

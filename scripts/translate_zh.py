@@ -1240,6 +1240,34 @@ ZH.update({
     "Completion due soon": "办结即将到期",
 })
 
+# The escalation ladder and the court's urgent call (models.escalation).
+ZH.update({
+    "Matters escalated to the county committee": "升级至县委政法委的事项",
+    "Nothing is escalated to the county committee.": "暂无升级至县委政法委的事项。",
+    "Urgent assistance": "紧急协助",
+    "Choose a grid of your county": "选择本县（区）的网格",
+    "Choose a grid of your county.": "请选择本县（区）的网格。",
+    "What was done (e.g. called the liaison)": "处理情况（如：已电话联系网格长）",
+    "Why it is urgent (optional)": "紧急原因（选填）",
+    "With the town centre": "已升级至镇街中心",
+    "With the county committee": "已升级至县委政法委",
+    "Matter %(case)s (grid %(grid)s) must be accepted by %(due)s.":
+        "事项 %(case)s（%(grid)s）须于 %(due)s 前签收。",
+    "Matter %(case)s was not accepted in time by grid %(grid)s: your town centre is asked "
+    "to take it or re-dispatch it.":
+        "事项 %(case)s 未在期限内由 %(grid)s 签收：请本镇街中心接办或改派。",
+    "Matter %(case)s (grid %(grid)s) is still not taken up: the county committee is asked "
+    "to act.": "事项 %(case)s（%(grid)s）仍无人接办：请县委政法委协调处理。",
+    "%(court)s calls for urgent assistance on matter %(case)s (grid %(grid)s): the liaison "
+    "cannot be reached.": "%(court)s 就事项 %(case)s（%(grid)s）请求紧急协助：无法联系网格长。",
+    "Urgent assistance was already called for at %(at)s.": "已于 %(at)s 请求紧急协助。",
+    "Re-assign within the county": "县内改派",
+    "Note what was done": "记录处理情况",
+    "Reminded to accept": "签收提醒",
+    "Escalated to the town centre": "升级至镇街中心",
+    "Escalated to the county committee": "升级至县委政法委",
+})
+
 ROOT = Path(__file__).resolve().parent.parent
 PO = ROOT / "admin/translations/zh_Hans_CN/LC_MESSAGES/messages.po"
 

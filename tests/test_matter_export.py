@@ -70,10 +70,15 @@ def test_each_account_exports_what_its_list_shows_with_numbers_masked(
     assert record.after["filters"] == {STATE_FILTER: "done"}
 
 
-def test_a_committee_that_has_no_matter_list_has_no_export(client_as):
+def test_a_committee_has_no_export(client_as):
+    """A county committee lists only the matters the escalation ladder brought to it,
+    to act on them one by one; the city committee has no matter list at all."""
     committee = client_as("demo_yuncheng_committee")
-    assert committee.get("/admin/matter/").status_code == 403
+    assert "gridlink-export-matters" not in committee.get("/admin/matter/").get_data(
+        as_text=True)
     assert committee.get(URL).status_code == 403
+    city = client_as("demo_city_committee")
+    assert city.get("/admin/matter/").status_code == 403 and city.get(URL).status_code == 403
 
 
 def test_a_base_court_gets_its_own_and_the_intermediate_court_those_under_it(

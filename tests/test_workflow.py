@@ -338,9 +338,9 @@ def test_available_steps_follow_role_and_state(session):
     assert wf.available(session, matter, account(session, "demo_court_city")) == []
     assert wf.available(session, matter, account(session, "demo_worker")) == []
     assert set(wf.available(session, matter, account(session, "demo_court_yuncheng"))) == {
-        "cancel", "chase", "escalate", "reroute"}
+        "cancel", "chase", "escalate", "reroute", "urgent"}
     assert wf.available(session, matter, account(session, "demo_town_centre")) == [
-        "redispatch"]
+        "redispatch", "note"]
 
 
 def test_seeding_the_demo_again_ties_older_demo_accounts_to_their_roster_people(session):

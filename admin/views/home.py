@@ -143,12 +143,20 @@ class HomeView(AdminIndexView):
         }
         # A town or village scope is best shown by its villages; wider ones by towns.
         map_level = "village" if scope.area_code and len(scope.area_code) > 6 else "town"
-        # A town centre takes the matters escalated to it (models.workflow: take).
-        escalated = (self._matters(scope.matters(), Matter.state == MatterState.escalated)
-                     if scope.role is Role.town_centre else None)
+        # A town centre takes the matters escalated to it (models.workflow: take), and
+        # hears of the court's urgent calls; a county committee reads only the matters
+        # the ladder or an urgent call brought to it (models.escalation).
+        escalated = None
+        if scope.role is Role.town_centre:
+            escalated = self._matters(scope.matters(), (
+                Matter.state == MatterState.escalated) | (
+                Matter.urgent_at.is_not(None) & (Matter.state == MatterState.assigned)))
+        elif scope.role is Role.committee and scope.area_code:
+            escalated = self._matters(scope.matters(), Matter.state.in_(OPEN_STATES))
         return self.render("gridlink/home.html", totals=totals, counties=county_table(scope),
                            level_labels=LEVEL_LABELS, map_level=map_level,
-                           escalated=escalated, due_html=due_html)
+                           escalated=escalated, due_html=due_html,
+                           committee_home=scope.role is Role.committee)
 
 
 def _counts(matters: list[Matter], today: date) -> dict:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from io import BytesIO
 
-from flask import flash, redirect, request, send_file, url_for
+from flask import abort, flash, redirect, request, send_file, url_for
 from flask_admin import expose
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -32,6 +32,7 @@ from admin.views.formatters import local_time, mask_phone
 from admin.views.matter_formatters import grid_path, label, mask_id_number
 from admin.views.outcomes import outcome_lines
 from models import Matter, db
+from models.accounts import Role
 from models.audit import append
 from models.counting import MoreThan, list_count
 from models.fees import LedgerLine, local_day
@@ -169,9 +170,16 @@ class MatterExport:
         return count, query.order_by(Matter.id).options(
             selectinload(Matter.court), selectinload(Matter.field_worker))
 
+    @property
+    def may_export(self) -> bool:
+        """Not a committee: it reads the matters brought to it one by one, to act."""
+        return current_scope().role is not Role.committee
+
     @expose("/export.xlsx")
     def export_view(self):
         scope = current_scope()
+        if not self.may_export:
+            abort(403)
         count, query = self._filtered_query()
         back = url_for(".index_view", **request.args)
         if count > MAX_ROWS:

@@ -121,7 +121,8 @@ def _worker(text: str | None) -> Person | None:
 
 
 def town_grids(matter) -> list[Grid]:
-    """The grids of the town centre's town a matter may be re-dispatched to."""
+    """The grids of the town centre's town (the committee's county) a matter may be
+    re-dispatched (re-assigned) to."""
     scope = current_scope()
     if scope.area_code is None:
         return []
@@ -423,7 +424,8 @@ class MatterView(OutcomePages, MatterPdfMixin, MatterExport, ScopedModelView):
             workers=(workflow.grid_workers(session, matter) if "dispatch" in steps else []),
             keeps=getattr(actor, "person_id", None) is not None
             and current_scope().role.value == "liaison",
-            town_grids=town_grids(matter) if "redispatch" in steps else [],
+            town_grids=(town_grids(matter) if "redispatch" in steps or "reassign" in steps
+                        else []),
             field_worker=matter.field_worker,
             record_form=current_form(session, matter),
             fee=fee_line(session, matter, actor),
@@ -456,7 +458,8 @@ class MatterView(OutcomePages, MatterPdfMixin, MatterExport, ScopedModelView):
                 session, matter, actor, name, note=note,
                 reason=(form.reason.data or None) if name != "return" else None,
                 worker=_worker(form.worker.data) if name == "dispatch" else None,
-                grid=routable_grid(form.grid.data) if name == "redispatch" else None)
+                grid=(routable_grid(form.grid.data) if name in ("redispatch", "reassign")
+                      else None))
         except workflow.StepError as e:
             session.rollback()
             if e.kind in ("missing", "forbidden"):

@@ -32,7 +32,7 @@ from sqlalchemy import (
     func,
     select,
 )
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, joinedload, mapped_column, relationship
 from zxcvbn import zxcvbn
 from zxcvbn.matching import spatial_match
 
@@ -185,7 +185,11 @@ class User(db.Model):
         """The active account a session cookie names, if that session has not ended."""
         account, _, generation = session_id.partition(":")
         try:
-            user = session.get(cls, uuid.UUID(account))
+            # Every request loads its account: with its grid's name and code (scope,
+            # page titles) but not the grid's polygon, which few pages draw (a
+            # town's outline is hundreds of KB); those that do load it then.
+            user = session.get(cls, uuid.UUID(account), options=(
+                joinedload(cls.grid).defer(Grid.geom, raiseload=False),))
         except ValueError:
             return None
         if user is None or not user.active or str(user.session_generation) != generation:

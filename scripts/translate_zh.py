@@ -1031,6 +1031,13 @@ ZH = {
         "共有 %(n)s 件事项符合条件，最多导出 %(max)s 件。请用列表的筛选（状态、类型、法院、期限）缩小范围后再导出。",
 }
 
+# 我的事项, the light phone page of a grid's people (issue 11, h11).
+ZH.update({
+    "My matters": "我的事项",
+    "The nearest %(shown)s of %(open)s open matters.": "显示期限最近的 %(shown)s 件，共 %(open)s 件在办。",
+    "Show my grid on the map": "在地图上查看我的网格",
+})
+
 # Grid-side requests: risk reports (风险信息) and legal advice (法律咨询), models/requests.py.
 ZH.update({
     "My consultations": "我的咨询",

@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from flask_admin import AdminIndexView, expose
 from flask_login import current_user
@@ -31,17 +31,19 @@ from models import (
     Matter,
     RosterEntry,
     RosterRole,
+    clock,
     db,
+    my_matters,
 )
 from models.accounts import Role
 from models.matter_types import MATTER_TYPE_LABELS
 from models.matters import (
-    DUE_SOON_DAYS,
     OPEN_STATES,
     STATE_LABELS,
     WAITING_FOR_A_PERSON,
     MatterState,
 )
+from models.requests import ask_refusal
 
 LISTED = 50  # matters shown in each list of a home page
 
@@ -95,22 +97,24 @@ class HomeView(AdminIndexView):
         return self._overview(scope)
 
     def _grid_home(self, scope):
-        """A grid's people: their grid, and its open matters by deadline."""
-        today = date.today()
-        open_here = self._matters(scope.matters(), Matter.state.in_(OPEN_STATES))
-        return self.render("gridlink/home_matters.html", home="grid",
+        """A grid's people on their phones (我的事项): their grid, the counts of all its
+        open matters, the nearest as cards, outside the admin's heavy frame."""
+        today = clock.today()
+        return self.render("gridlink/home_phone.html",
                            grid=current_user.grid, grid_path=grid_path(current_user.grid),
-                           lists=[{"id": "gridlink-open", "title": "open", "rows": open_here}],
-                           counts=_counts(open_here, today), **_labels(today),
-                           **home_requests(scope))
+                           matters=my_matters.nearest_open(db.session, scope.matters(), LISTED),
+                           counts=my_matters.open_counts(db.session, scope.matters(), today),
+                           person_id=current_user.person_id,
+                           may_ask_advice=ask_refusal(current_user) is None,
+                           **_labels(today), **home_requests(scope))
 
     def _court_home(self, scope):
         """Court staff: what waits for the court, and what is overdue."""
-        today = date.today()
+        today = clock.today()
         waiting = self._matters(scope.matters_to_act_on(),
                                 Matter.state.in_(WAITING_FOR_A_PERSON))
         overdue = self._matters(scope.matters(), Matter.state.in_(OPEN_STATES),
-                                Matter.deadline < today)
+                                my_matters.due_on() < today)
         return self.render("gridlink/home_matters.html", home="court",
                            court=current_user.court,
                            lists=[{"id": "gridlink-waiting", "title": "waiting", "rows": waiting},
@@ -124,7 +128,7 @@ class HomeView(AdminIndexView):
             select(Matter).where(*conditions)
             .options(joinedload(Matter.court),
                      joinedload(Matter.assignments).joinedload(Assignment.grid))
-            .order_by(Matter.deadline.asc().nulls_last(), Matter.created_at)
+            .order_by(my_matters.due_on().asc().nulls_last(), Matter.created_at)
             .limit(LISTED)).unique().all()
 
     def _overview(self, scope):
@@ -150,13 +154,6 @@ class HomeView(AdminIndexView):
                            escalated=escalated)
 
 
-def _counts(matters: list[Matter], today: date) -> dict:
-    soon = today + timedelta(days=DUE_SOON_DAYS)
-    return {"open": len(matters),
-            "overdue": sum(1 for m in matters if m.deadline and m.deadline < today),
-            "due_soon": sum(1 for m in matters if m.deadline and today <= m.deadline <= soon)}
-
-
 def _labels(today: date) -> dict:
     return {"types": MATTER_TYPE_LABELS, "states": STATE_LABELS, "label": label,
-            "today": today, "soon": today + timedelta(days=DUE_SOON_DAYS)}
+            "today": today, "due_date": my_matters.due_date, "due_mark": my_matters.due_mark}

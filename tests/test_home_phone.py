@@ -8,7 +8,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, inspect, select
+from sqlalchemy import event, func, inspect, select
 from test_matter_pages import XINGYAN_ADDRESS, YUNCHENG_COURT, english, file_directly
 
 from admin.auth import load_user
@@ -79,12 +79,24 @@ def test_the_nearest_card_is_the_most_overdue_and_marked(client_as, session):
     assert ">Overdue<" in first
 
 
-def test_every_request_loads_the_accounts_grid_without_its_polygon(app, session):
+def test_every_request_loads_the_accounts_grid_and_its_path_without_polygons(app, session):
     liaison = session.scalar(select(User).where(User.username == "demo_liaison"))
     session_id = liaison.get_id()
     session.expunge_all()
-    with app.test_request_context():
-        user = load_user(session_id)
-        assert user.grid.name == "星岩社区"
-        assert "geom" in inspect(user.grid).unloaded
-        assert user.grid.geom is not None  # still there for a page that draws it
+    sent = []
+
+    def note(conn, cursor, statement, *args):
+        sent.append(statement)
+
+    event.listen(session.bind, "before_cursor_execute", note)
+    try:
+        with app.test_request_context():
+            user = load_user(session_id)
+            path = user.grid.path()
+            assert [g.name for g in path] == ["云城区", "云城街道", "星岩社区"]
+            selects = [s for s in sent if s.startswith("SELECT")]
+            assert len(selects) == 1 and "geom" not in selects[0]  # one query, no polygon
+            assert all("geom" in inspect(g).unloaded for g in path)
+            assert user.grid.geom is not None  # still there for a page that draws it
+    finally:
+        event.remove(session.bind, "before_cursor_execute", note)

@@ -47,7 +47,7 @@ def test_the_counts_are_of_every_open_matter_not_of_those_listed(client_as, sess
                     .values(deadline=today - timedelta(days=3)))
     session.execute(Matter.__table__.update().where(Matter.id == soon.id)
                     .values(deadline=today + timedelta(days=1)))
-    monkeypatch.setattr("admin.views.home.LISTED", 1)
+    monkeypatch.setattr("admin.views.home.ON_A_PHONE", 1)
     liaison = session.scalar(select(User).where(User.username == "demo_liaison"))
     in_scope = Scope.of(liaison).matters()
     open_ = Matter.state.in_(OPEN_STATES)

@@ -10,9 +10,12 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 
+from flask import url_for
 from flask_admin import AdminIndexView, expose
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
@@ -46,6 +49,10 @@ from models.matters import (
 from models.requests import ask_refusal
 
 LISTED = 50  # matters shown in each list of a home page
+ON_A_PHONE = 20  # cards on 我的事项: the nearest; "all matters" lists the rest
+
+
+_SOME_ID = uuid.UUID(int=0)  # stands for a matter's id in a link made once per page
 
 
 def county_table(scope) -> list[dict]:
@@ -100,13 +107,22 @@ class HomeView(AdminIndexView):
         """A grid's people on their phones (我的事项): their grid, the counts of all its
         open matters, the nearest as cards, outside the admin's heavy frame."""
         today = clock.today()
+        matters = my_matters.nearest_open(db.session, scope.matters(), ON_A_PHONE)
+        # Each card's words and links, made once for the page, not once per card.
+        cards = [{"matter": m, "due": my_matters.due_date(m),
+                  "mark": my_matters.due_mark(my_matters.due_date(m), today)}
+                 for m in matters]
         return self.render("gridlink/home_phone.html",
                            grid=current_user.grid, grid_path=grid_path(current_user.grid),
-                           matters=my_matters.nearest_open(db.session, scope.matters(), LISTED),
+                           cards=cards,
                            counts=my_matters.open_counts(db.session, scope.matters(), today),
                            person_id=current_user.person_id,
                            may_ask_advice=ask_refusal(current_user) is None,
-                           **_labels(today), **home_requests(scope))
+                           types={k: str(_(v)) for k, v in MATTER_TYPE_LABELS.items()},
+                           states={k: str(_(v)) for k, v in STATE_LABELS.items()},
+                           details_url=url_for("matter.details_view") + "?id=",
+                           outcome_url=url_for("matter.outcome_view", id=_SOME_ID),
+                           some_id=str(_SOME_ID), **home_requests(scope))
 
     def _court_home(self, scope):
         """Court staff: what waits for the court, and what is overdue."""

@@ -1036,6 +1036,7 @@ ZH.update({
     "My matters": "我的事项",
     "The nearest %(shown)s of %(open)s open matters.": "显示期限最近的 %(shown)s 件，共 %(open)s 件在办。",
     "Show my grid on the map": "在地图上查看我的网格",
+    "Place in a grid": "选定网格",
 })
 
 # Grid-side requests: risk reports (风险信息) and legal advice (法律咨询), models/requests.py.

@@ -66,10 +66,27 @@ def open_counts(session: Session, in_scope: ColumnElement[bool],
 def nearest_open(session: Session, in_scope: ColumnElement[bool], limit: int) -> list[Matter]:
     """The scope's open matters, nearest due date first (undated last), with what a
     card shows: the court and the grid's name (not its polygon)."""
-    return session.scalars(
-        select(Matter).where(in_scope, Matter.state.in_(OPEN_STATES))
-        .options(joinedload(Matter.court),
-                 joinedload(Matter.assignments).joinedload(Assignment.grid)
-                 .defer(Grid.geom))
-        .order_by(due_on().asc().nulls_last(), Matter.created_at)
-        .limit(limit)).unique().all()
+    return [m for m, *_ in session.execute(_nearest(in_scope, limit)).unique()]
+
+
+def nearest_and_counts(session: Session, in_scope: ColumnElement[bool], limit: int,
+                       today: date | None = None) -> tuple[list[Matter], dict]:
+    """`nearest_open` and `open_counts` in one pass over the scope's open matters: the
+    counts are window aggregates, taken over every row before the limit (a town's
+    thousands of open matters are read once, not twice)."""
+    today, due = today or clock.today(), due_on()
+    rows = session.execute(_nearest(
+        in_scope, limit, func.count().over(), func.count().filter(due < today).over(),
+        func.count().filter(due.between(today, soon_after(today))).over())).unique().all()
+    counts = dict(zip(("open", "overdue", "due_soon"), rows[0][1:] if rows else (0, 0, 0),
+                      strict=True))
+    return [row[0] for row in rows], counts
+
+
+def _nearest(in_scope, limit: int, *columns):
+    return (select(Matter, *columns).where(in_scope, Matter.state.in_(OPEN_STATES))
+            .options(joinedload(Matter.court),
+                     joinedload(Matter.assignments).joinedload(Assignment.grid)
+                     .defer(Grid.geom))
+            .order_by(due_on().asc().nulls_last(), Matter.created_at)
+            .limit(limit))

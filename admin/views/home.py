@@ -107,7 +107,8 @@ class HomeView(AdminIndexView):
         """A grid's people on their phones (我的事项): their grid, the counts of all its
         open matters, the nearest as cards, outside the admin's heavy frame."""
         today = clock.today()
-        matters = my_matters.nearest_open(db.session, scope.matters(), ON_A_PHONE)
+        matters, counts = my_matters.nearest_and_counts(db.session, scope.matters(),
+                                                        ON_A_PHONE, today)
         # Each card's words and links, made once for the page, not once per card.
         cards = [{"matter": m, "due": my_matters.due_date(m),
                   "mark": my_matters.due_mark(my_matters.due_date(m), today)}
@@ -115,7 +116,7 @@ class HomeView(AdminIndexView):
         return self.render("gridlink/home_phone.html",
                            grid=current_user.grid, grid_path=grid_path(current_user.grid),
                            cards=cards,
-                           counts=my_matters.open_counts(db.session, scope.matters(), today),
+                           counts=counts,
                            person_id=current_user.person_id,
                            may_ask_advice=ask_refusal(current_user) is None,
                            types={k: str(_(v)) for k, v in MATTER_TYPE_LABELS.items()},

@@ -13,6 +13,7 @@ import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
+from admin.cli_evidence import evidence_cli
 from admin.cli_grids_import import grids_import
 from admin.cli_locate import locate
 from admin.cli_matters import matters_cli
@@ -454,7 +455,7 @@ def tokens_revoke(prefix):
 
 
 COMMANDS = [db_cli, seed_cli, grids_cli, matters_cli, locate, audit_cli, users_cli, tokens_cli,
-            maps_cli, serve, worker, report_cli, escalate]
+            maps_cli, serve, worker, report_cli, escalate, evidence_cli]
 
 
 def init_app(app):

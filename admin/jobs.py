@@ -139,3 +139,20 @@ def run_task(run_id: str) -> None:
             execute(uuid.UUID(run_id))
         finally:
             db.session.remove()
+
+
+# Nightly at 03:17: evidence of outcome forms never saved, older than a day.
+@tasks.periodic(cron="17 3 * * *", periodic_id="evidence")
+@tasks.task(name="sweep_evidence", queue=QUEUE)
+def sweep_evidence_task(timestamp: int) -> None:
+    if _flask is None:
+        raise RuntimeError("the job runner was started without the Flask app")
+    from admin.outcome_files import sweep_unsaved
+
+    with _flask.app_context():
+        try:
+            swept = sweep_unsaved()
+            log.info("evidence sweep: %d records, %d files", len(swept.records),
+                     len(swept.files))
+        finally:
+            db.session.remove()

@@ -6,16 +6,27 @@ The type sent is the one sniffed when the file was accepted; browsers are told
 not to guess another (nosniff), and the file may run nothing (a sandboxing CSP).
 Pictures are shown inline; PDFs and HEIC photos are downloaded, under a plain
 name made here (the sender's file name is shown on the page, never sent as a
-header).
+header). And the sweep of files whose form was never saved (models.evidence.sweep).
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from flask import Response, abort, current_app
 
-from models.evidence import MAX_BYTES, Evidence, default_root, path_of
+from models import db
+from models.evidence import (
+    MAX_BYTES,
+    SWEEP_AFTER,
+    Evidence,
+    Swept,
+    default_root,
+    path_of,
+    remove_files,
+    sweep,
+)
 
 INLINE = {"jpeg", "png", "webp"}
 
@@ -27,6 +38,19 @@ def evidence_root() -> Path:
 def evidence_max_bytes() -> int:
     return int(current_app.config.get("EVIDENCE_MAX_BYTES") or MAX_BYTES)
 
+
+
+def sweep_unsaved(hours: float | None = None) -> Swept:
+    """Evidence of forms never saved, older than `hours` (GRIDLINK_EVIDENCE_SWEEP_HOURS,
+    default 24): the records removed and committed, then their files no other record
+    holds. What the command and the nightly job both do."""
+    if hours is None:
+        hours = current_app.config.get("EVIDENCE_SWEEP_HOURS")
+    older_than = timedelta(hours=float(hours)) if hours is not None else SWEEP_AFTER
+    swept = sweep(db.session, older_than)
+    db.session.commit()
+    remove_files(db.session, evidence_root(), swept)
+    return swept
 
 def send_evidence(evidence: Evidence, thumbnail: bool = False) -> Response:
     if thumbnail and not evidence.is_picture:

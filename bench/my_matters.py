@@ -57,7 +57,14 @@ from sqlalchemy import create_engine, event, select, text
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session
 
-from bench.common import engine_for, ensure_province, load_average, stopwatch, synthetic_url
+from bench.common import (
+    ROOT,
+    engine_for,
+    ensure_province,
+    load_average,
+    stopwatch,
+    synthetic_url,
+)
 from bench.serve import free_port, get, start_server
 
 WORKED = "gridlink_synthetic_worked"
@@ -237,12 +244,40 @@ def _setup(session, log) -> dict:
             "village_primary_matters": village_matters, "town_states": states}
 
 
+def _private_copy(worked: URL, database: str, log) -> URL:
+    """`database`, copied from the worked province when missing (the template must have
+    no other connection: retried for a few minutes)."""
+    copy = worked.set(database=database)
+    if _stage(copy) != "missing":
+        return copy
+    server = _server(worked)
+    try:
+        for attempt in range(10):
+            try:
+                with server.connect() as conn, stopwatch() as t:
+                    conn.execute(text(f'CREATE DATABASE "{database}" '
+                                      f'TEMPLATE "{worked.database}"'))
+                log(f"(i) {database}: a copy of {worked.database} in {t():.0f} s")
+                return copy
+            except Exception as e:  # someone is connected to the template
+                if attempt == 9:
+                    raise
+                log(f"(i) {database} not copied yet ({e.__class__.__name__}); retrying")
+                time.sleep(30)
+    finally:
+        server.dispose()
+    return copy
+
+
 def _password() -> str:
     return "Bench-" + secrets.token_urlsafe(12) + "-7q"
 
 
-def ensure_worked(source: URL, log=print, rebuild: bool = False) -> tuple[URL, dict]:
-    """The worked copy (made when missing), and fresh passwords for its accounts."""
+def ensure_worked(source: URL, log=print, rebuild: bool = False,
+                  database: str = WORKED) -> tuple[URL, dict]:
+    """The worked copy (made when missing), and fresh passwords for its accounts.
+    Another `database` is a private copy of the worked one (made from it when missing),
+    which this checkout may migrate without touching the one others measure."""
     from models.accounts import User
 
     worked = source.set(database=WORKED)
@@ -255,6 +290,8 @@ def ensure_worked(source: URL, log=print, rebuild: bool = False) -> tuple[URL, d
     stage = _stage(worked)
     if stage != "ready":
         setup = _make_worked(source, worked, log, stage)
+    if database != WORKED:
+        worked = _private_copy(worked, database, log)
     from models.migrate import upgrade
 
     engine = engine_for(worked)
@@ -349,43 +386,60 @@ ENDPOINTS = [  # name, account, path
 
 
 def measure(worked: URL, passwords: dict, *, requests: int, rounds: int, concurrency: int,
-            workers: int = 2, log=print) -> dict:
+            workers: int = 2, before: Path | None = None, log=print) -> dict:
+    """Each endpoint's figures, served by this checkout ("after") and, when `before`
+    names another checkout (e.g. `git archive` of an older commit), by that one too,
+    on the same database, the two servers taking turns in every round."""
     env = dict(os.environ, DATABASE_URL=worked.render_as_string(hide_password=False))
-    port = free_port()
-    server = start_server(env, port, workers)
+    roots = {"after": ROOT} | ({"before": Path(before)} if before else {})
+    servers, ports = {}, {}
     try:
-        cookies = {name: {"Cookie": sign_in(port, name, pw)} for name, pw in passwords.items()}
-        for name, account, path in ENDPOINTS:  # warm up: connections, templates, caches
-            _, failures = closed_loop(port, [path] * (workers * 10), cookies[account],
-                                      concurrency)
-            if failures:
-                raise RuntimeError(f"{name}: {failures[0]}")
-        log(f"(i) gunicorn, {workers} sync workers on 127.0.0.1:{port}; {concurrency} "
-            f"concurrent clients; {requests:,} requests per endpoint in {rounds} rounds "
-            f"taking turns; load average {load_average()}")
-        latencies = {name: [] for name, _, _ in ENDPOINTS}
-        failed = {name: 0 for name, _, _ in ENDPOINTS}
+        for label, root in roots.items():
+            ports[label] = free_port()
+            servers[label] = start_server(dict(env, PYTHONPATH=str(root)), ports[label],
+                                          workers, root)
+        cookies = {(label, name): {"Cookie": sign_in(port, name, pw)}
+                   for label, port in ports.items() for name, pw in passwords.items()}
+        for label, port in ports.items():  # warm up: connections, templates, caches
+            for name, account, path in ENDPOINTS:
+                _, failures = closed_loop(port, [path] * (workers * 10),
+                                          cookies[label, account], concurrency)
+                if failures:
+                    raise RuntimeError(f"{label}, {name}: {failures[0]}")
+        served = ", ".join(f"{label}: {root}" for label, root in roots.items())
+        log(f"(i) gunicorn, {workers} sync workers per checkout ({served}); "
+            f"{concurrency} concurrent clients; {requests:,} requests per endpoint in "
+            f"{rounds} rounds taking turns; "
+            f"load average {load_average()}")
+        keys = [(label, name) for label in ports for name, _, _ in ENDPOINTS]
+        latencies, failed = {k: [] for k in keys}, dict.fromkeys(keys, 0)
         per_round = max(1, requests // rounds)
         for n in range(rounds):
             log(f"    round {n + 1} of {rounds}, load average {load_average()}")
             for name, account, path in ENDPOINTS:
-                got, failures = closed_loop(port, [path] * per_round, cookies[account],
-                                            concurrency)
-                latencies[name] += got
-                failed[name] += len(failures)
+                for label, port in ports.items():
+                    got, failures = closed_loop(port, [path] * per_round,
+                                                cookies[label, account], concurrency)
+                    latencies[label, name] += got
+                    failed[label, name] += len(failures)
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
-    trivial = figures(latencies[ENDPOINTS[0][0]])
+        for server in servers.values():
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=30)
     result = {}
-    for name, account, path in ENDPOINTS:
-        f = figures(latencies[name]) | {"failures": failed[name], "path": path,
-                                         "account": account}
-        f["p50_ratio"] = f["p50_ms"] / trivial["p50_ms"]
-        f["p99_ratio"] = f["p99_ms"] / trivial["p99_ms"]
-        result[name] = f
-        log(f"    {name:34} p50 {f['p50_ms']:6.1f} ms ({f['p50_ratio']:4.2f}×)  "
-            f"p99 {f['p99_ms']:6.1f} ms ({f['p99_ratio']:4.2f}×)  {f['failures']} failures")
+    for label in ports:
+        trivial = figures(latencies[label, ENDPOINTS[0][0]])
+        result[label] = {}
+        log(f"    {label}:")
+        for name, account, path in ENDPOINTS:
+            f = figures(latencies[label, name]) | {"failures": failed[label, name],
+                                                   "path": path, "account": account}
+            f["p50_ratio"] = f["p50_ms"] / trivial["p50_ms"]
+            f["p99_ratio"] = f["p99_ms"] / trivial["p99_ms"]
+            result[label][name] = f
+            log(f"    {name:34} p50 {f['p50_ms']:6.1f} ms ({f['p50_ratio']:4.2f}×)  "
+                f"p99 {f['p99_ms']:6.1f} ms ({f['p99_ratio']:4.2f}×)  "
+                f"{f['failures']} failures")
     return result
 
 
@@ -429,31 +483,38 @@ def explain(worked: URL, password: str, path: str = "/admin/", username: str = T
 
 
 def run(*, requests: int = 1000, rounds: int = 4, concurrency: int = 4, rebuild=False,
-        show_plans=False, log=print) -> dict:
+        show_plans=False, database: str = WORKED, before: Path | None = None,
+        log=print) -> dict:
     source = synthetic_url("gridlink_synthetic")
     ensure_province(source)
-    worked, setup = ensure_worked(source, log, rebuild)
+    worked, setup = ensure_worked(source, log, rebuild, database)
     passwords = setup.pop("passwords")
     log(f"(i) accounts: {setup['accounts']}")
     result = {"setup": setup, "load_before": load_average()}
     if show_plans:
         result["explain"] = {path: explain(worked, passwords[TOWN], path, log=log)
                              for path in ("/admin/", "/admin/matter/")}
-    result["endpoints"] = measure(worked, passwords, requests=requests, rounds=rounds,
-                                  concurrency=concurrency, log=log)
+    served = measure(worked, passwords, requests=requests, rounds=rounds,
+                     concurrency=concurrency, before=before, log=log)
+    result["endpoints"] = served["after"]
+    if "before" in served:
+        result["before"] = served["before"]
     result["load_after"] = load_average()
     return result
 
 
 def summary(result: dict) -> list[tuple[str, str]]:
     rows = []
-    for name, f in result["endpoints"].items():
-        mark = ""
-        if name.startswith("我的事项"):
-            mark = ("  met" if f["p50_ratio"] <= GOAL and f["p99_ratio"] <= GOAL
-                    else "  NOT met")
-        rows.append((f"(i) {name}", f"p50 {f['p50_ms']:.1f} ms ({f['p50_ratio']:.2f}×), "
-                                    f"p99 {f['p99_ms']:.1f} ms ({f['p99_ratio']:.2f}×){mark}"))
+    for label in ("before", "endpoints"):
+        for name, f in result.get(label, {}).items():
+            mark = ""
+            if name.startswith("我的事项"):
+                mark = ("  met" if f["p50_ratio"] <= GOAL and f["p99_ratio"] <= GOAL
+                        else "  NOT met")
+            prefix = "(i) before: " if label == "before" else "(i) "
+            rows.append((prefix + name,
+                         f"p50 {f['p50_ms']:.1f} ms ({f['p50_ratio']:.2f}×), "
+                         f"p99 {f['p99_ms']:.1f} ms ({f['p99_ratio']:.2f}×){mark}"))
     return rows
 
 
@@ -466,11 +527,19 @@ def main(argv=None) -> None:
     parser.add_argument("--rebuild", action="store_true", help=f"make {WORKED} again")
     parser.add_argument("--explain", action="store_true",
                         help="EXPLAIN ANALYZE the home page's queries first")
+    parser.add_argument("--database", default=WORKED,
+                        help="measure this private copy of the worked province (made from "
+                             f"{WORKED} when missing, migrated to this checkout), leaving "
+                             f"{WORKED} as it is")
+    parser.add_argument("--before", type=Path,
+                        help="another checkout (e.g. `git archive` of an older commit) "
+                             "served in the same run, taking turns with this one")
     parser.add_argument("--json", dest="json_path")
     args = parser.parse_args(argv)
     print(f"(i) {time.strftime('%Y-%m-%d %H:%M')}, load average {load_average()}")
     result = run(requests=args.requests, rounds=args.rounds, concurrency=args.concurrency,
-                 rebuild=args.rebuild, show_plans=args.explain)
+                 rebuild=args.rebuild, show_plans=args.explain, database=args.database,
+                 before=args.before)
     print(f"\nsummary (goal: 我的事项 p50 and p99 ≤ {GOAL:g}× the trivial endpoint)")
     for key, value in summary(result):
         print(f"{key:44}  {value}")

@@ -55,11 +55,12 @@ def issue_token(env: dict, engine) -> str:
     return out.stdout.strip().splitlines()[-1]
 
 
-def start_server(env: dict, port: int, workers: int) -> subprocess.Popen:
+def start_server(env: dict, port: int, workers: int, root: Path = ROOT) -> subprocess.Popen:
+    """gunicorn serving the checkout at `root` (another one: a before/after comparison)."""
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind",
          f"127.0.0.1:{port}", "--timeout", "120", "admin.wsgi:app"],
-        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env=env, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         start_new_session=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

@@ -250,6 +250,7 @@ def reroute(session: Session, matter: Matter, grid: Grid, reason: str, *,
 # The grid steps of a matter's life (models.workflow) move it with these.
 workflow.lend_move("return", return_matter)
 workflow.lend_move("reroute", reroute)
+workflow.lend_move("place", pick_grid)
 
 
 # -- set-based: matters loaded in bulk with points -------------------------------------

@@ -32,7 +32,7 @@ from sqlalchemy import (
     func,
     select,
 )
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, joinedload, mapped_column, relationship
 from zxcvbn import zxcvbn
 from zxcvbn.matching import spatial_match
 
@@ -185,12 +185,27 @@ class User(db.Model):
         """The active account a session cookie names, if that session has not ended."""
         account, _, generation = session_id.partition(":")
         try:
-            user = session.get(cls, uuid.UUID(account))
+            # Every request loads its account: with its grid and the grid's parents up
+            # to the county (scope, 我的网格's path) but not their polygons, which few
+            # pages draw (a county's outline is megabytes); those that do load them then.
+            user = session.get(cls, uuid.UUID(account), options=(_GRID_PATH,))
         except ValueError:
             return None
         if user is None or not user.active or str(user.session_generation) != generation:
             return None
         return user
+
+
+def _without_polygon(option):
+    return option.defer(Grid.geom, raiseload=False)
+
+
+# An account's grid and its parents up to the county (a microgrid has three), loaded
+# in one query with the account, without their polygons.
+_GRID_PATH = _without_polygon(joinedload(User.grid))
+_GRID_PATH = _without_polygon(_GRID_PATH.joinedload(Grid.parent))
+_GRID_PATH = _without_polygon(_GRID_PATH.joinedload(Grid.parent))
+_GRID_PATH = _without_polygon(_GRID_PATH.joinedload(Grid.parent))
 
 
 class LoginAttempt(db.Model):

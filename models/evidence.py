@@ -16,7 +16,10 @@ hash, which no page or URL shows.
 
 A file is recorded when it is accepted, before the outcome it belongs to is saved
 (so that a form sent back for a missing answer keeps it); one whose form was never
-saved stays recorded, named by no outcome. Sweeping those is still to be done.
+saved stays recorded, named by no outcome. `sweep` removes those records once they
+are older than a day (GRIDLINK_EVIDENCE_SWEEP_HOURS, `gridlink evidence sweep
+--older-than H`, and a nightly job), and `remove_files`, after the commit, the files
+no record names any more: a file shared by hash with evidence still in use stays.
 """
 
 from __future__ import annotations
@@ -34,9 +37,21 @@ from zoneinfo import ZoneInfo
 from geoalchemy2 import Geometry, WKBElement, WKTElement
 from geoalchemy2.shape import to_shape
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, func
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    exists,
+    func,
+    literal_column,
+    select,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from models import clock
 from models.base import db, uuid_pk
 from models.database import var_dir
 from models.grids import N_
@@ -241,8 +256,10 @@ def path_of(root: Path, sha256: str, thumbnail: bool = False) -> Path:
 
 
 def _write(path: Path, data: bytes) -> None:
-    """Write once, atomically: a file of this name already holds these bytes."""
+    """Write once, atomically: a file of this name already holds these bytes (then its
+    time is renewed, so that a sweep running now leaves it to the new upload)."""
     if path.exists():
+        os.utime(path)
         return
     for folder in (path.parent.parent.parent, path.parent.parent, path.parent):
         folder.mkdir(mode=0o700, exist_ok=True)
@@ -294,3 +311,73 @@ def store(session: Session, matter: Matter, kind: str, stream, name: str, *, roo
     session.add(evidence)
     session.flush()
     return evidence
+
+
+# --- files of forms never saved ------------------------------------------------------------
+
+SWEEP_AFTER = timedelta(hours=24)  # GRIDLINK_EVIDENCE_SWEEP_HOURS
+
+
+@dataclass
+class Swept:
+    """What a sweep removed: evidence records (by matter) and the hashes they held."""
+
+    records: list[dict]
+    cutoff: datetime
+    hashes: set[str]
+    files: list[str] | None = None  # set by remove_files: the files deleted
+
+
+def _named_by_an_outcome():
+    """SQL: an outcome of the evidence's matter names it, in any version and any field
+    (file ids are strings anywhere in the outcome's data, rows included)."""
+    from models.outcomes import Outcome
+
+    return exists().where(
+        Outcome.matter_id == Evidence.matter_id,
+        func.jsonb_path_exists(Outcome.data, literal_column("'$.** ? (@ == $id)'::jsonpath"),
+                               func.jsonb_build_object("id", func.cast(Evidence.id, String))))
+
+
+def sweep(session: Session, older_than: timedelta = SWEEP_AFTER,
+          now: datetime | None = None) -> Swept:
+    """Remove the evidence records no outcome names that were uploaded more than
+    `older_than` ago (a form never saved); flushes. The files go with
+    `remove_files`, after the caller commits: a file is never gone while a record
+    that may still come back names it."""
+    cutoff = (now or clock.now()) - older_than
+    # The matter's row lock, skipping matters locked now: an outcome being saved holds
+    # it (models.workflow.begin), so its files are not swept from under it.
+    unused = list(session.scalars(
+        select(Evidence).join(Matter, Matter.id == Evidence.matter_id)
+        .where(Evidence.uploaded_at < cutoff, ~_named_by_an_outcome())
+        .order_by(Evidence.uploaded_at).with_for_update(of=Matter, skip_locked=True)))
+    records = [{"id": str(e.id), "matter_id": str(e.matter_id), "name": e.name,
+                "kind": e.kind, "size": e.size, "uploaded_at": e.uploaded_at.isoformat()}
+               for e in unused]
+    hashes = {e.sha256 for e in unused}
+    for evidence in unused:
+        session.delete(evidence)
+    session.flush()
+    return Swept(records, cutoff, hashes)
+
+
+def remove_files(session: Session, root: Path, swept: Swept) -> list[str]:
+    """Delete the files (and thumbnails) of the swept hashes that no evidence record
+    holds now — a photo also kept for an outcome is shared by hash and stays — and
+    that no upload has renewed since the sweep's cutoff. The paths deleted."""
+    still_held = set(session.scalars(select(Evidence.sha256).where(
+        Evidence.sha256.in_(swept.hashes)))) if swept.hashes else set()
+    removed = []
+    for digest in sorted(swept.hashes - still_held):
+        for path in (path_of(root, digest), path_of(root, digest, thumbnail=True)):
+            try:
+                if datetime.fromtimestamp(path.stat().st_mtime, swept.cutoff.tzinfo) \
+                        >= swept.cutoff:
+                    continue  # uploaded again just now
+                path.unlink()
+            except FileNotFoundError:
+                continue
+            removed.append(str(path))
+    swept.files = removed
+    return removed

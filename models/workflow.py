@@ -8,7 +8,8 @@ the grid cannot be reached the town's centre (微网格治理服务中心) helps
   field worker  无法完成 fail (with a reason from FAIL_REASONS); the outcome (→ done)
                 is models.outcomes', through the same `step`
   court         撤回 cancel, 催办 chase, 请镇街中心协助 escalate, 确认办结 confirm,
-                退回补充 send back, 改派 re-route (to any grid)
+                退回补充 send back, 改派 re-route (to any grid), 选定网格 place a
+                matter waiting in the review or manual queue (from the queue page)
   town centre   接办 take an escalated matter, 改派 re-dispatch inside its town,
                 记录处理情况 note what it did (contacted the liaison...)
   committee     on a matter escalated to it or called urgent: 改派 re-assign inside
@@ -54,7 +55,13 @@ from models.assignments import Assignment
 from models.audit import Actor, append, current_actor
 from models.base import db, uuid_pk
 from models.grids import N_, Grid
-from models.matters import OPEN_STATES, Matter, MatterState, TransitionError
+from models.matters import (
+    OPEN_STATES,
+    WAITING_FOR_A_PERSON,
+    Matter,
+    MatterState,
+    TransitionError,
+)
 from models.roster import Person, RosterEntry, RosterRole
 
 S = MatterState
@@ -110,6 +117,8 @@ STEPS: dict[str, Step] = {
                       needs_note=True),
     "take": Step(N_("Take over"), (S.escalated,), S.accepted, ("town",)),
     "reroute": Step(N_("Re-route"), _MOVABLE, S.assigned, ("court",), needs_note=True),
+    # From the queue page: a candidate the geocoder offered, or a point on the map.
+    "place": Step(N_("Place in a grid"), WAITING_FOR_A_PERSON, S.assigned, ("court",)),
     "redispatch": Step(N_("Re-dispatch within the town"), _MOVABLE, S.assigned, ("town",),
                        needs_note=True),
     # The escalation ladder (models.escalation).
@@ -377,9 +386,9 @@ def lend_move(name: str, function: Callable) -> None:
     _MOVES[name] = function
 
 
-def _grid_move(name: str, session, matter, *args, actor) -> None:
+def _grid_move(name: str, session, matter, *args, actor, **kwargs) -> None:
     try:
-        _MOVES[name](session, matter, *args, actor=actor)
+        _MOVES[name](session, matter, *args, actor=actor, **kwargs)
     except ValueError as e:  # geo.assign.RoutingError
         if not hasattr(e, "template"):
             raise
@@ -433,10 +442,24 @@ def move_to_grid(session, matter, actor, name: str, grid: Grid | None,
                 data={"grid": {"code": grid.code, "name": grid.name}})
 
 
+def place(session, matter, actor, grid: Grid, *, method: str) -> MatterStep:
+    """选定网格: the filing court places a matter waiting for a person (review, manual,
+    or returned by a grid) in a grid — a candidate the geocoder offered ("candidate")
+    or the grid under a point picked on the map ("map"); geo.assign.pick_grid assigns
+    it. A step like the others: the history shows who placed it, when and where."""
+    _check(session, matter, actor, "place", STEPS["place"])
+
+    def move():
+        _grid_move("place", session, matter, grid, actor=actor, method=method)
+
+    return step(session, matter, actor, "place", STEPS["place"].to, move=move,
+                data={"grid": {"code": grid.code, "name": grid.name}, "method": method})
+
+
 def take_step(session: Session, matter: Matter, actor, name: str, *, reason=None, note=None,
               worker: Person | None = None, grid: Grid | None = None) -> MatterStep:
     """One step by its name, as the pages, the API and the command line ask for it."""
-    if name not in STEPS or name == "finish":
+    if name not in STEPS or name in ("finish", "place"):
         raise StepError("invalid", N_("Unknown step: %(step)s."), step=name)
     if name == "dispatch":
         return dispatch(session, matter, actor, worker, note=note)

@@ -1108,6 +1108,14 @@ ZH = {
         "地图边界已重建：%(counties)s 个县（市、区），%(towns)s 个镇（街），%(villages)s 个村（社区）",
 }
 
+# 我的事项, the light phone page of a grid's people (issue 11, h11).
+ZH.update({
+    "My matters": "我的事项",
+    "The nearest %(shown)s of %(open)s open matters.": "显示期限最近的 %(shown)s 件，共 %(open)s 件在办。",
+    "Show my grid on the map": "在地图上查看我的网格",
+    "Place in a grid": "选定网格",
+})
+
 # Grid-side requests: risk reports (风险信息) and legal advice (法律咨询), models/requests.py.
 ZH.update({
     "My consultations": "我的咨询",
@@ -1245,6 +1253,7 @@ ZH.update({
     "Matters escalated to the county committee": "升级至县委政法委的事项",
     "Nothing is escalated to the county committee.": "暂无升级至县委政法委的事项。",
     "Urgent assistance": "紧急协助",
+    "Due by": "办理期限",
     "Choose a grid of your county": "选择本县（区）的网格",
     "Choose a grid of your county.": "请选择本县（区）的网格。",
     "What was done (e.g. called the liaison)": "处理情况（如：已电话联系网格长）",

@@ -158,6 +158,8 @@ def test_a_grid_home_names_the_grid_and_maps_it_on_a_phone(new_page, artifacts, 
     page = new_page()
     page.set_viewport_size({"width": 360, "height": 740})
     browser_sign_in(page, username)
+    assert not [u for u in page.requests if "leaflet" in u]  # the map when asked for
+    page.click("#gridlink-show-map")
     overview = page.locator("[data-role=gridlink-overview][data-loaded]")
     overview.wait_for()
     assert page.locator("#gridlink-home-title").inner_text() == f"我的网格：{name}"

@@ -75,7 +75,7 @@ def test_the_liaison_accepts_and_dispatches_on_a_phone_and_the_worker_sees_it(
 
     worker = on_phone(new_page, "demo_worker")
     worker.goto(worker.base + "/admin/")
-    worker.click(f'#gridlink-open tr[data-case="{matter.case_number}"] a')
+    worker.click(f'#gridlink-open [data-case="{matter.case_number}"] a')
     expect(worker.locator("#gridlink-step-fail button")).to_have_text("无法完成")
     expect(worker.locator("#step-fail-reason")).to_contain_text("下落不明")
     expect(worker.locator("#gridlink-field-worker")).to_be_visible()

@@ -10,15 +10,18 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+import uuid
 
+from flask import url_for
 from flask_admin import AdminIndexView, expose
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from admin.auth import current_scope
 from admin.views.deadline_marks import due_html
+from admin.views.formatters import local_time
 from admin.views.grids import LEVEL_LABELS
 from admin.views.legal_advice import home_requests
 from admin.views.matter_formatters import grid_path, label
@@ -33,18 +36,25 @@ from models import (
     RosterEntry,
     RosterRole,
     db,
+    my_matters,
 )
 from models.accounts import Role
+from models.deadlines import Marks
+from models.escalation import shows_urgent
 from models.matter_types import MATTER_TYPE_LABELS
 from models.matters import (
-    DUE_SOON_DAYS,
     OPEN_STATES,
     STATE_LABELS,
     WAITING_FOR_A_PERSON,
     MatterState,
 )
+from models.requests import ask_refusal
 
 LISTED = 50  # matters shown in each list of a home page
+ON_A_PHONE = 20  # cards on 我的事项: the nearest; "all matters" lists the rest
+
+
+_SOME_ID = uuid.UUID(int=0)  # stands for a matter's id in a link made once per page
 
 
 def county_table(scope) -> list[dict]:
@@ -96,28 +106,43 @@ class HomeView(AdminIndexView):
         return self._overview(scope)
 
     def _grid_home(self, scope):
-        """A grid's people: their grid, and its open matters by deadline."""
-        today = date.today()
-        open_here = self._matters(scope.matters(), Matter.state.in_(OPEN_STATES))
-        return self.render("gridlink/home_matters.html", home="grid",
+        """A grid's people on their phones (我的事项): their grid, the counts of all its
+        open matters, the nearest as cards, outside the admin's heavy frame."""
+        marks = Marks(db.session)
+        matters, counts = my_matters.nearest_and_counts(db.session, scope.matters(),
+                                                        ON_A_PHONE, marks)
+        # Each card's words and links, made once for the page, not once per card.
+        cards = []
+        for m in matters:
+            due = my_matters.due_at(m)
+            cards.append({"matter": m, "due": local_time(due) if due else None,
+                          "mark": my_matters.due_mark(due, marks),
+                          "rule": due_html(m), "urgent_call": shows_urgent(m)})
+        return self.render("gridlink/home_phone.html",
                            grid=current_user.grid, grid_path=grid_path(current_user.grid),
-                           lists=[{"id": "gridlink-open", "title": "open", "rows": open_here}],
-                           counts=_counts(open_here, today), **_labels(today),
-                           **home_requests(scope))
+                           cards=cards,
+                           counts=counts,
+                           person_id=current_user.person_id,
+                           may_ask_advice=ask_refusal(current_user) is None,
+                           types={k: str(_(v)) for k, v in MATTER_TYPE_LABELS.items()},
+                           states={k: str(_(v)) for k, v in STATE_LABELS.items()},
+                           details_url=url_for("matter.details_view") + "?id=",
+                           outcome_url=url_for("matter.outcome_view", id=_SOME_ID),
+                           some_id=str(_SOME_ID), **home_requests(scope))
 
     def _court_home(self, scope):
         """Court staff: what waits for the court, and what is overdue."""
-        today = date.today()
+        marks = Marks(db.session)
         waiting = self._matters(scope.matters_to_act_on(),
                                 Matter.state.in_(WAITING_FOR_A_PERSON))
         overdue = self._matters(scope.matters(), Matter.state.in_(OPEN_STATES),
-                                Matter.deadline < today)
+                                my_matters.due_on() < marks.now)
         return self.render("gridlink/home_matters.html", home="court",
                            court=current_user.court,
                            lists=[{"id": "gridlink-waiting", "title": "waiting", "rows": waiting},
                                   {"id": "gridlink-overdue", "title": "overdue", "rows": overdue}],
                            counts={"waiting": len(waiting), "overdue": len(overdue)},
-                           **_labels(today), **home_requests(scope))
+                           **_labels(marks), **home_requests(scope))
 
     @staticmethod
     def _matters(*conditions) -> list[Matter]:
@@ -125,7 +150,7 @@ class HomeView(AdminIndexView):
             select(Matter).where(*conditions)
             .options(joinedload(Matter.court),
                      joinedload(Matter.assignments).joinedload(Assignment.grid))
-            .order_by(Matter.deadline.asc().nulls_last(), Matter.created_at)
+            .order_by(my_matters.due_on().asc().nulls_last(), Matter.created_at)
             .limit(LISTED)).unique().all()
 
     def _overview(self, scope):
@@ -159,14 +184,7 @@ class HomeView(AdminIndexView):
                            committee_home=scope.role is Role.committee)
 
 
-def _counts(matters: list[Matter], today: date) -> dict:
-    soon = today + timedelta(days=DUE_SOON_DAYS)
-    return {"open": len(matters),
-            "overdue": sum(1 for m in matters if m.deadline and m.deadline < today),
-            "due_soon": sum(1 for m in matters if m.deadline and today <= m.deadline <= soon)}
-
-
-def _labels(today: date) -> dict:
+def _labels(marks: Marks) -> dict:
     return {"types": MATTER_TYPE_LABELS, "states": STATE_LABELS, "label": label,
-            "today": today, "soon": today + timedelta(days=DUE_SOON_DAYS),
+            "marks": marks, "due_at": my_matters.due_at, "due_mark": my_matters.due_mark,
             "due_html": due_html}

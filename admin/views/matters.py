@@ -83,6 +83,10 @@ ROUTABLE = (GridLevel.town, GridLevel.village)
 # Outlines on a matter's small map: simplified to about 20 m, plenty at village scale.
 OUTLINE_TOLERANCE = 0.0002
 
+# Steps taken on pages of their own: the outcome form, the re-route box with its map
+# search, the queue page's placing.
+ELSEWHERE = ("finish", "reroute", "place")
+
 
 class RerouteForm(SecureForm):
     code = HiddenField()
@@ -416,7 +420,7 @@ class MatterView(OutcomePages, MatterPdfMixin, MatterExport, ScopedModelView):
         # Recording the outcome has its own forms (models.outcomes), re-routing its own
         # box with the map search (may_reroute).
         may_reroute = "reroute" in steps
-        steps = [s for s in steps if s not in ("finish", "reroute")]
+        steps = [s for s in steps if s not in ELSEWHERE]
         return dict(
             actions=steps, step_rules=workflow.STEPS, step_form=StepForm(),
             may_reroute=may_reroute,
@@ -443,7 +447,7 @@ class MatterView(OutcomePages, MatterPdfMixin, MatterExport, ScopedModelView):
         asker's to take, 404 when the asker does not see the matter."""
         name = step
         form = StepForm(request.form)
-        if not form.validate() or name not in workflow.STEPS or name in ("finish", "reroute"):
+        if not form.validate() or name not in workflow.STEPS or name in ELSEWHERE:
             abort(400)
         session, actor = db.session, current_user._get_current_object()
         note = form.note.data if name != "return" else (

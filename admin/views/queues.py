@@ -5,8 +5,9 @@ village name two towns share, a point on a shared edge) and matters a grid
 returned as "not ours"; the manual queue those for which no grid was found.
 Nothing is guessed: a person picks one of the candidates, or clicks on the map
 where the debtor lives (the page asks /api/v1/locate which grid is there), and
-geo.assign.pick_grid assigns it. A queue is work: court staff see the matters
-their court acts on (Scope.matters_to_act_on: their own court's and its
+models.workflow.place assigns it (geo.assign.pick_grid) as a step of the matter's
+life: its history shows who placed it, when, where and how. A queue is work: court
+staff see the matters their court acts on (Scope.matters_to_act_on: their own court's and its
 tribunals', not those an intermediate court only supervises), admins every court's.
 """
 
@@ -35,15 +36,17 @@ from admin.views.matter_formatters import (
 )
 from admin.views.matters import address_points, grid_outlines, routable_grid, where_it_is
 from admin.views.secure import refuse
-from geo.assign import RoutingError, pick_grid
+from geo.assign import RoutingError
 from models import (
     Assignment,
     Grid,
     Matter,
     MatterAddress,
     MatterState,
+    StepError,
     TransitionError,
     db,
+    workflow,
 )
 from models.assignments import METHOD_LABELS
 from models.matter_types import MATTER_TYPE_LABELS
@@ -160,9 +163,9 @@ class QueueView(BaseView):
                   "error")
             return redirect(url_for(".index", _anchor=f"matter-{id}"))
         try:
-            pick_grid(db.session, matter, grid, method=form.method.data,
-                      actor=current_user._get_current_object())
-        except (TransitionError, RoutingError) as e:
+            workflow.place(db.session, matter, current_user._get_current_object(), grid,
+                           method=form.method.data)
+        except (TransitionError, RoutingError, StepError) as e:
             db.session.rollback()
             flash(say(e), "error")
             return redirect(url_for(".index", _anchor=f"matter-{id}"))

@@ -105,5 +105,5 @@ def test_a_file_uploaded_again_since_the_cutoff_stays(runner, session, root,  # 
 
 def test_the_sweep_runs_nightly_as_a_periodic_job():
     [periodic] = [p for p in tasks.periodic_registry.periodic_tasks.values()
-                  if p.task.name == "sweep_evidence"]
+                  if p.task.name.split(":")[-1] == "sweep_evidence"]  # namespaced in an app
     assert periodic.cron == "17 3 * * *"

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from geo.assign import file_matter
-from models import Assignment, Court, Grid, Matter, MatterState, Precedence, RosterEntry
+from models import Assignment, Court, Grid, Matter, MatterState, Precedence, RosterEntry, clock
 from models.filing import AddressInput, MatterInput
 from models.identity import id_check_character
 from models.places import PlaceAlias
@@ -439,8 +439,11 @@ def test_a_liaisons_home_is_their_grid_and_its_open_matters_by_deadline(client_a
                          deadline=date.today() + timedelta(days=1), debtor_name="赵某")
     elsewhere = file_directly(session, YUNCHENG_COURT, "（2026）粤5302执303号",
                               NEIGHBOUR_ADDRESS)
+    # The rules' deadlines (models.deadlines) are what the marks follow: to accept.
     session.execute(Matter.__table__.update().where(Matter.id == later.id)
-                    .values(deadline=date.today() - timedelta(days=2)))  # now overdue
+                    .values(accept_due_at=clock.now() - timedelta(days=2)))  # now overdue
+    session.execute(Matter.__table__.update().where(Matter.id == soon.id)
+                    .values(accept_due_at=clock.now() + timedelta(hours=2)))
     for username in ("demo_liaison", "demo_worker"):
         page = english(client_as(username)).get("/admin/").get_data(as_text=True)
         assert "My grid: 星岩社区" in page and "云城区 / 云城街道 / 星岩社区" in page
@@ -448,18 +451,18 @@ def test_a_liaisons_home_is_their_grid_and_its_open_matters_by_deadline(client_a
         assert table.index(later.case_number) < table.index(soon.case_number)
         assert elsewhere.case_number not in page
         assert counts(page) == {k: n + 1 for k, n in before[username].items()}
-        assert "Overdue" in table and "Due soon" in table
+        assert "gridlink-mark-overdue" in table and "gridlink-mark-due-soon" in table
         assert 'data-role="gridlink-overview"' in page  # their grid, on a map
 
 
 def test_a_courts_home_shows_what_waits_for_it_and_what_is_overdue(client_as, session):
-    from datetime import date, timedelta
+    from datetime import timedelta
     waiting = file_directly(session, YUNCHENG_COURT, "（2026）粤5302执304号",
                             AMBIGUOUS_ADDRESS)
     late = file_directly(session, YUNCHENG_COURT, "（2026）粤5302执305号", XINGYAN_ADDRESS)
     other = file_directly(session, LUODING_COURT, "（2026）粤5381执306号", XINGYAN_ADDRESS)
     session.execute(Matter.__table__.update().where(Matter.id.in_([late.id, other.id]))
-                    .values(deadline=date.today() - timedelta(days=1)))
+                    .values(accept_due_at=clock.now() - timedelta(days=1)))
     page = english(client_as("demo_court_yuncheng")).get("/admin/").get_data(as_text=True)
     assert waiting.state is MatterState.review
     assert waiting.case_number in page[page.index('id="gridlink-waiting"'):]

@@ -49,6 +49,7 @@ from models.audit import Actor, append, current_actor
 from models.base import db, uuid_pk
 from models.grids import N_, Grid
 from models.matters import OPEN_STATES, Matter, MatterState, TransitionError
+from models.notifications import notify_step
 from models.roster import Person, RosterEntry, RosterRole
 
 S = MatterState
@@ -306,6 +307,7 @@ def step(session: Session, matter: Matter, actor, name: str, to_state: MatterSta
            after={"step": name, "state": matter.state.value, "reason": row.reason_code,
                   "note": row.note, "version": matter.version, **(data or {})},
            actor=_audit_actor(actor))
+    notify_step(session, matter, row)  # who hears of it (chase, send back, return, confirm)
     return row
 
 

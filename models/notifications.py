@@ -122,6 +122,14 @@ def unread_count(session: Session, account_id, cap: int = BADGE_CAP) -> int:
     return session.scalar(select(func.count()).select_from(unread))
 
 
+def unread_of_account(cap: int = BADGE_CAP):
+    """unread_count as a column of the accounts row being loaded (see User.unread)."""
+    unread = (select(literal(1)).select_from(Notification)
+              .where(Notification.account_id == User.id, Notification.read_at.is_(None))
+              .correlate(User).limit(cap + 1).subquery())
+    return select(func.count()).select_from(unread).scalar_subquery()
+
+
 def badge(count: int, cap: int = BADGE_CAP) -> str:
     return f"{cap}+" if count > cap else str(count)
 

@@ -198,3 +198,27 @@ def test_the_inbox_page_reads_in_chinese(client_as, session, username):
     give(session, username, 1)
     page = client_as(username).get("/admin/inbox/").get_data(as_text=True)
     assert "通知" in page and "全部标为已读" in page and "标为已读" in page
+
+
+def test_the_bell_costs_no_query_of_its_own(client_as, session, app):
+    """The count comes with the account that every page loads anyway (admin.auth's
+    user loader), in the same statement: the badge adds no round trip to a page."""
+    from sqlalchemy import event
+
+
+    give(session, "demo_liaison", 2)
+    liaison = client_as("demo_liaison")
+    statements = []
+
+    def note(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    engine = session.get_bind().engine
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        page = liaison.get("/admin/auth/password").get_data(as_text=True)
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    assert '"gridlink-unread">2<' in bell(page)
+    [counting] = [s for s in statements if "notifications" in s]
+    assert "FROM accounts" in counting

@@ -100,5 +100,7 @@ def bell() -> str | None:
     account = _signed_in_account()
     if account is None or g.get("api_token") is not None:
         return None
-    count = unread_count(db.session, account.id)
+    count = account.unread  # loaded with the account (admin.auth.load_user)
+    if count is None:  # the account was reloaded since, without it
+        count = unread_count(db.session, account.id)
     return badge(count) if count else ""

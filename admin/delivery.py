@@ -29,9 +29,12 @@ def deliver_now(app: Flask) -> dict[str, int]:
     """One delivery pass with the app's configuration (GRIDLINK_SMS_*)."""
     config = app.config
     with app.app_context():
-        return deliver_due(db.engine.begin, from_config(config), render,
-                           tries=int(config.get("SMS_TRIES") or 6),
-                           backoff=float(config.get("SMS_BACKOFF") or 30))
+        try:
+            return deliver_due(db.engine.begin, from_config(config), render,
+                               tries=int(config.get("SMS_TRIES") or 6),
+                               backoff=float(config.get("SMS_BACKOFF") or 30))
+        finally:
+            db.session.remove()
 
 
 def _app() -> Flask:

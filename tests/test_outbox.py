@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from test_inbox import give
 from test_workflow import a_matter, account
 
+from admin import jobs as admin_jobs
 from admin.delivery import render
 from admin.jobs import runner
 from models import Notification, Outbox, clock, db
@@ -243,11 +244,16 @@ def test_procrastinates_worker_delivers_what_notify_queued(scratch_database, com
         finally:
             liaison.person.phone = phone
             session.commit()
+    # The runner's tasks work in the app last given to it: ours here, then the one
+    # before again (an earlier test's app may still hold a connection it opened after
+    # disposing its engine; dropping the last reference to it would close it by GC).
+    previous = admin_jobs._flask
     jobs = runner(app.config["SQLALCHEMY_DATABASE_URI"], app)
     worker = threading.Thread(target=jobs.run_worker,
                               kwargs={"wait": False, "install_signal_handlers": False})
     worker.start()
     worker.join(timeout=120)
+    admin_jobs._flask = previous
     with app.app_context():
         db.engine.dispose()
     assert sorted(body["to"] for _, _, body in sms.seen) == ["13800003333"] * 2

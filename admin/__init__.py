@@ -6,11 +6,13 @@ import os
 
 from flask import Flask
 
-from admin import (  # noqa: F401 (api_matters, api_outcomes: API routes)
+from admin import (  # noqa: F401 (api_*: API routes; delivery: job tasks)
     api_matters,
+    api_notifications,
     api_outcomes,
     assets,
     auth,
+    delivery,
     errors,
     headers,
     i18n,

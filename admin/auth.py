@@ -23,6 +23,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user, login_user, logout_user
 from sqlalchemy import or_, select, update
+from sqlalchemy.orm import with_expression
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
@@ -30,13 +31,19 @@ from models import ApiToken, LoginAttempt, User, db
 from models.access import Scope
 from models.accounts import PasswordRejected, lock_sign_in, throttled_until
 from models.audit import Actor, append, set_actor_provider
+from models.notifications import unread_of_account
 
 login_manager = LoginManager()
 
 
 @login_manager.user_loader
 def load_user(session_id: str) -> User | None:
-    return User.from_session_id(db.session, session_id)
+    return User.from_session_id(db.session, session_id, options=WITH_UNREAD)
+
+
+# The bell's count comes in the statement that loads the account: no round trip of its
+# own per page. Built once: a new expression per request would be compiled per request.
+WITH_UNREAD = (with_expression(User.unread, unread_of_account()),)
 
 
 def client_address() -> str:

@@ -26,6 +26,7 @@ from models.matters import (
     Urgency,
 )
 from models.notifications import Notification
+from models.outbox import Outbox
 from models.outcomes import Evidence, Outcome
 from models.places import GazetteerVersion, PlaceAlias
 from models.record_forms import OutcomeKind, RecordForm
@@ -83,6 +84,7 @@ __all__ = [
     "MatterStep",
     "MatterType",
     "Notification",
+    "Outbox",
     "Outcome",
     "OutcomeKind",
     "PassCounts",

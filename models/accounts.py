@@ -32,7 +32,14 @@ from sqlalchemy import (
     func,
     select,
 )
-from sqlalchemy.orm import Mapped, Session, joinedload, mapped_column, relationship
+from sqlalchemy.orm import (
+    Mapped,
+    Session,
+    joinedload,
+    mapped_column,
+    query_expression,
+    relationship,
+)
 from zxcvbn import zxcvbn
 from zxcvbn.matching import spatial_match
 
@@ -137,6 +144,9 @@ class User(db.Model):
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Part of every session cookie (get_id): raising it ends every session at once.
     session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The bell's unread count, when the request's account was loaded with it
+    # (admin.auth.load_user); None otherwise. Not a column.
+    unread: Mapped[int | None] = query_expression()
 
     court: Mapped[Court | None] = relationship()
     grid: Mapped[Grid | None] = relationship()
@@ -181,14 +191,15 @@ class User(db.Model):
         return f"{self.id}:{self.session_generation or 0}"
 
     @classmethod
-    def from_session_id(cls, session: Session, session_id: str) -> User | None:
-        """The active account a session cookie names, if that session has not ended."""
+    def from_session_id(cls, session: Session, session_id: str, options=()) -> User | None:
+        """The active account a session cookie names, if that session has not ended
+        (loaded with `options`, e.g. an expression for `unread`)."""
         account, _, generation = session_id.partition(":")
         try:
             # Every request loads its account: with its grid and the grid's parents up
             # to the county (scope, 我的网格's path) but not their polygons, which few
             # pages draw (a county's outline is megabytes); those that do load them then.
-            user = session.get(cls, uuid.UUID(account), options=(_GRID_PATH,))
+            user = session.get(cls, uuid.UUID(account), options=(_GRID_PATH, *options))
         except ValueError:
             return None
         if user is None or not user.active or str(user.session_generation) != generation:

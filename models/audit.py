@@ -180,8 +180,9 @@ SECRET = {"password_hash", "token_hash"}  # recorded as changed, never copied
 
 def _columns(obj) -> dict:
     mapper = inspect(obj).mapper
+    # Stored columns only (not a query expression such as User.unread).
     values = {c.key: _canonical(getattr(obj, c.key)) for c in mapper.column_attrs
-              if c.key not in SECRET}
+              if c.key not in SECRET and getattr(c.columns[0], "table", None) is not None}
     for rel in mapper.relationships:
         if rel.secondary is not None:
             values[rel.key] = sorted(str(o.id) for o in getattr(obj, rel.key))

@@ -62,6 +62,7 @@ from models.matters import (
     MatterState,
     TransitionError,
 )
+from models.notifications import notify_step
 from models.roster import Person, RosterEntry, RosterRole
 
 S = MatterState
@@ -336,6 +337,7 @@ def step(session: Session, matter: Matter, actor, name: str, to_state: MatterSta
            after={"step": name, "state": matter.state.value, "reason": row.reason_code,
                   "note": row.note, "version": matter.version, **(data or {})},
            actor=_audit_actor(actor))
+    notify_step(session, matter, row)  # who hears of it (chase, send back, return, confirm)
     return row
 
 

@@ -1277,6 +1277,25 @@ ZH.update({
     "Escalated to the county committee": "升级至县委政法委",
 })
 
+# Notifications: the inbox, the bell, the steps that tell someone (models/notifications.py).
+ZH.update({
+    "Notifications": "通知",
+    "%(n)s unread": "%(n)s 条未读",
+    "Show all": "显示全部",
+    "Show unread only": "只看未读",
+    "Mark all read": "全部标为已读",
+    "Mark read": "标为已读",
+    "New": "新",
+    "Newer": "较新",
+    "Older": "较早",
+    "No notifications.": "暂无通知。",
+    "%(n)s notifications marked read.": "已将 %(n)s 条通知标为已读。",
+    "%(court)s chased matter %(case)s: please act on it.": "%(court)s催办事项%(case)s，请尽快处理。",
+    "Matter %(case)s was sent back for more: %(note)s": "事项%(case)s被退回补充：%(note)s",
+    "Matter %(case)s was returned by the grid: %(note)s": "事项%(case)s被网格退回（不属本网格）：%(note)s",
+    "The court confirmed matter %(case)s as completed.": "法院已确认事项%(case)s办结。",
+})
+
 ROOT = Path(__file__).resolve().parent.parent
 PO = ROOT / "admin/translations/zh_Hans_CN/LC_MESSAGES/messages.po"
 

@@ -21,6 +21,7 @@ from admin.views.formatters import local_time
 from admin.views.grids import GenerationView, GridHistoryView, GridView
 from admin.views.home import HomeView
 from admin.views.imports import ImportView
+from admin.views.inbox import InboxView, bell
 from admin.views.jobs import JobView
 from admin.views.legal_advice import AdviceView, MyAdviceView
 from admin.views.locate import LocateView
@@ -141,8 +142,10 @@ def init_app(app: Flask) -> None:
     admin.add_view(JobView(name=_l("Background jobs"), category=_l("Matters"),
                            endpoint="jobs"))
     admin.add_view(AuthView(name=_l("Sign in"), endpoint="auth", url="/admin/auth"))
+    admin.add_view(InboxView(name=_l("Notifications"), endpoint="inbox", url="/admin/inbox"))
 
     app.add_template_filter(local_time, "local_time")
+    app.add_template_global(bell, "gridlink_bell")
 
     @app.route("/")
     def root():

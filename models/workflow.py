@@ -417,10 +417,6 @@ def chase(session, matter, actor, *, note=None) -> MatterStep:
     return step(session, matter, actor, "chase", None, note=note, move=count)
 
 
-
-
-
-
 def move_to_grid(session, matter, actor, name: str, grid: Grid | None,
                  note: str) -> MatterStep:
     """改派: the primary assignment moves to another grid (geo.assign.reroute: the old

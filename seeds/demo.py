@@ -42,6 +42,7 @@ from models.audit import append
 from seeds.accounts import link_demo_people, load_demo_accounts
 from seeds.addresses import address_points
 from seeds.calendar_cn import load_official_calendar
+from seeds.demo_inbox import load_demo_inbox
 from seeds.demo_life import live_demo_matters
 from seeds.demo_matters import load_demo_matters, showcase_stops
 from seeds.demo_names import is_community, is_street, village_name
@@ -159,12 +160,14 @@ def load_demo(session: Session) -> str:
     load_demo_fees(session, DEMO_START)
     filed = load_demo_matters(session, since=DEMO_START)
     states = live_demo_matters(session, stops=showcase_stops(filed))
+    notices = load_demo_inbox(session)
     report = (f"loaded the Yunfu demo: {len(tree)} counties, "
               f"{sum(len(t) for t in tree.values())} towns, "
               f"{sum(len(v) for t in tree.values() for v in t.values())} villages, "
               f"{people} people, {courts} courts, {len(points)} standard addresses, "
               f"{accounts} demo accounts, {advice} legal advice requests, "
-              f"{len(filed)} matters over the year ({_states(states)})")
+              f"{len(filed)} matters over the year ({_states(states)}), "
+              f"{notices} notifications of the last weeks")
     # The bulk inserts above bypass the per-row audit; one record says what was loaded.
     append(session.connection(), "seed_demo", "database", None, after={"report": report})
     refresh_statistics(session)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import DateTime, Uuid, func, literal, select, true, type_coerce
+from sqlalchemy import DateTime, Uuid, delete, func, literal, select, true, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
 from test_matter_pages import YUNCHENG_COURT
 from test_workflow import a_matter, account, done, go, worker_person
@@ -20,6 +20,13 @@ from models.record_forms import make_form
 
 CHASE = "%(court)s chased matter %(case)s: please act on it."
 BELL = re.compile(r'id="gridlink-bell".*?</a>', re.S)
+
+
+@pytest.fixture(autouse=True)
+def empty_inboxes(session):
+    """Each test counts its own notices: the demo's (seeds.demo_inbox) are taken away
+    inside the test's transaction."""
+    session.execute(delete(Notification))
 
 
 def give(session, username: str, count: int, *, key: str = "t", matter=None,

@@ -15,12 +15,21 @@ from admin.auth import load_user
 from models import Matter, User, clock
 from models.access import Scope
 from models.deadlines import Marks
-from models.matters import OPEN_STATES
+from models.matters import OPEN_STATES, WAITING_FOR_A_PERSON
 
 
 def counts(page: str) -> dict:
     return {k: int(re.search(rf'data-count="{k}">(\d+)<', page).group(1))
             for k in ("open", "overdue", "due_soon")}
+
+
+def due_moment():
+    """Due: the rules' deadline that counts (to accept while waiting, to finish once
+    accepted), else the end of the court's own date."""
+    return func.coalesce(
+        case((Matter.state.in_(["assigned", "escalated"]), Matter.accept_due_at),
+             (Matter.state.in_(["accepted", "dispatched"]), Matter.finish_due_at)),
+        func.timezone("Asia/Shanghai", cast(Matter.deadline, DateTime) + timedelta(days=1)))
 
 
 @pytest.mark.parametrize("username", ["demo_liaison", "demo_worker"])
@@ -52,12 +61,7 @@ def test_the_counts_are_of_every_open_matter_not_of_those_listed(client_as, sess
     liaison = session.scalar(select(User).where(User.username == "demo_liaison"))
     in_scope = Scope.of(liaison).matters()
     open_ = Matter.state.in_(OPEN_STATES)
-    # Due: the rules' deadline that counts (to accept while waiting, to finish once
-    # accepted), else the end of the court's own date.
-    due = func.coalesce(
-        case((Matter.state.in_(["assigned", "escalated"]), Matter.accept_due_at),
-             (Matter.state.in_(["accepted", "dispatched"]), Matter.finish_due_at)),
-        func.timezone("Asia/Shanghai", cast(Matter.deadline, DateTime) + timedelta(days=1)))
+    due = due_moment()
     soon_until = Marks(session).soon
     expected = {
         "open": session.scalar(select(func.count()).where(in_scope, open_)),
@@ -107,3 +111,20 @@ def test_every_request_loads_the_accounts_grid_and_its_path_without_polygons(app
             assert user.grid.geom is not None  # still there for a page that draws it
     finally:
         event.remove(session.bind, "before_cursor_execute", note)
+
+
+def test_a_courts_home_counts_all_that_waits_and_is_overdue_not_those_listed(
+        client_as, session, monkeypatch):
+    monkeypatch.setattr("admin.views.home.LISTED", 1)
+    officer = session.scalar(select(User).where(User.username == "demo_court_yuncheng"))
+    scope = Scope.of(officer)
+    expected = {
+        "waiting": session.scalar(select(func.count()).where(
+            scope.matters_to_act_on(), Matter.state.in_(WAITING_FOR_A_PERSON))),
+        "overdue": session.scalar(select(func.count()).where(
+            scope.matters(), Matter.state.in_(OPEN_STATES), due_moment() < clock.now()))}
+    assert expected["waiting"] > 1 and expected["overdue"] > 1
+    page = english(client_as("demo_court_yuncheng")).get("/admin/").get_data(as_text=True)
+    shown = {k: int(re.search(rf'data-count="{k}">(\d+)<', page).group(1))
+             for k in ("waiting", "overdue")}
+    assert shown == expected

@@ -141,8 +141,17 @@ class HomeView(AdminIndexView):
                            court=current_user.court,
                            lists=[{"id": "gridlink-waiting", "title": "waiting", "rows": waiting},
                                   {"id": "gridlink-overdue", "title": "overdue", "rows": overdue}],
-                           counts={"waiting": len(waiting), "overdue": len(overdue)},
+                           counts=self._court_counts(scope, marks),
                            **_labels(marks), **home_requests(scope))
+
+    @staticmethod
+    def _court_counts(scope, marks: Marks) -> dict:
+        """All that waits and all that is overdue, counted in SQL (the lists show the
+        first LISTED of each)."""
+        waiting = db.session.scalar(select(func.count()).select_from(Matter).where(
+            scope.matters_to_act_on(), Matter.state.in_(WAITING_FOR_A_PERSON)))
+        return {"waiting": waiting,
+                "overdue": my_matters.open_counts(db.session, scope.matters(), marks)["overdue"]}
 
     @staticmethod
     def _matters(*conditions) -> list[Matter]:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import joinedload
 
 from admin.auth import current_scope
 from admin.views.deadline_marks import due_html
+from admin.views.deadline_marks import marks as request_marks
 from admin.views.formatters import local_time
 from admin.views.grids import LEVEL_LABELS
 from admin.views.legal_advice import home_requests
@@ -108,7 +109,7 @@ class HomeView(AdminIndexView):
     def _grid_home(self, scope):
         """A grid's people on their phones (我的事项): their grid, the counts of all its
         open matters, the nearest as cards, outside the admin's heavy frame."""
-        marks = Marks(db.session)
+        marks = request_marks()  # one moment and calendar lookup for the whole page
         matters, counts = my_matters.nearest_and_counts(db.session, scope.matters(),
                                                         ON_A_PHONE, marks)
         # Each card's words and links, made once for the page, not once per card.
@@ -132,7 +133,7 @@ class HomeView(AdminIndexView):
 
     def _court_home(self, scope):
         """Court staff: what waits for the court, and what is overdue."""
-        marks = Marks(db.session)
+        marks = request_marks()  # one moment and calendar lookup for the whole page
         waiting = self._matters(scope.matters_to_act_on(),
                                 Matter.state.in_(WAITING_FOR_A_PERSON))
         overdue = self._matters(scope.matters(), Matter.state.in_(OPEN_STATES),

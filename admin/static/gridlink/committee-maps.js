@@ -28,17 +28,6 @@
     return out;
   }
 
-  // A tooltip or popup of several lines, each made as text (names come from people).
-  function lines(rows) {
-    var box = document.createElement('div');
-    rows.forEach(function (row, i) {
-      var line = GM.textLabel(row, i === 0 ? {'class': 'font-weight-bold'} : {});
-      box.appendChild(line);
-      box.appendChild(document.createElement('br'));
-    });
-    return box;
-  }
-
   function percent(rate) { return rate === null || rate === undefined ? '—' : Math.round(rate * 100) + '%'; }
 
   function rateColour(rate) {
@@ -126,7 +115,7 @@
         if (m.debtor) { rows.push(texts.debtor + ': ' + m.debtor); }
         chosen.clearLayers();
         if (m.outline) { chosen.addLayer(L.geoJSON(m.outline, {style: {color: '#f76707', weight: 3, fillOpacity: 0.08}, interactive: false})); }
-        L.popup().setLatLng(latlng).setContent(lines(rows)).openOn(map);
+        L.popup().setLatLng(latlng).setContent(GM.textLines(rows)).openOn(map);
         $el.attr('data-matter', m.case_number);
       });
     }
@@ -136,8 +125,8 @@
       if (data.areas) {
         data.areas.forEach(function (a) {
           var marker = L.marker([a.lat, a.lon], {icon: clusterIcon(a)});
-          marker.bindTooltip(lines([a.name, texts.open + ': ' + a.total, texts.overdue + ': ' + a.overdue]
-                                   .concat(stateRows(a.states))));
+          var rows = [a.name, texts.open + ': ' + a.total, texts.overdue + ': ' + a.overdue];
+          marker.bindTooltip(GM.textLines(rows.concat(stateRows(a.states))));  // names as text
           marker.on('click', function () { map.setView([a.lat, a.lon], Math.min(map.getZoom() + 2, 16)); });
           marks.addLayer(marker);
         });
@@ -174,12 +163,13 @@
         },
         onEachFeature: function (f, layer) {
           var a = byCode[f.properties.code];
-          layer.bindTooltip(lines(a ? [f.properties.name, texts.received + ': ' + a.received,
+          var rows = a ? [f.properties.name, texts.received + ': ' + a.received,
             texts.completed + ': ' + a.completed + ' (' + percent(a.rate) + ')',
             texts.failed + ': ' + a.failed, texts.open + ': ' + a.open,
             texts.overdue + ': ' + a.overdue,
             texts.median + ': ' + (a.median_days === null ? '—' : a.median_days + ' ' + texts.days)]
-            : [f.properties.name, texts.no_data]), {sticky: true});
+            : [f.properties.name, texts.no_data];
+          layer.bindTooltip(GM.textLines(rows), {sticky: true});  // names as text
         }
       }).eachLayer(function (l) { outlines.addLayer(l); });
       data.areas.forEach(function (a) {

@@ -27,6 +27,16 @@
     return el;
   }
 
+  // Several lines of text, the first bold: a tooltip or popup of names and figures.
+  function textLines(rows) {
+    var box = document.createElement('div');
+    rows.forEach(function (row, i) {
+      box.appendChild(textLabel(row, i === 0 ? {'class': 'font-weight-bold'} : {}));
+      box.appendChild(document.createElement('br'));
+    });
+    return box;
+  }
+
   // The same text as HTML, for the one place Leaflet takes nothing else (attributions).
   function textAsHTML(value) { return textLabel(value).innerHTML; }
 
@@ -208,7 +218,7 @@
 
   window.GridlinkMap = {cityBox: CITY_BOX, newMap: newMap, boxParam: boxParam, addBasemap: addBasemap, polygonsOf: polygonsOf,
                         loadShapes: loadShapes, withVillages: withVillages, readJSON: readJSON,
-                        textLabel: textLabel, tooltip: tooltip, textIcon: textIcon};
+                        textLabel: textLabel, textLines: textLines, tooltip: tooltip, textIcon: textIcon};
   $(function () {
     $('[data-role=gridlink-map]').each(function () { initEditor(this); });
     $('[data-role=gridlink-overview]').each(function () { initOverview(this); });

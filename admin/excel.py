@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import unicodedata
 import zipfile
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from copy import copy
 from dataclasses import dataclass
 from datetime import date
@@ -96,11 +96,15 @@ def cell(ws: WriteOnlyWorksheet, value=None, **style) -> Cell:
     return made
 
 
-def _sheet(ws: WriteOnlyWorksheet, title: str, headers: list[str], rows: list[list],
-           text_columns: Collection[int] = (),
-           restyle: Callable[[int, list[Cell]], None] | None = None) -> None:
+def titled_sheet(ws: WriteOnlyWorksheet, title: str, headers: list[str], rows: list[list],
+                 text_columns: Collection[int] = (), formats: Mapping[int, str] | None = None,
+                 totals: bool = False,
+                 restyle: Callable[[int, list[Cell]], None] | None = None) -> None:
     """Title in row 1 across the columns, headers in row 2 (frozen), data below, each
-    data cell bordered; `restyle(i, cells)` may style data row i further."""
+    data cell bordered. `text_columns` stay text (codes, phones), `formats` gives other
+    columns a number format by index, `totals` sets the last row in bold, and
+    `restyle(i, cells)` may style data row i further."""
+    formats = formats or {}
     for i, header in enumerate(headers):
         widest = max([_width(header)] + [_width(r[i]) for r in rows])
         ws.column_dimensions[get_column_letter(i + 1)].width = min(widest + 4, 60)
@@ -111,12 +115,15 @@ def _sheet(ws: WriteOnlyWorksheet, title: str, headers: list[str], rows: list[li
     ws.append([cell(ws, title, font=TITLE_FONT, alignment=CENTRED)])
     ws.append([cell(ws, header, font=BOLD, fill=HEADER_FILL, border=BORDER,
                     alignment=HEADING) for header in headers])
-    plain, text = _bordered(ws, "General"), _bordered(ws, TEXT)
+    styles = [_bordered(ws, TEXT if n in text_columns else formats.get(n, "General"))
+              for n in range(len(headers))]
     for i, row in enumerate(rows):
         cells = [cell(ws, value) for value in  # names typed by people: never formulas
                  [*row, *[None] * (len(headers) - len(row))]]
         for n, made in enumerate(cells):
-            made._style = copy(text if n in text_columns else plain)
+            made._style = copy(styles[n] if n < len(styles) else styles[-1])
+            if totals and i == len(rows) - 1:
+                made.font = BOLD
         if restyle is not None:
             restyle(i, cells)
         ws.append(cells)
@@ -128,7 +135,7 @@ def _bordered(ws: WriteOnlyWorksheet, number_format: str):
     return cell(ws, border=BORDER, number_format=number_format)._style
 
 
-def _save(wb: Workbook) -> bytes:
+def save(wb: Workbook) -> bytes:
     out = BytesIO()
     wb.save(out)
     return out.getvalue()
@@ -144,7 +151,7 @@ def template_workbook(town: Grid | None, entries: list[RosterEntry]) -> bytes:
              e.grid.code, e.person.name, e.title or "", e.person.phone or "", ROLE_NAMES[e.role]]
             for e in entries]
     title = f"{town.name if town else '镇（街）'}执行联动联络员、网格员名单报送表"
-    _sheet(ws, title, TEMPLATE_HEADERS, rows, text_columns={2, 5})
+    titled_sheet(ws, title, TEMPLATE_HEADERS, rows, text_columns={2, 5})
     last = len(rows) + 2
     roles = DataValidation(type="list", formula1='"联络员,网格员"', allow_blank=True)
     roles.add(f"G3:G{last + 500}")
@@ -152,22 +159,22 @@ def template_workbook(town: Grid | None, entries: list[RosterEntry]) -> bytes:
     for _ in range(500):
         ws.append([None, None, cell(ws, number_format=TEXT), None, None,
                    cell(ws, number_format=TEXT)])
-    return _save(wb)
+    return save(wb)
 
 
 def liaison_workbook(rows: list[list], on: date) -> bytes:
     wb = workbook()
-    _sheet(wb.create_sheet("联络员名单"),
+    titled_sheet(wb.create_sheet("联络员名单"),
            f"镇（街）、村（社区）执行联动联络员名单（{on:%Y年%m月%d日}）",
            LIAISON_HEADERS, rows, text_columns={4})
-    return _save(wb)
+    return save(wb)
 
 
 def court_workbook(rows: list[list]) -> bytes:
     wb = workbook()
-    _sheet(wb.create_sheet("法院联系人员名单"), COURT_LIST_TITLE, COURT_HEADERS, rows,
+    titled_sheet(wb.create_sheet("法院联系人员名单"), COURT_LIST_TITLE, COURT_HEADERS, rows,
            text_columns={4})
-    return _save(wb)
+    return save(wb)
 
 
 # --- what the lists hold ---------------------------------------------------------------

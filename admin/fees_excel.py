@@ -11,16 +11,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from decimal import Decimal
-from io import BytesIO
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from admin.cells import safe_row
-from admin.excel import BORDER, HEADER_FILL, _width
+from admin.excel import save, titled_sheet, workbook
 from models import Grid
 from models.fees import Statement
 from models.matter_types import MatterType
@@ -52,31 +47,6 @@ def _grid_names(session: Session, codes) -> dict[str, str]:
     return out
 
 
-def _write(ws, title: str, headers: list[str], rows: list[list], money: set[int]) -> None:
-    ws.append([title])
-    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(headers))
-    ws["A1"].font = Font(bold=True, size=14)
-    ws["A1"].alignment = Alignment(horizontal="center", vertical="center")
-    ws.row_dimensions[1].height = 30
-    ws.append(headers)
-    for cell in ws[2]:
-        cell.font, cell.fill, cell.border = Font(bold=True), HEADER_FILL, BORDER
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-    for number, row in enumerate(rows, start=3):
-        ws.append(safe_row(row))
-        for cells in ws.iter_rows(min_row=number, max_row=number, max_col=len(headers)):
-            for cell in cells:
-                cell.border = BORDER
-                if cell.column - 1 in money:
-                    cell.number_format = MONEY
-    for cell in ws[ws.max_row]:  # the totals row
-        cell.font = Font(bold=True)
-    for i, header in enumerate(headers):
-        widest = max([_width(header)] + [_width(r[i]) for r in rows])
-        ws.column_dimensions[get_column_letter(i + 1)].width = min(widest + 4, 50)
-    ws.freeze_panes = "A3"
-
-
 def statement_workbook(session: Session, statement: Statement) -> bytes:
     lines = [line for line in statement.lines if line.voided_at is None]
     grids = _grid_names(session, [line.grid_code for line in lines])
@@ -90,13 +60,10 @@ def statement_workbook(session: Session, statement: Statement) -> bytes:
     rewards = sum((line.bounty_reward or ZERO for line in lines), ZERO)
     rows.append(["合计", f"{len(lines)} 件", "", "", "", "", "", float(total), "",
                  float(rewards)])
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "结算明细"
+    wb = workbook()
     title = f"{statement.court.name}执行联动事项劳务费结算单（{statement.period_label}）"
-    _write(ws, title, LINE_HEADERS, rows, money={7, 9})
-    for row in ws.iter_rows(min_row=3, min_col=7, max_col=7):
-        row[0].number_format = "yyyy-mm-dd"
+    titled_sheet(wb.create_sheet("结算明细"), title, LINE_HEADERS, rows, totals=True,
+                 formats={6: "yyyy-mm-dd", 7: MONEY, 9: MONEY})
 
     by_worker: dict[tuple, list] = defaultdict(lambda: [0, ZERO, ZERO])
     for line in lines:
@@ -108,8 +75,6 @@ def statement_workbook(session: Session, statement: Statement) -> bytes:
                    for i, ((name, grid), (n, fee, reward)) in enumerate(sorted(by_worker.items()),
                                                                         start=1)]
     worker_rows.append(["合计", "", "", len(lines), float(total), float(rewards)])
-    _write(wb.create_sheet("按网格员汇总"), f"{title}·按网格员汇总", WORKER_HEADERS, worker_rows,
-           money={4, 5})
-    out = BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    titled_sheet(wb.create_sheet("按网格员汇总"), f"{title}·按网格员汇总", WORKER_HEADERS,
+                 worker_rows, totals=True, formats={4: MONEY, 5: MONEY})
+    return save(wb)

@@ -9,14 +9,9 @@ numbers, rates percentages. No debtor is named anywhere.
 
 from __future__ import annotations
 
-from io import BytesIO
-
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
 
-from admin.cells import safe_row
-from admin.excel import BORDER, HEADER_FILL, _width
+from admin.excel import TITLE_FONT, cell, save, titled_sheet, workbook
 from admin.fees_excel import MATTER_TYPE_ZH
 from models.clock import SITE_ZONE
 from models.matter_types import MatterType
@@ -65,42 +60,20 @@ def type_zh(value) -> str:
         return str(value)
 
 
-def _sheet(wb: Workbook, name: str, title: str, headers: list[str], rows: list[list],
-           formats: dict[str, str]) -> None:
-    ws = wb.create_sheet(name)
-    ws.append([title])
-    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(headers))
-    ws["A1"].font = Font(bold=True, size=14)
-    ws["A1"].alignment = Alignment(horizontal="center", vertical="center")
-    ws.row_dimensions[1].height = 30
-    ws.append(headers)
-    for cell in ws[2]:
-        cell.font, cell.fill, cell.border = Font(bold=True), HEADER_FILL, BORDER
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-    for row in rows:
-        ws.append(safe_row(row))
-    for cells in ws.iter_rows(min_row=3, max_row=ws.max_row, max_col=len(headers)):
-        for cell in cells:
-            cell.border = BORDER
-            number_format = formats.get(headers[cell.column - 1])
-            if number_format:
-                cell.number_format = number_format
-    for cell in ws[ws.max_row]:  # the totals row
-        cell.font = Font(bold=True)
-    for i, header in enumerate(headers):
-        widest = max([_width(header)] + [_width(r[i]) for r in rows])
-        ws.column_dimensions[get_column_letter(i + 1)].width = min(widest + 4, 50)
-    ws.freeze_panes = "A3"
-
-
 AREA_FORMATS = {"办结率": PERCENT, "按期率": PERCENT, "办结用时中位数（天）": DAYS,
                 "已付劳务费（元）": MONEY}
 
 
+def _sheet(wb: Workbook, name: str, title: str, headers: list[str], rows: list[list],
+           formats: dict[str, str]) -> None:
+    """A table with its totals row last; `formats` names the columns by their header."""
+    titled_sheet(wb.create_sheet(name), title, headers, rows, totals=True,
+                 formats={i: formats[h] for i, h in enumerate(headers) if h in formats})
+
+
 def annual_workbook(stats: Statistics) -> bytes:
     """Every table of the statistics, a sheet each, and a sheet saying how they count."""
-    wb = Workbook()
-    wb.remove(wb.active)
+    wb = workbook()
     head = f"{stats.area_name}执行联动事项考核统计（{stats.period.label}）"
     total = _area_cells(stats.total)
     _sheet(wb, "各县（市、区）", f"{head}·各县（市、区）", ["县（市、区）", *AREA_HEADERS],
@@ -117,21 +90,17 @@ def annual_workbook(stats: Statistics) -> bytes:
            [[r.court, f"{r.key:%Y-%m}", *_court_cells(r)] for r in stats.courts_by_month]
            + [["合计", "", *court_total]], {})
     notes = wb.create_sheet("说明")
-    notes.append([head])
-    notes["A1"].font = Font(bold=True, size=14)
+    notes.column_dimensions["A"].width = 120
+    notes.append([cell(notes, head, font=TITLE_FONT)])
     notes.append([f"统计期间：{stats.period.start:%Y-%m-%d} 至 "
                   f"{stats.period.end:%Y-%m-%d}（不含）；统计时点：{stats.as_of:%Y-%m-%d %H:%M}"])
     for line in NOTES:
         notes.append([line])
-    notes.column_dimensions["A"].width = 120
-    out = BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    return save(wb)
 
 
 def overdue_workbook(area_name: str, rows: list[OverdueRow], today) -> bytes:
-    wb = Workbook()
-    wb.remove(wb.active)
+    wb = workbook()
     cells = [[i, r.case_number, r.court, r.grid, r.grid_code, r.liaison or "",
               r.due_at.astimezone(SITE_ZONE).replace(tzinfo=None), r.days_overdue,
               ESCALATION_ZH.get(r.escalation_level, str(r.escalation_level)),
@@ -140,7 +109,5 @@ def overdue_workbook(area_name: str, rows: list[OverdueRow], today) -> bytes:
     cells.append(["合计", f"{len(rows)} 件", "", "", "", "", None, None, "", ""])
     _sheet(wb, "超期事项", f"{area_name}超期联动事项（{today:%Y-%m-%d}）", OVERDUE_HEADERS,
            cells, {"应完成时间": "yyyy-mm-dd hh:mm"})
-    out = BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    return save(wb)
 

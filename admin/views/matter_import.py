@@ -29,7 +29,7 @@ from wtforms import FileField
 from admin import matter_intake as intake
 from admin import uploads
 from admin.auth import current_scope
-from admin.excel import TEXT, _save, _sheet, cell, workbook
+from admin.excel import TEXT, cell, save, titled_sheet, workbook
 from admin.jobs import execute
 from admin.views.directory import MAX_UPLOAD, download
 from admin.views.jobs import say
@@ -194,14 +194,14 @@ def template_workbook(session, scope: Scope | None) -> bytes:
         target = get_column_letter(at)
         pick.add(f"{target}3:{target}{intake.MAX_ROWS + 2}")
         ws.data_validations.append(pick)
-    _sheet(ws, "执行联动事项批量导入表", headers, _examples(session, scope, columns),
+    titled_sheet(ws, "执行联动事项批量导入表", headers, _examples(session, scope, columns),
            text_columns=text)
     lists = wb.create_sheet("选项")
     lists.sheet_state = "hidden"
     for row in zip_longest(*picks.values()):  # one list a column
         lists.append([cell(lists, value) for value in row])
     _explain(wb.create_sheet("填写说明"), columns)
-    return _save(wb)
+    return save(wb)
 
 
 TEXT_KEYS = ("case_number", "debtor_id_number", "officer_phone", "debtor_phones")
@@ -318,7 +318,7 @@ def _explain(ws, columns) -> None:
             continue
         required, note = FIXED_NOTES[column.key]
         rows.append([column.header, required, note, _allowed(column.key)])
-    _sheet(ws, "填写说明（每行一件联动事项；表头请勿修改）",
+    titled_sheet(ws, "填写说明（每行一件联动事项；表头请勿修改）",
            ["列名", "是否必填", "说明", "可填写的值"], rows, restyle=_wrapped)
 
 
@@ -362,6 +362,6 @@ def bad_rows_workbook(report: intake.IntakeReport, say) -> bytes:
         cells[-1].font = ERROR_FONT
 
     wb = workbook()
-    _sheet(wb.create_sheet("未导入的行"), f"未导入的行（{report.filename}）", headers, rows,
+    titled_sheet(wb.create_sheet("未导入的行"), f"未导入的行（{report.filename}）", headers, rows,
            restyle=shade)
-    return _save(wb)
+    return save(wb)

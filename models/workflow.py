@@ -49,6 +49,7 @@ from sqlalchemy import DateTime, Enum, ForeignKey, Index, String, Text, Uuid, fu
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selectinload
 
+from models import clock
 from models.access import Scope
 from models.accounts import Role, User
 from models.assignments import Assignment
@@ -98,7 +99,9 @@ class Step:
 _WITH_A_GRID = (S.assigned, S.accepted, S.dispatched, S.escalated)
 _MOVABLE = (S.assigned, S.accepted, S.escalated)  # to another grid before anyone went out
 STEPS: dict[str, Step] = {
-    "accept": Step(N_("Accept"), (S.assigned,), S.accepted, ("liaison",)),
+    # Late is better than never: a matter escalated for want of an answer is still the
+    # liaison's to accept (and the ladder stops there).
+    "accept": Step(N_("Accept"), (S.assigned, S.escalated), S.accepted, ("liaison",)),
     "dispatch": Step(N_("Dispatch"), (S.accepted,), S.dispatched, ("liaison", "town")),
     "return": Step(N_("Not for our grid"), (S.assigned, S.accepted), S.returned, ("liaison",),
                    needs_note=True),
@@ -321,8 +324,10 @@ def step(session: Session, matter: Matter, actor, name: str, to_state: MatterSta
     except TransitionError:
         raise StepError("illegal", ILLEGAL, state=from_state.value,
                         step=rule.label if rule else name) from None
-    # The clock, not the transaction's start: steps of one transaction stay in order.
-    now = session.scalar(select(func.clock_timestamp()))
+    # The clock, not the transaction's start: steps of one transaction stay in order;
+    # the database's clock, moved as the app's is (models.clock: a test's offset), so
+    # that people's steps and the ladder's fall in the order they happened.
+    now = session.scalar(select(func.clock_timestamp())) + clock.offset()
     matter.version = (matter.version or 0) + 1
     matter.updated_at = now
     row = MatterStep(matter_id=matter.id, county_code=matter.county_code, step=name,

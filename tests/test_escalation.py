@@ -153,6 +153,20 @@ def test_escalation_stops_when_the_town_centre_takes_it(session):
     assert notified(session, matter) == ["demo_town_centre"]
 
 
+def test_a_late_liaison_still_accepts_and_the_ladder_stops(session):
+    """Escalated to the town centre because nobody answered, then the liaison answers:
+    签收 is still theirs (the town centre's 接办 too), and the ladder climbs no further."""
+    matter = due_in(session, 1)
+    a_pass(session, 2)
+    assert matter.state is S.escalated and matter.escalation_level == 1
+    go(session, matter, "demo_liaison", "accept")
+    assert matter.state is S.accepted
+    a_pass(session, LADDER.committee_after.total_seconds() / HOUR + 1)
+    assert matter.escalation_level == 1
+    assert notified(session, matter) == ["demo_town_centre"]
+    assert steps(session, matter) == ["to_town", "accept"]
+
+
 def test_a_redispatched_matter_climbs_again_only_for_its_new_deadline(session):
     matter = due_in(session, 1)
     a_pass(session, 2)

@@ -205,6 +205,24 @@ def is_working_day(session: Session, day: date) -> bool:
     return session.scalar(text("SELECT gridlink_is_working_day(:day)"), {"day": day})
 
 
+# How far ahead the calendar should know its days: deadlines are days or weeks away,
+# so from mid-November a year's calendar wants the next one's.
+CALENDAR_AHEAD = timedelta(days=45)
+
+
+def unknown_years(session: Session, today: date | None = None) -> list[int]:
+    """The years a deadline fixed now may fall in that have no day on the calendar:
+    for them the arithmetic counts Monday to Friday (no holiday, no adjusted working
+    day) until an admin enters the State Council's notice. Empty when all is known."""
+    today = today or clock.today()
+    years = range(today.year, (today + CALENDAR_AHEAD).year + 1)
+    known = set(session.scalars(
+        select(func.extract("year", CalendarDay.day).cast(Integer)).distinct()
+        .where(CalendarDay.day >= date(years[0], 1, 1),
+               CalendarDay.day < date(years[-1] + 1, 1, 1))))
+    return [y for y in years if y not in known]
+
+
 def deadlines_at(session: Session, at: datetime, matter_type: MatterType,
                  urgency: Urgency) -> tuple[datetime | None, datetime | None]:
     """(accept by, finish by) for a matter of this type and urgency assigned at `at`,

@@ -1220,6 +1220,9 @@ ZH.update({
     "Deadlines": "期限管理",
     "Deadline rules": "期限规则",
     "Holiday calendar": "节假日安排",
+    "The holiday calendar has no day of %(years)s yet: deadlines falling then count Monday to Friday as working days, holidays included, until the State Council's notice is entered under Holiday calendar.":
+        "节假日安排尚未录入%(years)s年的任何日期：期限落在该年的，暂按周一至周五为工作日计算（含节假日），"
+        "请在国务院办公厅公布当年节假日安排后于“节假日安排”中录入。",
     "Any type": "任意类型",
     "Accept within": "签收时限",
     "Finish within": "办结时限",

@@ -19,6 +19,7 @@ from models.deadlines import (
     due,
     rule_in_force,
     set_rule,
+    unknown_years,
 )
 from models.filing import AddressInput, MatterInput, build_matter
 from models.matter_types import MatterType
@@ -284,6 +285,25 @@ def test_the_official_calendar_is_loaded_once_and_keeps_an_admins_days(session, 
     assert session.get(CalendarDay, date(2026, 10, 8)).name == "本地调整"
     assert session.get(CalendarDay, date(2026, 10, 10)).kind is DayKind.workday
     assert runner.invoke(args=["seed", "calendar"]).output.strip() == "0 calendar days added"
+
+
+def test_a_year_the_calendar_does_not_know_yet_is_said_on_both_pages(session, at, client_as):
+    """The demo's calendar holds 2026 only: from mid-November deadlines may fall in
+    2027, whose holidays would count as working days — both pages say so, until an
+    admin enters a day of it."""
+    assert unknown_years(session, date(2026, 6, 1)) == []
+    assert unknown_years(session, date(2026, 12, 4)) == [2027]
+    at(bj(2026, 12, 4, 9, 0))
+    for page in ("/admin/calendar/", "/admin/deadline_rule/"):
+        html = client_as("demo_admin").get(page).get_data(as_text=True)
+        assert "节假日安排尚未录入2027年" in html, page
+    court = client_as("demo_court_yuncheng").get("/admin/calendar/").get_data(as_text=True)
+    assert "节假日安排尚未录入2027年" in court  # those who read the marks, told why
+    session.add(CalendarDay(day=date(2027, 1, 1), kind=DayKind.holiday, name="元旦"))
+    session.flush()
+    assert unknown_years(session, date(2026, 12, 4)) == []
+    html = client_as("demo_admin").get("/admin/calendar/").get_data(as_text=True)
+    assert "尚未录入" not in html
 
 
 def test_the_town_centres_redispatch_restarts_the_clocks_and_taking_it_does_not(session, at):

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask import abort, flash
+from flask_admin import expose
 from flask_admin.form import SecureForm
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -33,6 +34,7 @@ from models.deadlines import (
     DeadlineRule,
     Unit,
     set_rule,
+    unknown_years,
 )
 from models.matter_types import MATTER_TYPE_LABELS, MatterType
 from models.matters import Urgency
@@ -43,6 +45,21 @@ ANY_TYPE = "*"
 
 def _unit_choices():
     return [SelectChoice(u.value, text) for u, text in UNIT_LABELS.items()]
+
+
+class WarnsOfUnknownYears:
+    """Both pages say when a year deadlines may reach has no calendar yet: its
+    holidays would count as working days until the notice is entered."""
+
+    @expose("/")
+    def index_view(self):
+        years = unknown_years(db.session)
+        if years:
+            flash(_("The holiday calendar has no day of %(years)s yet: deadlines falling "
+                    "then count Monday to Friday as working days, holidays included, "
+                    "until the State Council's notice is entered under Holiday calendar.",
+                    years="、".join(str(y) for y in years)), "warning")
+        return super().index_view()
 
 
 def limit_text(amount: int, unit: str) -> str:
@@ -66,7 +83,7 @@ class DeadlineRuleForm(SecureForm):
     note = StringField(_l("Note"), validators=[Optional(), Length(max=500)])
 
 
-class DeadlineRuleView(ScopedModelView):
+class DeadlineRuleView(WarnsOfUnknownYears, ScopedModelView):
     """The rules with their history. A new rule ends the one in force for the same
     type and urgency the day it starts (models.deadlines.set_rule)."""
 
@@ -120,7 +137,7 @@ class CalendarDayForm(SecureForm):
     note = StringField(_l("Note"), validators=[Optional(), Length(max=500)])
 
 
-class CalendarDayView(ScopedModelView):
+class CalendarDayView(WarnsOfUnknownYears, ScopedModelView):
     """The exceptions to Monday–Friday. Deleting a day makes it ordinary again."""
 
     allow_create = allow_edit = allow_delete = True

@@ -10,7 +10,8 @@ each 2.7 GB, about a minute):
 - `gridlink_synthetic_list`: this checkout's schema (migration 0015: the list's
   indexes), served by the app as it is (`admin.wsgi:app`): counted exactly up to
   10,000 rows, beyond that estimated or "10,000+"; rows' relations loaded for the page only;
-- `gridlink_synthetic_list_before`: the same schema without 0015's indexes, served
+- `gridlink_synthetic_list_before`: the same schema without 0015's and 0019's indexes
+  (the sorts'; an area's current assignments), served
   by the app with the list as Flask-Admin makes it by default (`default_list_app`):
   an exact count of every row the filters let through, the rows joined to their
   debtor (Flask-Admin's automatic join) and court, grids with their polygons — the
@@ -98,13 +99,20 @@ def default_list_app():
 
 # --- the two copies ----------------------------------------------------------------------------
 
+# An area's current assignments from an index alone (migration 0019, found by its name).
+AREA_INDEX = "ix_assignments_current_area"
+
+
 def _list_indexes() -> list[str]:
-    """The indexes the list's migration makes (found by its name, whatever its number)."""
+    """The indexes the list's migrations make (found by their names, whatever their
+    numbers): 0015's for the sorts and the search, 0019's for an area's assignments."""
     from importlib import import_module
 
     versions = ROOT / "models" / "migrations" / "versions"
     found = next(versions.glob("*_matter_list_indexes.py"))
-    return list(import_module(f"models.migrations.versions.{found.stem}").INDEXES)
+    return [*import_module(f"models.migrations.versions.{found.stem}").INDEXES,
+            *([AREA_INDEX] if next(versions.glob("*_assignments_current_area.py"), None)
+              else [])]
 
 
 def _copy(worked: URL, name: str, log, rebuild: bool) -> URL:
@@ -138,7 +146,19 @@ def _copy(worked: URL, name: str, log, rebuild: bool) -> URL:
         upgrade(engine)
     engine.dispose()
     log(f"(k) {name}: migrated in {t():.0f} s")
+    _vacuumed(url, log)
     return url
+
+
+def _vacuumed(url: URL, log) -> None:
+    """The tables a list reads, vacuumed as autovacuum keeps tables that are not being
+    written: the visibility map lets an index answer alone (0019) on both copies."""
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn, stopwatch() as t:
+        for table in ("assignments", "matters", "grids"):
+            conn.execute(text(f"VACUUM (ANALYZE) {table}"))
+    engine.dispose()
+    log(f"(k) {url.database}: vacuumed in {t():.0f} s")
 
 
 def _without_list_indexes(url: URL, log) -> None:
@@ -148,7 +168,7 @@ def _without_list_indexes(url: URL, log) -> None:
             conn.execute(text(f"DROP INDEX IF EXISTS {name}"))
         conn.execute(text("ANALYZE matters"))
     engine.dispose()
-    log(f"(k) {url.database}: without migration 0015's indexes")
+    log(f"(k) {url.database}: without the list's indexes (migrations 0015, 0019)")
 
 
 _BUSIEST_COURT = """

@@ -49,6 +49,9 @@ class Assignment(db.Model):
               postgresql_where="role = 'primary' AND ended_at IS NULL"),
         Index("ix_assignments_matter_id", "matter_id"),
         Index("ix_assignments_county_grid", "county_code", "grid_id"),
+        # An area's current assignments, read from the index alone (Scope.matters).
+        Index("ix_assignments_current_area", "county_code", "grid_id",
+              postgresql_include=["matter_id"], postgresql_where="ended_at IS NULL"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import event, func, select, text
 
-from models import Matter, counting
+from models import Matter, User, counting
 from models.access import Scope
 from models.accounts import Role
 from models.counting import Estimate, MoreThan, list_count
@@ -138,3 +138,88 @@ def test_a_case_number_search_is_served_by_an_index(session):
     plan = "\n".join(session.scalars(text(
         "EXPLAIN SELECT id FROM matters WHERE case_number ILIKE '%粤5302执1%'")))
     assert "ix_matters_case_number_trgm" in plan, plan
+
+
+def liaison_account(session, username: str) -> User:
+    return session.scalar(select(User).where(User.username == username))
+
+
+def _counted_apart(sent) -> list[str]:
+    """The statements counting matters apart from the page's (the bell counts its own)."""
+    return [s for s in sent if "count(" in s.lower() and "from matters" in s.lower()
+            and "over ()" not in s.lower()]
+
+
+@pytest.mark.parametrize("state", [None, "assigned"])
+def test_an_areas_list_is_counted_in_the_same_pass_as_its_page(client_as, session, state):
+    """A town liaison's matters are found through the town's grids and every one is read
+    to sort the page: the count comes with the page (a window count), exact, not from a
+    second pass over the same matters. With a filter, it counts what the filter lets
+    through."""
+    liaison = english(client_as("demo_town_liaison"))
+    town = Scope.of(liaison_account(session, "demo_town_liaison"))
+    path = "/admin/matter/" + (f"?flt0_0={state}" if state else "")
+    with statements_sent(session) as sent:
+        page = liaison.get(path).get_data(as_text=True)
+    condition = town.matters() if not state else town.matters() & (Matter.state == state)
+    mine = session.scalar(select(func.count()).select_from(Matter).where(condition))
+    assert mine > 0
+    assert LIST_TAB.search(page).group(1) == str(mine)
+    assert not _counted_apart(sent), _counted_apart(sent)
+
+
+def test_a_page_past_an_areas_last_still_says_how_many(client_as, session):
+    liaison = english(client_as("demo_town_liaison"))
+    page = liaison.get("/admin/matter/?page=900").get_data(as_text=True)
+    town = Scope.of(liaison_account(session, "demo_town_liaison"))
+    mine = session.scalar(select(func.count()).select_from(Matter).where(town.matters()))
+    assert LIST_TAB.search(page).group(1) == str(mine)
+
+
+def test_a_courts_list_is_still_counted_apart_up_to_the_cap(client_as, session):
+    """A court's matters come from an index in the page's order, 50 rows read: a window
+    count would read all of them, so the count stays apart and capped."""
+    court = english(client_as("demo_court_yuncheng"))
+    with statements_sent(session) as sent:
+        court.get("/admin/matter/")
+    assert _counted_apart(sent) and all("LIMIT" in s.upper() for s in _counted_apart(sent))
+    assert not any("over ()" in s.lower() for s in sent)
+
+
+def test_a_list_pages_links_are_made_once_not_once_a_row(app, client_as, monkeypatch):
+    """Flask-Admin made each row's link with url_for (a fifth of a 50-row page's time):
+    the list makes the link once a page and gives each row its id. The links are the
+    same: the matter's page, with the way back to this list."""
+    reader = client_as("demo_admin")
+    view = matter_view(app)
+    made, get_url = {}, view.get_url
+    for size in (5, 50):
+        monkeypatch.setattr(view, "page_size", size)
+        calls = []
+
+        def counted(*args, calls=calls, **kwargs):
+            calls.append(args)
+            return get_url(*args, **kwargs)
+
+        monkeypatch.setattr(view, "get_url", counted)
+        page = reader.get("/admin/matter/?sort=0").get_data(as_text=True)
+        made[size] = len(calls)
+        links = re.findall(r'href="(/admin/matter/details/\?id=[^"]+)"', page)
+        assert len(links) == size
+        assert all("&amp;url=/admin/matter/?sort%3D0" in link for link in links), links[0]
+    assert made[50] == made[5], made
+
+
+def test_labels_remembered_for_a_request_follow_its_language(app):
+    """The list's labels are translated once a request; a PDF or a message made in
+    another language in the same request (force_locale) still gets its own."""
+    from flask_babel import force_locale
+
+    from admin.views.matter_formatters import label
+    from models.matters import STATE_LABELS, MatterState
+
+    with app.test_request_context():
+        with force_locale("zh_Hans_CN"):
+            assert label(STATE_LABELS, MatterState.assigned) == "已分派"
+        with force_locale("en"):
+            assert label(STATE_LABELS, MatterState.assigned) == "Assigned"

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask import g, has_request_context
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -34,9 +36,21 @@ def mask_id_number(value: str | None) -> str:
 
 
 def label(labels: dict, value) -> str:
-    """The translated label of an enum value (or its raw value when unknown)."""
+    """The translated label of an enum value (or its raw value when unknown); each
+    translated once a request and language (a list page shows the same few labels on
+    every row)."""
     if value is None:
         return ""
+    if not has_request_context():
+        return _label(labels, value)
+    known = g.setdefault("gridlink_labels", {})
+    key = (id(labels), value, str(get_locale()))  # force_locale: a PDF in Chinese
+    if key not in known:
+        known[key] = _label(labels, value)
+    return known[key]
+
+
+def _label(labels: dict, value) -> str:
     for key, text in labels.items():
         if key == value:
             return str(_(text))

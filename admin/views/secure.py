@@ -18,7 +18,7 @@ from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
 from flask_admin.form import SecureForm
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import inspect, true
+from sqlalchemy import func, inspect, true
 from werkzeug.utils import secure_filename
 
 from admin.auth import current_scope
@@ -113,6 +113,10 @@ class ScopedModelView(ModelView):
                  page_size=None):
         count, query = super().get_list(page, sort_column, sort_desc, search, filters,
                                         execute=False, page_size=page_size)
+        if self.count_by_estimate and execute and self.counts_with_page():
+            rows = query.add_columns(func.count().over()).all()
+            if rows:  # else past the last page: counted below
+                return rows[0][1], [row[0] for row in rows]
         if self.count_by_estimate:
             count = list_count(query.session, query)
             if isinstance(count, Estimate):
@@ -120,6 +124,13 @@ class ScopedModelView(ModelView):
             elif isinstance(count, MoreThan):
                 count = AtLeastCount(count)
         return count, (query.all() if execute else query)
+
+    def counts_with_page(self) -> bool:
+        """Whether the list's count comes with its page, as a window count in the same
+        query: for lists whose page query reads every row they find anyway (a scope of a
+        few thousand rows found through an index and sorted in memory), where a count
+        apart was a second pass over the same rows."""
+        return False
 
     @staticmethod
     def pages_unknown(count) -> bool:

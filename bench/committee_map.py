@@ -197,6 +197,9 @@ def serve_folder(folder: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
 
 PAINTED = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
 SETTLED = "#gridlink-committee-map[data-areas]:not([data-loading])"
+# ... and what is drawn is the view shown, not one the map has since moved from.
+DRAWN_AS_SHOWN = """() => { const el = $('#gridlink-committee-map');
+  return !el.attr('data-loading') && el.attr('data-zoom') === String(el.data('map').getZoom()); }"""
 
 
 def _recorder(context, page):
@@ -228,14 +231,21 @@ def sign_in(page, base: str, password: str) -> None:
     page.wait_for_url(base + "/admin/**")
 
 
-def _waterfall(context, page, start: float) -> list:
+def _short(url: str) -> str:
+    """A request's path's end, and its zoom and level when it has them."""
+    path, _, query = url.partition("?")
+    asked = [p for p in query.split("&") if p.startswith(("zoom=", "level="))]
+    return path[-40:] + (" (" + " ".join(asked) + ")" if asked else "")
+
+
+def _waterfall(context, page, start: list) -> list:
     """Each request of the page: (path, asked at, done at), seconds after `start`."""
     asked: dict[str, tuple[str, float]] = {}
     rows: list = []
     cdp = context.new_cdp_session(page)
     cdp.send("Network.enable")
     cdp.on("Network.requestWillBeSent", lambda e: asked.setdefault(
-        e["requestId"], (e["request"]["url"].split("?")[0][-48:], time.perf_counter())))
+        e["requestId"], (_short(e["request"]["url"]), time.perf_counter())))
     cdp.on("Network.loadingFinished", lambda e: e["requestId"] in asked and rows.append(
         (asked[e["requestId"]][0], asked[e["requestId"]][1] - start[0],
          time.perf_counter() - start[0], int(e["encodedDataLength"]))))
@@ -253,6 +263,7 @@ def measure_ours(browser, base: str, password: str, path: str, moves: bool,
     start = clock[0] = time.perf_counter()
     page.goto(base + path)
     page.wait_for_selector(SETTLED, timeout=300_000)
+    page.wait_for_function(DRAWN_AS_SHOWN, timeout=300_000)
     page.evaluate(PAINTED)
     result = {"render_s": time.perf_counter() - start, "bytes": sum(received),
               "waterfall": list(rows),

@@ -84,7 +84,9 @@
     var mode = $el.data('mode');
     var map = GM.newMap(el, {minZoom: 5});
     var bounds = $el.data('bounds');
-    if (bounds) { map.fitBounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]]); }
+    // At once, not animated: the first counts and outlines asked are those of the
+    // scope's own view, not of the default one the map opened on.
+    if (bounds) { map.fitBounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]], {animate: false}); }
     // Outlines lie in a pane under the counts and the matters' dots, whichever of
     // them comes back first.
     map.createPane('gridlink-outlines').style.zIndex = 350;
@@ -237,6 +239,7 @@
         if (mode === 'density') { drawDensity(got.data); }
         $el.attr('data-shapes', got.shapes.features.length);
         $el.attr('data-level', params.level);
+        $el.attr('data-zoom', params.zoom);
         $el.removeAttr('data-loading');
       });
     }

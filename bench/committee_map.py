@@ -1,7 +1,7 @@
 """(l) The committee maps at province scale, against the naive map, in one run.
 
     .venv/bin/python -m bench.committee_map [--skip-naive] [--keep-shapes] [--naive-cache]
-        [--copy NAME] [--waterfall]
+        [--copy NAME] [--waterfall] [--before DIR]
 
 Works on its own copy of the worked synthetic province (`gridlink_synthetic_maps`,
 made from `gridlink_synthetic_worked`: 26,000 villages, a million matters, every one
@@ -198,8 +198,12 @@ def serve_folder(folder: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
 PAINTED = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
 SETTLED = "#gridlink-committee-map[data-areas]:not([data-loading])"
 # ... and what is drawn is the view shown, not one the map has since moved from.
+# (A script older than data-zoom is judged by its level, which follows the zoom.)
 DRAWN_AS_SHOWN = """() => { const el = $('#gridlink-committee-map');
-  return !el.attr('data-loading') && el.attr('data-zoom') === String(el.data('map').getZoom()); }"""
+  const zoom = el.data('map').getZoom(), drawn = el.attr('data-zoom');
+  if (el.attr('data-loading')) { return false; }
+  if (drawn !== undefined) { return drawn === String(zoom); }
+  return el.attr('data-level') === (zoom < 9 ? 'county' : zoom < 11 ? 'town' : 'village'); }"""
 
 
 def _recorder(context, page):
@@ -289,8 +293,25 @@ def measure_ours(browser, base: str, password: str, path: str, moves: bool,
 
 # --- the run ---------------------------------------------------------------------------
 
+def measure_before(browser, root: Path, url, password: str) -> dict:
+    """The first views as another checkout serves them (an earlier commit, exported
+    with `git archive`), on the same database: where this branch started."""
+    env = dict(os.environ, DATABASE_URL=url.render_as_string(hide_password=False),
+               PYTHONPATH=str(root))
+    port = free_port()
+    server = start_server(env, port, workers=2, root=root)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        return {name: measure_ours(browser, base, password, f"/admin/maps/{name}/",
+                                   moves=False)
+                for name in ("open", "density")}
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+
 def run(skip_naive: bool, keep_shapes: bool, naive_cache: bool = False, copy: str = COPY,
-        waterfall: bool = False) -> bool:
+        waterfall: bool = False, before: Path | None = None) -> bool:
     from playwright.sync_api import sync_playwright
 
     print(f"load average before: {load_average()}")
@@ -312,7 +333,7 @@ def run(skip_naive: bool, keep_shapes: bool, naive_cache: bool = False, copy: st
     env = dict(os.environ, DATABASE_URL=url.render_as_string(hide_password=False))
     port = free_port()
     server = start_server(env, port, workers=2)
-    ours = {}
+    ours, earlier = {}, {}
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=os.environ.get("CHROMIUM",
@@ -326,6 +347,8 @@ def run(skip_naive: bool, keep_shapes: bool, naive_cache: bool = False, copy: st
                                            waterfall=waterfall)
             if naive:
                 naive |= measure_naive(browser, naive_base)
+            if before:
+                earlier = measure_before(browser, before, url, facts["password"])
             browser.close()
     finally:
         os.killpg(server.pid, signal.SIGTERM)
@@ -333,10 +356,10 @@ def run(skip_naive: bool, keep_shapes: bool, naive_cache: bool = False, copy: st
         httpd.shutdown()
         if folder != NAIVE_CACHE:
             shutil.rmtree(folder, ignore_errors=True)
-    return report(naive, ours, facts)
+    return report(naive, ours, facts, earlier)
 
 
-def report(naive, ours, facts) -> bool:
+def report(naive, ours, facts, earlier=None) -> bool:
     kb = 1024
     ok = True
     print(f"\n{facts['villages']:,} villages, {facts['open']:,} open matters")
@@ -359,6 +382,12 @@ def report(naive, ours, facts) -> bool:
         for what, zoom, size, seconds in r["moves"]:
             ok &= size <= MOVE_GOAL
             print(f"  {what} (zoom {zoom}): {size / kb:.0f} KB in {seconds:.2f} s")
+    for name, r in (earlier or {}).items():
+        line = (f"before: {name} map, first view: {r['bytes'] / kb:.0f} KB, drawn in "
+                f"{r['render_s']:.2f} s")
+        if naive:
+            line += f" ({naive['render_s'] / r['render_s']:.1f}x faster than the naive map)"
+        print(line + f"; now {r['render_s'] / ours[name]['render_s']:.1f}x faster")
     print("goals (first view <= 1 MB, >= 100x smaller, >= 10x faster; each move <= 150 KB):",
           "met" if ok else "NOT met")
     print(f"load average after: {load_average()}")
@@ -375,9 +404,12 @@ def main(argv=None) -> None:
     parser.add_argument("--copy", default=COPY, help=f"the database to work on ({COPY})")
     parser.add_argument("--waterfall", action="store_true",
                         help="print the first view's requests and their timing")
+    parser.add_argument("--before", type=Path, metavar="DIR",
+                        help="also time the first views served by another checkout (e.g. "
+                             "`git archive main | tar -x -C DIR`) on the same database")
     args = parser.parse_args(argv)
     sys.exit(0 if run(args.skip_naive, args.keep_shapes, args.naive_cache, args.copy,
-                      args.waterfall) else 1)
+                      args.waterfall, args.before) else 1)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from admin.cli_matters import matters_cli
 from admin.cli_report import report_cli
 from admin.escalate import escalate
 from admin.secret_key import SecretKeyError
-from models import db
+from models import clock, db
 from models.audit import Actor, set_actor
 from models.database import ClusterError, database_url, embedded, outside_database
 
@@ -252,15 +252,23 @@ def maps_cli():
 
 
 @maps_cli.command("refresh", help="Rebuild the maps' precomputed shapes (county and town "
-                  "unions, simplified per zoom) from the current boundaries.")
+                  "unions, simplified per zoom) from the current boundaries, and count "
+                  "every area's matters again (the worker does that every minute).")
+@click.option("--counts", "counts_only", is_flag=True,
+              help="Only count the matters again; keep the shapes.")
 @with_appcontext
-def maps_refresh():
+def maps_refresh(counts_only):
+    from geo.map_counts import refresh_map_counts
     from geo.map_shapes import refresh_map_shapes
 
-    counts = refresh_map_shapes(db.session)
+    if not counts_only:
+        counts = refresh_map_shapes(db.session)
+        db.session.commit()
+        click.echo(f"map shapes rebuilt: {counts['county']} counties, {counts['town']} "
+                   f"towns, {counts['village']} villages")
+    areas = refresh_map_counts(db.session, clock.now())
     db.session.commit()
-    click.echo(f"map shapes rebuilt: {counts['county']} counties, {counts['town']} towns, "
-               f"{counts['village']} villages")
+    click.echo(f"matters counted again for {areas} areas")
 
 
 @click.command("serve", help="Serve the admin (gunicorn; --dev for Flask's reloading server).")

@@ -184,15 +184,20 @@ def open_matters(session: Session, scope_filter, flt: MapFilter, box,
             for mid, state, overdue, code, lon, lat in rows]
 
 
+def done_moments():
+    """When each matter was first done (its step to done): a subquery."""
+    return (select(MatterStep.matter_id, func.min(MatterStep.at).label("at"))
+            .where(MatterStep.to_state == MatterState.done)
+            .group_by(MatterStep.matter_id)).subquery()
+
+
 def completion_by_area(session: Session, scope_filter, flt: MapFilter, level: str,
                        today: date, box) -> list[dict]:
     """Per area of `level` whose label point lies in the box: the matters received
     (filed in the period and placed there), completed (done, confirmed or paid),
     failed, still open, overdue, the completion rate, and the median days from
     filing to done."""
-    done_at = (select(MatterStep.matter_id, func.min(MatterStep.at).label("at"))
-               .where(MatterStep.to_state == MatterState.done)
-               .group_by(MatterStep.matter_id)).subquery()
+    done_at = done_moments()
     code = area_code(level).label("code")
     completed = Matter.state.in_(COMPLETED_STATES)
     days = func.extract("epoch", done_at.c.at - Matter.created_at) / 86400.0

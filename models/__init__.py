@@ -13,6 +13,7 @@ from models.escalation import PassCounts, run_pass  # its indexes on matters, to
 from models.fees import FeeRule, LedgerLine, Statement, StatementState
 from models.grids import Generation, Grid, GridCodeError, GridLevel
 from models.jobs import JobRun, JobState
+from models.map_counts import MapCount
 from models.map_shapes import MapShape
 from models.matter_types import Credential, MatterType
 from models.matters import (
@@ -77,6 +78,7 @@ __all__ = [
     "LedgerLine",
     "LegalAdviceRequest",
     "LoginAttempt",
+    "MapCount",
     "MapShape",
     "Matter",
     "MatterAddress",

@@ -1104,6 +1104,7 @@ ZH = {
     "Overdue hot spots": "超期热点",
     "Areas": "区域",
     "Loading…": "加载中…",
+    "Data as of %(time)s": "数据更新于 %(time)s",
     "Map shapes rebuilt: %(counties)s counties, %(towns)s towns, %(villages)s villages":
         "地图边界已重建：%(counties)s 个县（市、区），%(towns)s 个镇（街），%(villages)s 个村（社区）",
 }

@@ -9,6 +9,11 @@ import re
 import pytest
 from conftest import browser_sign_in
 from playwright.sync_api import expect
+from sqlalchemy import delete
+
+from geo.map_counts import refresh_map_counts
+from models import clock
+from models.map_counts import MapCount
 
 pytestmark = pytest.mark.browser
 
@@ -62,11 +67,15 @@ def test_county_committee_sees_its_county_on_both_maps(new_page, artifacts):
     page.evaluate("a => $('#gridlink-committee-map').data('map').setView([a.lat, a.lon], 15)",
                   busiest)
     loaded(page)
-    assert int(page.get_attribute(MAP, "data-open")) > 0
-    page.locator(f"{MAP} path.leaflet-interactive[stroke-width='1'], "
-                 f"{MAP} path.leaflet-interactive[stroke-width='3']").last.click(force=True)
+    assert page.get_attribute(MAP, "data-areas") == "0"  # matters, one by one
+    dots = int(page.get_attribute(MAP, "data-open"))
+    assert dots > 0
+    # Every dot drawn, then a click that lands on one (not forced: Playwright waits
+    # until the dot is the element under the pointer, above the outlines).
+    expect(page.locator(f"{MAP} path.gridlink-matter-dot")).to_have_count(dots)
+    page.locator(f"{MAP} path.gridlink-matter-dot").last.click()
     popup = page.locator(".leaflet-popup-content")
-    expect(popup).to_contain_text("案号")
+    expect(popup).to_contain_text("案号", timeout=15_000)
     assert not any(line.startswith("被执行人") for line in popup.inner_text().splitlines())
     no_english(page, ".leaflet-popup-content")
     page.wait_for_function("() => getComputedStyle(document.querySelector('.leaflet-popup'))"
@@ -92,3 +101,22 @@ def test_level_switch_shows_villages_with_completion(new_page, artifacts):
     assert page.get_attribute(MAP, "data-level") == "village"
     assert int(page.get_attribute(MAP, "data-shapes")) > 20
     page.screenshot(path=str(artifacts / "committee-density-villages.png"))
+
+
+def test_the_maps_say_when_their_kept_counts_were_made(new_page, demo):
+    refresh_map_counts(demo, clock.now())
+    demo.commit()
+    try:
+        page = new_page()
+        browser_sign_in(page, "demo_yuncheng_committee")
+        for path in ("/admin/maps/open/", "/admin/maps/density/"):
+            page.goto(page.base + path)
+            loaded(page)
+            expect(page.locator(".gridlink-as-of")).to_have_text(re.compile(
+                r"^数据更新于 \d\d:\d\d$"))
+        page.goto(page.base + "/admin/maps/open/?type=service")  # counted live: no time
+        loaded(page)
+        expect(page.locator(".gridlink-as-of")).to_be_hidden()
+    finally:
+        demo.execute(delete(MapCount))
+        demo.commit()

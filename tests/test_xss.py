@@ -19,6 +19,7 @@ from sqlalchemy import func, select, text
 
 from admin.headers import tile_origins
 from admin.maps import basemap_layers
+from geo.map_shapes import refresh_map_shapes
 from models import ApiToken, Court, Grid, Matter, MatterState, PlaceAlias
 from models.identity import id_check_character
 
@@ -340,6 +341,35 @@ def test_a_court_systems_address_is_text_in_the_review_queue(planted, admin_page
     page.wait_for_load_state("networkidle")
     labels_are_text(page, "#gridlink-queue-map", VILLAGE + IMG)
     page.screenshot(path=artifacts / "xss-review-queue.png", full_page=True)
+    assert page.violations == []
+
+
+@pytest.fixture
+def planted_shapes(planted, demo):
+    """The committee maps' shapes rebuilt after the renaming (their names are copied
+    from the grids when the shapes are made), put back by name afterwards."""
+    refresh_map_shapes(demo)
+    demo.commit()
+    yield planted
+    for code, name in ((VILLAGE_CODE, VILLAGE), (TOWN_CODE, TOWN)):
+        demo.execute(text("UPDATE map_shapes SET name = :n WHERE code = :c"),
+                     {"n": name, "c": code})
+    demo.commit()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("path", ["/admin/maps/open/", "/admin/maps/density/"])
+def test_renamed_grids_are_text_on_the_committee_maps(planted_shapes, admin_page, artifacts,
+                                                      path):
+    """Outlines, clusters and choropleth tooltips name the areas: as text."""
+    page = admin_page
+    page.goto(f"{page.base}{path}?level=village")
+    page.wait_for_selector("#gridlink-committee-map[data-areas]:not([data-loading])")
+    page.wait_for_load_state("networkidle")
+    texts = labels_are_text(page, "#gridlink-committee-map", VILLAGE + IMG)
+    if "open" in path:  # a cluster's tooltip too, not only its outline's
+        assert sum(VILLAGE + IMG in t for t in texts) >= 2
+    page.screenshot(path=artifacts / f"xss-committee-{path.split('/')[-2]}.png")
     assert page.violations == []
 
 

@@ -31,6 +31,7 @@ from admin.jobs import work
 from admin.views.grids import LEVEL_LABELS, county_options
 from admin.views.matter_formatters import label
 from admin.views.secure import refuse
+from geo.map_counts import completion_by_area_kept, kept_counts, open_by_area_kept
 from geo.map_matters import (
     MapFilter,
     completion_by_area,
@@ -149,12 +150,15 @@ class OpenMattersMapView(CommitteeMapBase):
 
     @expose("/open/")
     def open_json(self):
-        zoom, box, today = _zoom(), _box(), clock.today()
+        zoom, box, today, flt = _zoom(), _box(), clock.today(), _filter()
         scope_filter = current_scope().matters_on_maps()
         if zoom >= MATTERS_FROM_ZOOM:
-            body = {"matters": open_matters(db.session, scope_filter, _filter(), box, today)}
+            body = {"matters": open_matters(db.session, scope_filter, flt, box, today)}
+        elif kept := _kept(flt):
+            body = {"areas": open_by_area_kept(db.session, *kept, flt, _level(zoom), box),
+                    "as_of": kept[0].as_of()}
         else:
-            body = {"areas": open_by_area(db.session, scope_filter, _filter(), _level(zoom),
+            body = {"areas": open_by_area(db.session, scope_filter, flt, _level(zoom),
                                           box, today)}
         return _cached(jsonify(body))
 
@@ -196,10 +200,20 @@ class DensityMapView(CommitteeMapBase):
 
     @expose("/completion/")
     def completion_json(self):
-        zoom = _zoom()
-        rows = completion_by_area(db.session, current_scope().matters_on_maps(), _filter(),
-                                  _level(zoom), clock.today(), box=_box())
+        zoom, box, flt = _zoom(), _box(), _filter()
+        if kept := _kept(flt):
+            return _cached(jsonify({
+                "areas": completion_by_area_kept(db.session, *kept, flt, _level(zoom), box),
+                "as_of": kept[0].as_of()}))
+        rows = completion_by_area(db.session, current_scope().matters_on_maps(), flt,
+                                  _level(zoom), clock.today(), box=box)
         return _cached(jsonify({"areas": rows}))
+
+
+def _kept(flt: MapFilter):
+    """The kept counts (refreshed every minute) when they can answer: no filter but a
+    county, an administrator's or a committee's scope (geo.map_counts)."""
+    return kept_counts(db.session, current_scope(), flt, clock.now())
 
 
 def _json(text: str | None):
@@ -218,7 +232,7 @@ def _texts() -> dict:
         "days_overdue": _("Days overdue"), "escalation": _("Escalation level"),
         "grid": _("Grid"), "debtor": _("Debtor"), "case": _("Case number"),
         "hotspots": _("Overdue hot spots"), "areas": _("Areas"),
-        "loading": _("Loading…"),
+        "loading": _("Loading…"), "as_of": _("Data as of %(time)s"),
     }
 
 

@@ -98,7 +98,12 @@ def _grids_in_scope(level: GridLevel):
 
 
 def county_options():
-    return [(c.county_code, c.name) for c in _grids_in_scope(GridLevel.county)]
+    """(code, name) of the counties in scope: those two columns only (a county's
+    outline is megabytes at province scale)."""
+    return db.session.execute(
+        Grid.current().with_only_columns(Grid.county_code, Grid.name)
+        .where(Grid.level == GridLevel.county, current_scope().grids(Grid))
+        .order_by(Grid.code)).all()
 
 
 def town_options():

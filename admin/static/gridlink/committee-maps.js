@@ -84,7 +84,12 @@
     var mode = $el.data('mode');
     var map = GM.newMap(el, {minZoom: 5});
     var bounds = $el.data('bounds');
-    if (bounds) { map.fitBounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]]); }
+    // At once, not animated: the first counts and outlines asked are those of the
+    // scope's own view, not of the default one the map opened on.
+    if (bounds) { map.fitBounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]], {animate: false}); }
+    // Outlines lie in a pane under the counts and the matters' dots, whichever of
+    // them comes back first.
+    map.createPane('gridlink-outlines').style.zIndex = 350;
     var outlines = L.featureGroup().addTo(map);
     var marks = L.featureGroup().addTo(map);
     var hotspots = L.featureGroup();
@@ -140,7 +145,7 @@
         var i = nth[m.village] = (nth[m.village] || 0) + 1;
         var angle = i * 2.39996, r = 0.00035 * Math.sqrt(i);
         var dot = L.circleMarker([m.lat + r * Math.sin(angle), m.lon + r * Math.cos(angle)], {
-          radius: 6, fillColor: STATE_COLOURS[m.state] || '#1c7ed6', fillOpacity: 0.9,
+          radius: 6, fillColor: STATE_COLOURS[m.state] || '#1c7ed6', fillOpacity: 0.9, className: 'gridlink-matter-dot',
           color: m.overdue ? OVERDUE : '#fff', weight: m.overdue ? 3 : 1
         });
         dot.bindTooltip(GM.textLabel((texts.states[m.state] || m.state) + (m.overdue ? ' · ' + texts.overdue : '')));
@@ -151,27 +156,41 @@
       $el.attr('data-open', data.matters.length);
     }
 
-    function drawDensity(shapes, data) {
+    // Outlines are drawn when they come, counts when they come: neither waits for the
+    // other. The density map colours its outlines once the counts are there.
+    function drawOutlines(shapes, named) {
+      outlines.clearLayers();
+      L.geoJSON(shapes, {style: OUTLINE, pane: 'gridlink-outlines'}).eachLayer(function (l) { outlines.addLayer(l); });
+      if (named) { nameAreas(); }
+    }
+
+    function nameAreas() {
+      outlines.eachLayer(function (l) {
+        l.unbindTooltip();
+        GM.tooltip(l, l.feature.properties.name, {sticky: true});  // names as text
+      });
+    }
+
+    function colourAreas(data) {
       var byCode = {};
       data.areas.forEach(function (a) { byCode[a.code] = a; });
-      outlines.clearLayers();
+      outlines.eachLayer(function (layer) {
+        var f = layer.feature, a = byCode[f.properties.code];
+        layer.setStyle({color: '#fff', weight: 1, fillColor: rateColour(a && a.rate), fillOpacity: 0.8});
+        var rows = a ? [f.properties.name, texts.received + ': ' + a.received,
+          texts.completed + ': ' + a.completed + ' (' + percent(a.rate) + ')',
+          texts.failed + ': ' + a.failed, texts.open + ': ' + a.open,
+          texts.overdue + ': ' + a.overdue,
+          texts.median + ': ' + (a.median_days === null ? '—' : a.median_days + ' ' + texts.days)]
+          : [f.properties.name, texts.no_data];
+        layer.unbindTooltip();
+        layer.bindTooltip(GM.textLines(rows), {sticky: true});  // names as text
+      });
+    }
+
+    function drawDensity(data) {
+      colourAreas(data);
       hotspots.clearLayers();
-      L.geoJSON(shapes, {
-        style: function (f) {
-          var a = byCode[f.properties.code];
-          return {color: '#fff', weight: 1, fillColor: rateColour(a && a.rate), fillOpacity: 0.8};
-        },
-        onEachFeature: function (f, layer) {
-          var a = byCode[f.properties.code];
-          var rows = a ? [f.properties.name, texts.received + ': ' + a.received,
-            texts.completed + ': ' + a.completed + ' (' + percent(a.rate) + ')',
-            texts.failed + ': ' + a.failed, texts.open + ': ' + a.open,
-            texts.overdue + ': ' + a.overdue,
-            texts.median + ': ' + (a.median_days === null ? '—' : a.median_days + ' ' + texts.days)]
-            : [f.properties.name, texts.no_data];
-          layer.bindTooltip(GM.textLines(rows), {sticky: true});  // names as text
-        }
-      }).eachLayer(function (l) { outlines.addLayer(l); });
       data.areas.forEach(function (a) {
         if (!a.overdue) { return; }
         hotspots.addLayer(L.circleMarker([a.lat, a.lon], {
@@ -182,11 +201,19 @@
       $el.attr('data-received', data.areas.reduce(function (n, a) { return n + a.received; }, 0));
     }
 
-    function drawOutlines(shapes) {
-      outlines.clearLayers();
-      L.geoJSON(shapes, {style: OUTLINE, onEachFeature: function (f, layer) {
-        GM.tooltip(layer, f.properties.name, {sticky: true});
-      }}).eachLayer(function (l) { outlines.addLayer(l); });
+    // When the counts were made: the kept counts say (refreshed every minute).
+    var asOf = L.control({position: 'bottomleft'});
+    asOf.onAdd = function () {
+      var box = L.DomUtil.create('div', 'gridlink-as-of');
+      box.style.display = 'none';
+      return box;
+    };
+    asOf.addTo(map);
+
+    function showAsOf(data) {
+      var box = asOf.getContainer();
+      box.textContent = data.as_of ? texts.as_of.replace('%(time)s', data.as_of) : '';
+      box.style.display = data.as_of ? '' : 'none';
     }
 
     function refresh() {
@@ -194,16 +221,27 @@
       var chosenLevel = filters().level;
       var params = {zoom: zoom, level: chosenLevel || defaultLevel(zoom), bbox: GM.boxParam(map.getBounds().pad(0.1))};
       var ticket = ++asked;
+      var got = {};
       $el.attr('data-loading', '1');
-      $.when($.getJSON($el.data('shapes-url'), params),
-             $.getJSON($el.data('data-url'), $.extend({}, filters(), params)))
-        .done(function (shapes, data) {
-          if (ticket !== asked) { return; }  // a later move has asked again
-          if (mode === 'density') { drawDensity(shapes[0], data[0]); } else { drawOutlines(shapes[0]); drawOpen(data[0]); }
-          $el.attr('data-shapes', shapes[0].features.length);
-          $el.attr('data-level', params.level);
-          $el.removeAttr('data-loading');
-        });
+      var shapes = $.getJSON($el.data('shapes-url'), params).done(function (fc) {
+        if (ticket !== asked) { return; }  // a later move has asked again
+        got.shapes = fc;
+        drawOutlines(fc, mode !== 'density' || !got.data);  // else coloured right away
+      });
+      var counts = $.getJSON($el.data('data-url'), $.extend({}, filters(), params)).done(function (data) {
+        if (ticket !== asked) { return; }
+        got.data = data;
+        showAsOf(data);
+        if (mode !== 'density') { drawOpen(data); }
+      });
+      $.when(shapes, counts).done(function () {
+        if (ticket !== asked) { return; }
+        if (mode === 'density') { drawDensity(got.data); }
+        $el.attr('data-shapes', got.shapes.features.length);
+        $el.attr('data-level', params.level);
+        $el.attr('data-zoom', params.zoom);
+        $el.removeAttr('data-loading');
+      });
     }
 
     var timer = null;

@@ -22,7 +22,7 @@ AREA_HEADERS = ["排名", "受理事项", "办结", "办结率", "按期办结",
                 "办结用时中位数（天）", "已付劳务费（元）"]
 COURT_HEADERS = ["委托事项", "办结", "无法完成", "撤回", "未结"]
 OVERDUE_HEADERS = ["序号", "案号", "委托法院", "网格", "网格编码", "联络人（网格长）",
-                   "应完成时间", "超期天数", "升级层级", "状态"]
+                   "到期时间", "超期天数", "升级层级", "状态"]
 ESCALATION_ZH = {0: "网格", 1: "镇（街）微网格中心", 2: "县（区）政法委"}
 STATE_ZH = {"assigned": "已分派", "accepted": "已签收", "dispatched": "已派发",
             "escalated": "已提级"}
@@ -108,6 +108,6 @@ def overdue_workbook(area_name: str, rows: list[OverdueRow], today) -> bytes:
              for i, r in enumerate(rows, start=1)]
     cells.append(["合计", f"{len(rows)} 件", "", "", "", "", None, None, "", ""])
     _sheet(wb, "超期事项", f"{area_name}超期联动事项（{today:%Y-%m-%d}）", OVERDUE_HEADERS,
-           cells, {"应完成时间": "yyyy-mm-dd hh:mm"})
+           cells, {"到期时间": "yyyy-mm-dd hh:mm"})
     return save(wb)
 

@@ -13,10 +13,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import (
-    Date,
     and_,
     case,
-    cast,
     func,
     literal,
     select,
@@ -29,6 +27,7 @@ from sqlalchemy.sql import ColumnElement
 from models import clock
 from models.assignments import Assignment, AssignmentRole
 from models.courts import Court
+from models.deadlines import due_day
 from models.grids import Grid
 from models.map_shapes import MapShape
 from models.matter_types import MatterType
@@ -43,11 +42,9 @@ MAX_AREAS = 3000
 # --- when a matter is overdue: decided here, and only here ---------------------------
 
 def due_date() -> ColumnElement:
-    """The day a matter is due: the rules' finish deadline (models.deadlines, fixed
-    when the matter is assigned) where it has one, else the court's own deadline."""
-    return func.coalesce(
-        cast(func.timezone(clock.SITE_ZONE.key, Matter.finish_due_at), Date),
-        Matter.deadline)
+    """The day a matter is due (models.deadlines.due_day: the deadline that counts now
+    — to accept while it waits, to finish once accepted — else the court's own date)."""
+    return due_day()
 
 
 def is_overdue(today: date) -> ColumnElement[bool]:

@@ -34,7 +34,7 @@ from __future__ import annotations
 import enum
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import (
     CheckConstraint,
@@ -46,6 +46,7 @@ from sqlalchemy import (
     String,
     Text,
     case,
+    cast,
     func,
     select,
     text,
@@ -303,6 +304,54 @@ def counting_due() -> ColumnElement:
     """The same choice in SQL, on Matter: the deadline that counts now, or NULL."""
     return case((Matter.state.in_(ACCEPT_STATES), Matter.accept_due_at),
                 (Matter.state.in_(FINISH_STATES), Matter.finish_due_at), else_=None)
+
+
+# --- when a matter is due: one definition for every page --------------------------------
+# The deadline that counts now (above), else — a matter with no rule deadline, such as
+# one that waited in a queue — the end of the court's own date. Overdue once past it:
+# the marks, 我的事项, the court's home. The committee's pages (maps, the overdue list)
+# count by Beijing days: due on day D, overdue from D + 1, so that the counts kept each
+# minute and the live ones agree (geo.map_counts).
+
+def due_moment() -> ColumnElement:
+    """When a matter is due, in SQL on Matter."""
+    court_day_end = func.timezone(str(clock.SITE_ZONE),
+                                  cast(Matter.deadline, DateTime) + timedelta(days=1))
+    return func.coalesce(counting_due(), court_day_end)
+
+
+def due_moment_of(matter: Matter) -> datetime | None:
+    """When a loaded matter is due (the same as `due_moment`)."""
+    found = counting(matter)
+    if found is not None:
+        return found[1]
+    if matter.deadline is None:
+        return None
+    return datetime.combine(matter.deadline + timedelta(days=1), time(), clock.SITE_ZONE)
+
+
+def due_day() -> ColumnElement:
+    """The Beijing day a matter is due, in SQL on Matter: the committee's pages'."""
+    return func.coalesce(cast(func.timezone(str(clock.SITE_ZONE), counting_due()), Date),
+                         Matter.deadline)
+
+
+def _states(states) -> str:
+    return ", ".join(f"'{s.value}'" for s in states)
+
+
+def due_moment_sql(m: str = "m") -> str:
+    """`due_moment` as SQL text on the matters aliased `m` (models.statistics)."""
+    return (f"coalesce(CASE WHEN {m}.state IN ({_states(ACCEPT_STATES)}) THEN {m}.accept_due_at"
+            f" WHEN {m}.state IN ({_states(FINISH_STATES)}) THEN {m}.finish_due_at END,"
+            f" (({m}.deadline + 1)::timestamp AT TIME ZONE '{clock.SITE_ZONE}'))")
+
+
+def due_day_sql(m: str = "m") -> str:
+    """`due_day` as SQL text on the matters aliased `m`."""
+    return (f"coalesce((CASE WHEN {m}.state IN ({_states(ACCEPT_STATES)}) THEN {m}.accept_due_at"
+            f" WHEN {m}.state IN ({_states(FINISH_STATES)}) THEN {m}.finish_due_at END"
+            f" AT TIME ZONE '{clock.SITE_ZONE}')::date, {m}.deadline)")
 
 
 class Marks:

@@ -1,10 +1,10 @@
 """我的事项: a grid's open matters as its liaison or grid worker sees them first —
 how many, how many past their due moment or close to it, and the nearest ones.
 
-When a matter is due is decided here for the home pages (`due_on`, `due_at`): the
-rules' deadline that counts now (models.deadlines: to accept while it waits, to finish
-once accepted), else — a matter with no rule deadline, as one waiting in a queue — the
-end of the court's own date. The marks (`due_mark`) use the same moments as
+When a matter is due is models.deadlines' `due_moment` (here `due_on`, `due_at`): the
+rules' deadline that counts now (to accept while it waits, to finish once accepted),
+else — a matter with no rule deadline, as one waiting in a queue — the end of the
+court's own date. The marks (`due_mark`) use the same moments as
 models.deadlines.Marks (its `now` and its `soon`), so a card and the matter's page agree.
 
 The counts are SQL aggregates over every open matter of the scope, not a count of
@@ -13,34 +13,19 @@ the rows listed: a town liaison has thousands open and sees the nearest few.
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import datetime
 
-from sqlalchemy import DateTime, cast, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.sql import ColumnElement
 
 from models.assignments import Assignment
-from models.clock import SITE_ZONE
-from models.deadlines import Marks, counting, counting_due
+from models.deadlines import Marks, due_moment, due_moment_of
 from models.grids import Grid
 from models.matters import OPEN_STATES, Matter
 
-
-def due_on() -> ColumnElement:
-    """When a matter is due, in SQL: for the counts and the order."""
-    court_day_end = func.timezone(str(SITE_ZONE), cast(Matter.deadline, DateTime)
-                                  + timedelta(days=1))
-    return func.coalesce(counting_due(), court_day_end)
-
-
-def due_at(matter: Matter) -> datetime | None:
-    """When a matter is due, loaded: for the marks (the same as `due_on`)."""
-    found = counting(matter)
-    if found is not None:
-        return found[1]
-    if matter.deadline is None:
-        return None
-    return datetime.combine(matter.deadline + timedelta(days=1), time(), SITE_ZONE)
+# When a matter is due: models.deadlines decides, for every page.
+due_on, due_at = due_moment, due_moment_of
 
 
 def due_mark(due: datetime | None, marks: Marks) -> str | None:

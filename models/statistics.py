@@ -18,7 +18,7 @@ What the figures mean (matter_steps is the history, models.workflow):
   asked / received  filed in the period (received: and placed in a grid)
   completed         the court confirmed it (确认办结), by the period's end
   on time           completed, the grid's outcome recorded by the matter's due moment
-                    (due_at below: the rules' deadline, else the court's own date)
+                    (finish_by below: the rules' deadline, else the court's own date)
   failed            the grid could not do it (无法完成)
   median days       from its assignment to the grid's outcome, of the completed
   fees paid         labour fees of its ledger lines on statements paid by then
@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 
 from models import clock
 from models.accounts import Role
+from models.deadlines import due_day_sql, due_moment_sql
 from models.grids import N_
 from models.matters import MatterState
 
@@ -49,10 +50,11 @@ del S
 READERS = {Role.admin, Role.committee}
 
 
-def due_at(m: str = "m") -> str:
-    """SQL: the moment a matter (alias `m`) must be finished by. The rules' deadline
-    fixed at assignment (finish_due_at) where there is one, else the end of the
-    court's own date (its Beijing day). The one place this is decided."""
+def finish_by(m: str = "m") -> str:
+    """SQL: the moment a matter (alias `m`) must be finished by, for "on time": the
+    rules' finish deadline fixed at assignment where there is one, else the end of the
+    court's own date (its Beijing day). (Overdue, below, counts the deadline that
+    counts now: models.deadlines.)"""
     return (f"coalesce({m}.finish_due_at, "
             f"(({m}.deadline + 1)::timestamp AT TIME ZONE 'Asia/Shanghai'))")
 
@@ -142,7 +144,7 @@ WITH placed AS (
 m AS (
   SELECT m.id, m.court_id, m.matter_type::text AS matter_type,
          date_trunc('month', m.created_at AT TIME ZONE 'Asia/Shanghai')::date AS month,
-         a.created_at AS assigned_at, g.code AS grid_code, {due_at('m')} AS due_at
+         a.created_at AS assigned_at, g.code AS grid_code, {finish_by('m')} AS due_at
   FROM matters m
   {join} placed a ON a.matter_id = m.id
   LEFT JOIN grids g ON g.id = a.grid_id
@@ -360,18 +362,18 @@ def _overdue_sql(prefix: str | None) -> str:
     in_area = "" if prefix is None else "AND a.county_code = :county AND g.code LIKE :area"
     return f"""
 SELECT m.id, m.case_number, m.court_id, a.grid_id, a.liaison_id, g.code AS grid_code,
-       g.name AS grid_name, {due_at('m')} AS due_at,
-       :today - ({due_at('m')} AT TIME ZONE 'Asia/Shanghai')::date AS days_overdue,
+       g.name AS grid_name, {due_moment_sql('m')} AS due_at,
+       :today - {due_day_sql('m')} AS days_overdue,
        m.escalation_level, m.state::text AS state
 FROM matters m
 JOIN assignments a ON a.matter_id = m.id AND a.role = 'primary' AND a.ended_at IS NULL
 JOIN grids g ON g.id = a.grid_id
-WHERE m.state::text = ANY(:open) AND {due_at('m')} < :now {in_area}"""
+WHERE m.state::text = ANY(:open) AND {due_day_sql('m')} < :today {in_area}"""
 
 
 def overdue(session: Session, scope, *, sort: str = "days_overdue", descending: bool = True,
             limit: int | None = 100, offset: int = 0) -> tuple[int, list[OverdueRow]]:
-    """(how many, one page of them): the open matters past their due moment in the
+    """(how many, one page of them): the open matters past their due day in the
     scope's area, sorted by a column of OVERDUE_SORTS. No debtor's name or number."""
     prefix = area_prefix(scope)
     now = clock.now()

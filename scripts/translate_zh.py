@@ -1038,6 +1038,7 @@ ZH = {
         "网格在办、已超过应完成时间的事项（按规则确定的期限，未定的按法院要求的办理期限），"
         "今天 %(today)s，共 %(n)d 件。",
     "Due": "应完成时间",
+    "Due (to accept or to finish)": "到期时间（签收或办结）",
     "Days overdue": "超期天数",
     "Escalation level": "升级层级",
     "No open matter is overdue in this area.": "本辖区没有超期的在办事项。",

@@ -42,6 +42,7 @@ from models import (
     Statement,
     StatementState,
     User,
+    clock,
 )
 from models.evidence import Evidence, default_root, path_of, read_picture
 from models.fees import local_day, paying_court, rule_in_force
@@ -67,7 +68,9 @@ def live_demo_matters(session: Session, today: date | None = None,
     none), for the showcase of the demo accounts' grid. Flushes, never commits."""
     stops = stops or {}
     today = today or date.today()
-    now = datetime.combine(today, time(2), UTC)  # 10:00 in Beijing: the demo's "now"
+    # 10:00 in Beijing, the demo's "now" — or the real now when that is earlier: no
+    # step is taken in the future, whatever the hour the demo is loaded at.
+    now = min(datetime.combine(today, time(2), UTC), clock.now() - timedelta(minutes=5))
     rng = random.Random(SEED)
     matters = session.scalars(
         select(Matter).where(Matter.state == S.assigned)

@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from models import Court, CourtKind, Grid, GridLevel, Matter
+from models import Court, CourtKind, Grid, GridLevel, Matter, clock
 from models.bulk import write_new_matters
 from models.filing import AddressInput, MatterInput, build_matter, prefetched
 from models.identity import id_check_character
@@ -99,12 +99,15 @@ def load_demo_matters(session: Session, today: date | None = None,
                                    (today - day).days < QUEUED_DAYS)))
     inputs += _showcase(rng, maker, courts, today, numbers)
     matters = []
+    latest = clock.now() - timedelta(minutes=10)
     with prefetched(session, [data for _, data in inputs]):
         for day, data in inputs:
             matter, created = build_matter(session, data)
             if created:  # filed that day (the form refuses a deadline already past)
-                matter.created_at = datetime.combine(day, time(1), UTC) + timedelta(
-                    minutes=rng.randint(0, 480))
+                # In office hours of its day, and never later than now: loaded
+                # before 17:00 in Beijing, today's filings are the morning's.
+                matter.created_at = min(datetime.combine(day, time(1), UTC) + timedelta(
+                    minutes=rng.randint(0, 480)), latest)
                 matter.deadline = day + timedelta(days=2 if matter.urgency.value == "urgent"
                                                   else DEFAULT_DEADLINE_DAYS[matter.matter_type])
                 matters.append(matter)

@@ -229,15 +229,16 @@ def test_bad_parameters_are_refused(client):
                                             "level": "microgrid"}).status_code == 400
 
 
-# --- overdue: the rules' finish deadline, else the court's date ----------------------
+# --- overdue: the rules' deadline that counts now, else the court's date --------------
 
 def test_overdue_uses_the_rules_deadline_and_falls_back_to_the_courts(session):
     today = clock.today()
     matter = session.get(Matter, _a_matter(session, YUNCHENG))
 
-    def overdue(deadline: date, finish_due_at: datetime | None) -> bool:
+    def overdue(deadline: date, due_at: datetime | None) -> bool:
+        # Waiting to be accepted, the accept deadline counts (models.deadlines).
         session.execute(update(Matter).where(Matter.id == matter.id).values(
-            deadline=deadline, finish_due_at=finish_due_at))
+            deadline=deadline, accept_due_at=due_at))
         return session.scalar(select(is_overdue(today)).where(Matter.id == matter.id))
 
     past, future = today - timedelta(days=3), today + timedelta(days=3)
@@ -262,3 +263,30 @@ def test_completion_counts_agree_with_a_direct_count(client, session):
     assert yuncheng["rate"] == pytest.approx(completed / received, abs=1e-4)
     if completed:
         assert yuncheng["median_days"] is not None
+
+
+def test_the_maps_and_the_overdue_list_count_the_same_overdue(client_as, session):
+    """The county committee's open map and its overdue list (models.statistics) count
+    the same matters overdue, one escalated for want of an answer among them."""
+    from models.access import Scope
+    from models.accounts import Role
+    from models.statistics import overdue
+
+    escalated = _a_matter(session, YUNCHENG)
+    session.execute(update(Matter).where(Matter.id == escalated).values(
+        state="escalated", escalation_level=1,
+        accept_due_at=clock.now() - timedelta(days=2),
+        finish_due_at=clock.now() + timedelta(days=5),
+        deadline=clock.today() + timedelta(days=30)))
+    areas = client_as("demo_yuncheng_committee").get(OPEN, query_string={
+        "zoom": 8, "level": "county", "bbox": WHOLE_CITY}).json["areas"]
+    on_the_map = sum(a["overdue"] for a in areas)
+    count, rows = overdue(session, Scope(Role.committee, YUNCHENG), limit=None)
+    assert escalated in {r.id for r in rows}
+    # The list holds the matters with a grid to work on them; the map every open one.
+    with_no_grid = session.scalar(select(func.count()).select_from(Matter).join(
+        Assignment, (Assignment.matter_id == Matter.id) & (Assignment.role == "primary")
+        & Assignment.ended_at.is_(None)).where(
+        Assignment.county_code == YUNCHENG, is_overdue(clock.today()),
+        Matter.state.not_in(["assigned", "accepted", "dispatched", "escalated"])))
+    assert on_the_map == count + with_no_grid and count > 0

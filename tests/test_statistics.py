@@ -342,14 +342,34 @@ def test_overdue_follows_the_rules_deadline_where_there_is_one(session):
           AND a.role = 'primary' AND a.ended_at IS NULL
         WHERE m.state = 'dispatched' AND m.deadline > :today + 3 ORDER BY m.case_number LIMIT 1"""),
                            {"today": clock.today()})
-    session.execute(text("UPDATE matters SET finish_due_at = :at WHERE id = :id"),
-                    {"at": now + timedelta(days=5), "id": late.id})
+    session.execute(text("UPDATE matters SET accept_due_at = :at, finish_due_at = :at "
+                         "WHERE id = :id"), {"at": now + timedelta(days=5), "id": late.id})
     session.execute(text("UPDATE matters SET finish_due_at = :at WHERE id = :id"),
                     {"at": now - timedelta(days=2), "id": early})
     _, rows = overdue(session, ADMIN, limit=None)
     ids = {r.id: r for r in rows}
     assert late.id not in ids
     assert ids[early].days_overdue == 2
+
+
+def test_a_matter_nobody_accepted_is_overdue_by_its_accept_deadline(session):
+    """Escalated for want of an answer, its finish deadline still ahead: the committee's
+    list shows it, by the day its acceptance was due; accepted, the finish day counts."""
+    matter = session.scalar(text("""
+        SELECT m.id FROM matters m JOIN assignments a ON a.matter_id = m.id
+          AND a.role = 'primary' AND a.ended_at IS NULL
+        WHERE m.state = 'assigned' ORDER BY m.case_number LIMIT 1"""))
+    now = clock.now()
+    session.execute(text("UPDATE matters SET state = 'escalated', escalation_level = 2, "
+                         "accept_due_at = :late, finish_due_at = :ahead, deadline = :later "
+                         "WHERE id = :id"),
+                    {"late": now - timedelta(days=3), "ahead": now + timedelta(days=4),
+                     "later": clock.today() + timedelta(days=30), "id": matter})
+    rows = {r.id: r for r in overdue(session, ADMIN, limit=None)[1]}
+    assert rows[matter].days_overdue == 3 and rows[matter].escalation_level == 2
+    session.execute(text("UPDATE matters SET state = 'accepted' WHERE id = :id"),
+                    {"id": matter})
+    assert matter not in {r.id for r in overdue(session, ADMIN, limit=None)[1]}
 
 
 def test_period_bounds():

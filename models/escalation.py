@@ -184,14 +184,11 @@ def _rung(session: Session, params: dict, step: str, template: str, who: str, ki
     committing first wins) get `moves`, a matter_steps row each (one statement), an
     audit record each (one append), and `who` a notification each (one statement).
     Returns how many matters moved and how many notifications were new."""
-    # The UPDATE finds its rows by the primary key: joined to `due` alone, the
-    # planner would hash the whole 1M-row table to update 5 % of it.
     rows = session.execute(text(f"""
         WITH due AS (
             SELECT id, state, escalation_level FROM matters WHERE {due} FOR UPDATE
         ), moved AS (
-            UPDATE matters m SET {moves} FROM due
-            WHERE m.id = ANY(ARRAY(SELECT id FROM due)) AND m.id = due.id
+            UPDATE matters m SET {moves} FROM due WHERE m.id = due.id
             RETURNING m.id, m.county_code, m.state, m.escalation_level, m.version,
                       m.accept_due_at, due.state AS from_state,
                       due.escalation_level AS from_level

@@ -6,11 +6,11 @@ import hashlib
 import hmac
 import json
 from datetime import UTC, datetime, timedelta, timezone
+from itertools import pairwise
 
 from sqlalchemy import select
 
-from models import AuditRecord
-from models import audit
+from models import AuditRecord, audit
 from models.audit import Actor, append, append_many
 
 BEIJING = timezone(timedelta(hours=8))
@@ -74,6 +74,6 @@ def test_single_and_bulk_appends_chain_into_one_trail(session, runner):
            actor=ACTOR)
     written = stored(session, head.seq)
     assert [r["seq"] for r in written] == list(range(head.seq + 1, head.seq + 51))
-    assert all(r["prev_hash"] == p["hash"] for p, r in zip(written, written[1:], strict=False))
+    assert all(r["prev_hash"] == p["hash"] for p, r in pairwise(written))
     result = runner.invoke(args=["audit", "verify"])
     assert result.exit_code == 0 and "audit trail intact" in result.output, result.output

@@ -19,9 +19,11 @@ import hashlib
 import hmac
 import json
 import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from geoalchemy2 import WKBElement
 from geoalchemy2.shape import to_shape
@@ -33,6 +35,7 @@ from models.base import db
 
 CHAIN_LOCK = 4453_0001  # pg_advisory_xact_lock key: one writer of the chain at a time
 GENESIS = "0" * 64
+T = TypeVar("T")
 
 
 class AuditRecord(db.Model):
@@ -144,6 +147,15 @@ def append_many(connection, records: list[tuple], actor: Actor | None = None) ->
     lock and one read of the head, in one COPY: a flush of 10,000 new rows, or an
     escalation pass moving 50,000 matters, costs one round trip, not one per record.
     Returns the last sequence number."""
+    return append_many_during(connection, records, lambda: None, actor)[0]
+
+
+def append_many_during(connection, records: list[tuple], work: Callable[[], T],
+                       actor: Actor | None = None) -> tuple[int, T]:
+    """append_many, signing the records in a second thread while `work()` runs the
+    caller's next statements on the connection (the database works on one core while
+    Python signs on the other; the signing touches no connection). Returns the last
+    sequence number and what `work` returned."""
     if _key is None:
         raise RuntimeError("audit key not set: call models.audit.set_key(secret)")
     actor = actor or current_actor()
@@ -151,15 +163,17 @@ def append_many(connection, records: list[tuple], actor: Actor | None = None) ->
     head = connection.execute(select(AuditHead.seq, AuditHead.hash)
                               .where(AuditHead.id == 1)).first()
     seq, prev = (head.seq, head.hash) if head else (0, GENESIS)
-    at = datetime.now(UTC)
-    rows, seq, prev = _chain(records, actor, at, seq, prev)
+    with ThreadPoolExecutor(max_workers=1) as signer:
+        signed = signer.submit(_chain, records, actor, datetime.now(UTC), seq, prev)
+        done = work()
+        rows, seq, prev = signed.result()
     _copy(connection, rows)
     if head:
         connection.execute(text("UPDATE audit_head SET seq = :s, hash = :h WHERE id = 1"),
                            {"s": seq, "h": prev})
     else:
         connection.execute(insert(AuditHead), {"id": 1, "seq": seq, "hash": prev})
-    return seq
+    return seq, done
 
 
 def _chain(records: list[tuple], actor: Actor, at: datetime, seq: int, prev: str):

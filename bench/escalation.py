@@ -129,6 +129,16 @@ def _deadlines(conn, now, overdue: float) -> None:
     conn.execute(text("ANALYZE accounts"))
 
 
+def server_settings(engine) -> str:
+    """What decides a bulk write's cost besides the code (models.database.BULK_WRITES)."""
+    with engine.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT name, current_setting(name) FROM pg_settings WHERE name IN "
+            "('shared_buffers', 'max_wal_size', 'checkpoint_timeout', 'wal_compression', "
+            "'synchronous_commit', 'fsync') ORDER BY name")).all()
+    return ", ".join(f"{name}={value}" for name, value in rows)
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU of a process (the database backend runs on this machine)."""
     from pathlib import Path
@@ -208,6 +218,7 @@ def main(argv=None) -> None:
     engine = create_engine(url, pool_size=2)
     try:
         upgrade(engine)  # this branch's migrations (the pass's indexes), on the copy only
+        print(f"  server: {server_settings(engine)}")
         with stopwatch() as preparing:
             now, data = prepare(engine, args.overdue)
         print(f"  {data['matters']:,} matters; {data['overdue']:,} overdue for acceptance, "

@@ -55,6 +55,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+# Settings for the province's bulk writes (assigning a million matters, an escalation
+# pass moving 50,000): PostgreSQL's defaults (128 MB of buffers, a checkpoint every
+# 1 GB of WAL) make such a statement write its own dirty pages out and start a
+# checkpoint every few seconds, each re-logging every page it touches in full
+# (bench/RESULTS.md, part m). Durability is untouched: fsync and full-page writes
+# stay on. docker-compose.yml gives the production server the same.
+BULK_WRITES = {"shared_buffers": "1GB", "max_wal_size": "4GB", "checkpoint_timeout": "15min",
+               "wal_compression": "lz4"}
+
+
 @dataclass
 class Cluster:
     """An embedded PostgreSQL cluster in `root` (data in root/pg, socket in root/run)."""
@@ -136,13 +146,19 @@ class Cluster:
         port = self.port()
         if port is None or not _port_free(port):
             port = free_port()
-        opts = f"-c listen_addresses=127.0.0.1 -p {port} -k {self.socket_dir}"
-        if self.throwaway:
-            opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         self._run(str(find_bindir() / "pg_ctl"), "-D", str(self.data_dir),
-                  "-l", str(self.home / "postgres.log"), "-w", "-o", opts, "start")
+                  "-l", str(self.home / "postgres.log"), "-w", "-o", self.options(port),
+                  "start")
         self.port_file.write_text(str(port))
         return port
+
+    def options(self, port: int) -> str:
+        """The server's settings: a throwaway (test) cluster keeps nothing, the project's
+        own is sized for the province's bulk writes."""
+        opts = f"-c listen_addresses=127.0.0.1 -p {port} -k {self.socket_dir}"
+        if self.throwaway:
+            return opts + " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        return opts + "".join(f" -c {k}={v}" for k, v in BULK_WRITES.items())
 
     def stop(self) -> None:
         if self.running():

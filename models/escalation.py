@@ -46,7 +46,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from models import clock
-from models.audit import Actor, append_many
+from models.audit import Actor, append_many_during
 from models.grids import N_
 from models.matters import Matter, MatterState
 from models.notifications import notify
@@ -205,19 +205,21 @@ def _rung(session: Session, params: dict, step: str, template: str, who: str, ki
     """), {**params, "step": step, "actor": STEP_ACTOR}).all()
     if not rows:
         return 0, 0
-    append_many(session.connection(), [
-        ("step", "matter", str(r.id),
-         {"state": r.from_state, "escalation_level": r.from_level},
-         {"step": step, "state": r.state, "escalation_level": r.escalation_level,
-          "version": r.version, "accept_due_at": r.accept_due_at})
-        for r in rows], actor=ACTOR)
     prefix = "remind" if step == "remind" else f"escalate:{rows[0].escalation_level}"
     extra = (", 'due', to_char(m.accept_due_at AT TIME ZONE 'Asia/Shanghai', "
              "'YYYY-MM-DD HH24:MI')") if step == "remind" else ""
     select = _notifications(kind, template, who, _deadline_key(prefix), "m.id = ANY(:ids)",
                             extra).bindparams(bindparam("ids", type_=ARRAY(Uuid)))
     used = {k: v for k, v in params.items() if f":{k}" in str(select)}
-    return len(rows), notify(session, select.bindparams(ids=[r.id for r in rows], **used))
+    select = select.bindparams(ids=[r.id for r in rows], **used)
+    # The notifications are written while the audit records are signed.
+    _, notified = append_many_during(session.connection(), [
+        ("step", "matter", str(r.id),
+         {"state": r.from_state, "escalation_level": r.from_level},
+         {"step": step, "state": r.state, "escalation_level": r.escalation_level,
+          "version": r.version, "accept_due_at": r.accept_due_at})
+        for r in rows], lambda: notify(session, select), actor=ACTOR)
+    return len(rows), notified
 
 
 # --- the court's urgent call -----------------------------------------------------------

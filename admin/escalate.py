@@ -1,5 +1,6 @@
 """The escalation ladder's two faces: the periodic task the worker runs every minute,
-and `gridlink escalate --once`, the same pass by hand (models.escalation.run_pass).
+and `gridlink escalate --once`, the same pass by hand (models.escalation: the worker's
+in parts at once, run_pass_in_parts; by hand in one transaction, run_pass).
 
 Every worker (`gridlink worker`, the one `gridlink serve` starts, docker-compose's
 `worker` service) runs procrastinate's periodic deferrer: each minute's tick is
@@ -19,7 +20,7 @@ from flask.cli import with_appcontext
 
 from admin.jobs import _flask_app, tasks
 from models import clock, db
-from models.escalation import run_pass, shows_urgent
+from models.escalation import run_pass, run_pass_in_parts, shows_urgent
 from models.jobs import QUEUE
 
 log = logging.getLogger(__name__)
@@ -30,13 +31,10 @@ CRON = os.environ.get("GRIDLINK_ESCALATION_CRON") or "* * * * *"
 @tasks.periodic(cron=CRON, periodic_id="ladder")
 @tasks.task(name="escalate", queue=QUEUE, queueing_lock="escalate")
 def escalate_task(timestamp: int) -> None:
-    """One pass of the ladder, as of the app's clock (not the tick's time)."""
+    """One pass of the ladder, as of the app's clock (not the tick's time), in parts
+    at once (models.escalation.run_pass_in_parts)."""
     with _flask_app().app_context():
-        try:
-            counts = run_pass(db.session, clock.now())
-            db.session.commit()
-        finally:
-            db.session.remove()
+        counts = run_pass_in_parts(db.engine, clock.now())
     if counts.changed:
         log.info("escalation pass (tick %s): %s", timestamp, summary(counts))
 

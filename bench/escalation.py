@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session, selectinload
 from bench.common import load_average, stopwatch, synthetic_url
 from models import clock
 from models.audit import Actor, append, set_key
-from models.escalation import LADDER, TO_TOWN, run_pass
+from models.escalation import LADDER, PARTS, TO_TOWN, run_pass, run_pass_in_parts
 from models.migrate import upgrade
 
 SOURCE = "gridlink_synthetic_worked"
@@ -147,17 +147,25 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def timed_pass(engine, now) -> tuple[float, float, object]:
-    """Wall seconds, and the CPU seconds the pass cost (this process and its database
-    backend; a parallel query's helpers are not counted): on a machine shared with
-    other work the CPU is what the pass would take alone, less its waits on the disk."""
-    with Session(engine) as session:
-        backend = session.scalar(text("SELECT pg_backend_pid()"))
-        cpu = time.process_time() + cpu_seconds(backend)
-        with stopwatch() as seconds:
-            counts = run_pass(session, now)
-            session.commit()
-        cpu = time.process_time() + cpu_seconds(backend) - cpu
+def timed_pass(engine, now, parts: int) -> tuple[float, float, object]:
+    """Wall seconds, and the CPU seconds the pass cost (this process and the database
+    backends of the engine's connections; a parallel query's helpers are not counted):
+    on a machine shared with other work the CPU is what the pass would take alone, less
+    its waits on the disk. parts > 1: the worker's pass (run_pass_in_parts), its parts
+    at once on connections of their own; 1: run_pass in one transaction."""
+    held = [engine.connect() for _ in range(max(parts, 1))]  # the pool holds them all
+    backends = [conn.scalar(text("SELECT pg_backend_pid()")) for conn in held]
+    for conn in held:
+        conn.close()
+    cpu = time.process_time() + sum(cpu_seconds(pid) for pid in backends)
+    with stopwatch() as seconds:
+        if parts > 1:
+            counts = run_pass_in_parts(engine, now, parts=parts)
+        else:
+            with Session(engine) as session:
+                counts = run_pass(session, now)
+                session.commit()
+    cpu = time.process_time() + sum(cpu_seconds(pid) for pid in backends) - cpu
     return seconds(), cpu, counts
 
 
@@ -206,6 +214,9 @@ def main(argv=None) -> None:
     parser.add_argument("--overdue", type=float, default=0.05)
     parser.add_argument("--sample", type=int, default=500)
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--parts", type=int, default=PARTS,
+                        help="the pass in this many parts at once, as the worker runs it "
+                             f"(default {PARTS}); 1: one transaction, as `escalate --once`")
     args = parser.parse_args(argv)
     set_key("bench-" + uuid.uuid4().hex)  # the copy's audit trail: nobody verifies it
     url = synthetic_url(args.database)
@@ -215,10 +226,10 @@ def main(argv=None) -> None:
         made = make_copy(url)
     if made:
         print(f"  copied in {copying():.0f} s")
-    engine = create_engine(url, pool_size=2)
+    engine = create_engine(url, pool_size=max(2, args.parts))
     try:
         upgrade(engine)  # this branch's migrations (the pass's indexes), on the copy only
-        print(f"  server: {server_settings(engine)}")
+        print(f"  server: {server_settings(engine)}; the pass in {args.parts} part(s)")
         with stopwatch() as preparing:
             now, data = prepare(engine, args.overdue)
         print(f"  {data['matters']:,} matters; {data['overdue']:,} overdue for acceptance, "
@@ -231,7 +242,7 @@ def main(argv=None) -> None:
         for name, moment in (("pass 1 (now)", now), ("pass 2 (right after)", now),
                              ("pass 3 (a day later)", later),
                              ("pass 4 (right after)", later)):
-            seconds, cpu, c = timed_pass(engine, moment)
+            seconds, cpu, c = timed_pass(engine, moment, args.parts)
             print(f"  {name}: {seconds:.2f} s ({cpu:.2f} s CPU) — reminded {c.reminded:,}, "
                   f"to town centres {c.to_town:,}, to committees {c.to_committee:,}, notifications "
                   f"{c.notified:,}; changes {c.changed:,}")

@@ -9,8 +9,8 @@ A matter assigned to a grid must be accepted by its liaison before accept_due_at
              (`escalated`, as the court's own 请镇街中心协助 makes it) and the town's
              centre (微网格治理服务中心) is notified. TRANSITIONS lets an escalated
              matter be taken (接办 → accepted), re-dispatched inside the town
-             (改派 → assigned) or withdrawn, and nothing else: the liaison can no
-             longer accept it alone — the town centre decides. A matter the court
+             (改派 → assigned) or withdrawn; its liaison may still accept it late
+             (签收: the centre's first move is to reach them). A matter the court
              escalated by hand climbs to level 1 on the next pass the same way
              (the town centre is told);
   level 2    still escalated a while later (LADDER.committee_after): the county
@@ -29,20 +29,29 @@ someone accepts it (`shows_urgent`).
 `run_pass` is one pass over the whole province, set-based: per rung one UPDATE …
 RETURNING that moves every matter due at once (its WHERE is re-checked under the row
 lock, so a liaison's 签收 that commits first wins), one INSERT … SELECT of the
-matter_steps rows, one of the notifications (models.notifications.notify: once per
-key, whoever runs the pass), and one multi-row append to the audit trail. Passes
-take an advisory lock, so two workers' passes run one after the other and the
-second finds nothing left to do. The pass reads no memory of earlier passes: after
-downtime the next pass does what is due by the state of the matters, once.
+matter_steps rows; then, the rungs moved, one of the notifications per rung
+(models.notifications.notify: once per key, whoever runs the pass) and one append of
+every moved matter's record to the audit trail. Passes take an advisory lock, so two
+workers' passes run one after the other and the second finds nothing left to do. The
+pass reads no memory of earlier passes: after downtime the next pass does what is due
+by the state of the matters, once.
+
+The worker runs the pass in parts (`run_pass_in_parts`): the province's counties in
+PARTS groups, each group's pass in its own transaction at the same time, so that the
+database moves matters on every core (a county's matters are one group's alone: the
+groups never meet, as Citus's shards would not). The audit trail is one chain, so the
+groups append to it one after the other, after their moves.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Index, Uuid, bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from models import clock
@@ -51,7 +60,8 @@ from models.grids import N_
 from models.matters import Matter, MatterState
 from models.notifications import notify
 
-PASS_LOCK = 4453_0012  # pg_advisory_xact_lock key: one pass at a time
+PASS_LOCK = 4453_0012  # pg_advisory_xact_lock key: one pass at a time (a part: + its number)
+PARTS = 2  # the county groups a worker's pass moves at once (this machine's cores)
 ACTOR = Actor("system:escalation")
 STEP_ACTOR = "system"  # matter_steps.actor_name of the ladder's steps (shown as 系统)
 
@@ -143,33 +153,70 @@ class PassCounts:
         return self.reminded + self.to_town + self.to_committee + self.notified
 
 
-def run_pass(session: Session, now: datetime, ladder: Ladder = LADDER) -> PassCounts:
-    """One pass of the ladder over every matter, as of `now` (models.clock.now()).
-    Flushes; the caller commits."""
+def run_pass(session: Session, now: datetime, ladder: Ladder = LADDER, *,
+             part: int | None = None, parts: int = PARTS) -> PassCounts:
+    """One pass of the ladder over every matter (or the matters of part `part` of
+    `parts`: see `in_part`), as of `now` (models.clock.now()). Flushes; the caller
+    commits."""
     session.flush()
-    session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PASS_LOCK})
-    counts = PassCounts()
+    session.execute(text("SELECT pg_advisory_xact_lock(:k)"),
+                    {"k": PASS_LOCK + (0 if part is None else 1 + part)})
     params = {"now": now, "today": now.date(), "soon": now + ladder.remind_before,
               "lead": ladder.remind_before, "since": now - ladder.committee_after}
-    counts.reminded, n = _rung(session, params, "remind", REMINDER, _LIAISONS, "reminder",
-                               due="""state = 'assigned' AND accept_due_at > :now
-                                      AND accept_due_at <= :soon AND (reminded_at IS NULL
-                                      OR reminded_at < accept_due_at - :lead)""",
-                               moves="reminded_at = :now")
-    counts.notified += n
-    counts.to_town, n = _rung(session, params, "to_town", TO_TOWN, _TOWN_CENTRE, "escalated",
-                              due="""(state = 'assigned' AND accept_due_at <= :now
-                                      AND (escalated_at IS NULL
-                                           OR escalated_at < accept_due_at))
-                                     OR (state = 'escalated' AND escalation_level = 0)""",
-                              moves=_CLIMB.format(level=1))
-    counts.notified += n
-    counts.to_committee, n = _rung(
-        session, params, "to_committee", TO_COMMITTEE, _COMMITTEE, "escalated",
-        due="state = 'escalated' AND escalation_level = 1 AND escalated_at <= :since",
-        moves=_CLIMB.format(level=2))
-    counts.notified += n
-    return counts
+    where = ""
+    if part is not None:
+        params.update(part=part, parts=parts)
+        where = f" AND {IN_PART}"
+    rungs = [
+        _Rung("remind", REMINDER, _LIAISONS, "reminder",
+              due="""state = 'assigned' AND accept_due_at > :now
+                     AND accept_due_at <= :soon AND (reminded_at IS NULL
+                     OR reminded_at < accept_due_at - :lead)""",
+              moves="reminded_at = :now"),
+        _Rung("to_town", TO_TOWN, _TOWN_CENTRE, "escalated",
+              due="""((state = 'assigned' AND accept_due_at <= :now
+                       AND (escalated_at IS NULL OR escalated_at < accept_due_at))
+                      OR (state = 'escalated' AND escalation_level = 0))""",
+              moves=_CLIMB.format(level=1)),
+        _Rung("to_committee", TO_COMMITTEE, _COMMITTEE, "escalated",
+              due="state = 'escalated' AND escalation_level = 1 AND escalated_at <= :since",
+              moves=_CLIMB.format(level=2)),
+    ]
+    # Every rung moves first (a matter the town rung moves now is not the committee
+    # rung's: its escalated_at is now), then each rung's notices and one append of
+    # all the records: the audit chain's lock is taken once, last.
+    moved = [(rung, _move(session, params, rung, where)) for rung in rungs]
+    records = [_record(rung.step, r) for rung, rows in moved for r in rows]
+
+    def tell() -> int:
+        return sum(_tell(session, params, rung, rows) for rung, rows in moved if rows)
+
+    notified = append_many_during(session.connection(), records, tell, actor=ACTOR)[1] \
+        if records else 0
+    reminded, to_town, to_committee = (len(rows) for _, rows in moved)
+    return PassCounts(reminded, to_town, to_committee, notified)
+
+
+# A part of the province: the matters of every `parts`-th county by its code (a
+# county's matters are one part's alone; the city's court has a code of its own).
+IN_PART = "CAST(county_code AS integer) % :parts = :part"
+
+
+def run_pass_in_parts(engine: Engine, now: datetime, ladder: Ladder = LADDER,
+                      parts: int = PARTS) -> PassCounts:
+    """The worker's pass: `run_pass` for each part of the province, all at once, each
+    in a session and transaction of its own, committed on its own. A part that fails
+    leaves the others' work done and raises; the next pass does what it missed."""
+    def one(part: int) -> PassCounts:
+        with Session(engine) as session:
+            counts = run_pass(session, now, ladder, part=part, parts=parts)
+            session.commit()
+            return counts
+
+    with ThreadPoolExecutor(max_workers=parts) as pool:
+        results = list(pool.map(one, range(parts)))
+    return PassCounts(*(sum(getattr(c, f) for c in results)
+                        for f in ("reminded", "to_town", "to_committee", "notified")))
 
 
 # A climb: escalated (the state the town centre's steps start from), since now, and a
@@ -178,17 +225,25 @@ _CLIMB = """state = 'escalated', escalation_level = {level}, escalated_at = :now
             version = m.version + 1, updated_at = clock_timestamp()"""
 
 
-def _rung(session: Session, params: dict, step: str, template: str, who: str, kind: str, *,
-          due: str, moves: str) -> tuple[int, int]:
-    """One rung for every matter at once: the matters `due` (locked, so that a step
-    committing first wins) get `moves`, a matter_steps row each (one statement), an
-    audit record each (one append), and `who` a notification each (one statement).
-    Returns how many matters moved and how many notifications were new."""
-    rows = session.execute(text(f"""
+@dataclass(frozen=True)
+class _Rung:
+    step: str
+    template: str
+    who: str  # the accounts told (SQL joined to the matter's primary grid)
+    kind: str
+    due: str  # which matters (SQL on matters)
+    moves: str  # what changes (SQL SET)
+
+
+def _move(session: Session, params: dict, rung: _Rung, where: str) -> list:
+    """The rung's matters `due` (locked, so that a step committing first wins) get
+    `moves`, and a matter_steps row each, in one statement; returns the moved rows."""
+    return session.execute(text(f"""
         WITH due AS (
-            SELECT id, state, escalation_level FROM matters WHERE {due} FOR UPDATE
+            SELECT id, state, escalation_level FROM matters WHERE {rung.due}{where}
+            FOR UPDATE
         ), moved AS (
-            UPDATE matters m SET {moves} FROM due WHERE m.id = due.id
+            UPDATE matters m SET {rung.moves} FROM due WHERE m.id = due.id
             RETURNING m.id, m.county_code, m.state, m.escalation_level, m.version,
                       m.accept_due_at, due.state AS from_state,
                       due.escalation_level AS from_level
@@ -202,24 +257,27 @@ def _rung(session: Session, params: dict, step: str, template: str, who: str, ki
         )
         SELECT id, state, escalation_level, version, accept_due_at, from_state, from_level
         FROM moved
-    """), {**params, "step": step, "actor": STEP_ACTOR}).all()
-    if not rows:
-        return 0, 0
-    prefix = "remind" if step == "remind" else f"escalate:{rows[0].escalation_level}"
+    """), {**params, "step": rung.step, "actor": STEP_ACTOR}).all()
+
+
+def _record(step: str, r) -> tuple:
+    """The audit record of one moved matter."""
+    return ("step", "matter", str(r.id),
+            {"state": r.from_state, "escalation_level": r.from_level},
+            {"step": step, "state": r.state, "escalation_level": r.escalation_level,
+             "version": r.version, "accept_due_at": r.accept_due_at})
+
+
+def _tell(session: Session, params: dict, rung: _Rung, rows: list) -> int:
+    """The rung's notifications, one per moved matter and account told; how many new."""
+    prefix = "remind" if rung.step == "remind" else f"escalate:{rows[0].escalation_level}"
     extra = (", 'due', to_char(m.accept_due_at AT TIME ZONE 'Asia/Shanghai', "
-             "'YYYY-MM-DD HH24:MI')") if step == "remind" else ""
-    select = _notifications(kind, template, who, _deadline_key(prefix), "m.id = ANY(:ids)",
-                            extra).bindparams(bindparam("ids", type_=ARRAY(Uuid)))
+             "'YYYY-MM-DD HH24:MI')") if rung.step == "remind" else ""
+    select = _notifications(rung.kind, rung.template, rung.who, _deadline_key(prefix),
+                            "m.id = ANY(:ids)", extra).bindparams(
+        bindparam("ids", type_=ARRAY(Uuid)))
     used = {k: v for k, v in params.items() if f":{k}" in str(select)}
-    select = select.bindparams(ids=[r.id for r in rows], **used)
-    # The notifications are written while the audit records are signed.
-    _, notified = append_many_during(session.connection(), [
-        ("step", "matter", str(r.id),
-         {"state": r.from_state, "escalation_level": r.from_level},
-         {"step": step, "state": r.state, "escalation_level": r.escalation_level,
-          "version": r.version, "accept_due_at": r.accept_due_at})
-        for r in rows], lambda: notify(session, select), actor=ACTOR)
-    return len(rows), notified
+    return notify(session, select.bindparams(ids=[r.id for r in rows], **used))
 
 
 # --- the court's urgent call -----------------------------------------------------------

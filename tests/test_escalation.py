@@ -153,6 +153,28 @@ def test_escalation_stops_when_the_town_centre_takes_it(session):
     assert notified(session, matter) == ["demo_town_centre"]
 
 
+def test_the_parts_of_a_pass_together_move_every_matter_once(session):
+    """The worker's pass runs in parts (every other county by code, the city court's
+    own code among them): the parts together move each due matter once, as one pass."""
+    city = due_in(session, 1, "（2026）粤53执7402号")  # filed by the city's court
+    city.county_code = "445300"
+    mine = due_in(session, 1)
+    for matter in (city, mine):
+        matter.accept_due_at = clock.now() - timedelta(hours=1)
+    session.flush()
+    now = clock.now()
+    first = run_pass(session, now, part=0, parts=2)
+    second = run_pass(session, now, part=1, parts=2)
+    session.expire_all()
+    assert first.to_town > 0 and second.to_town > 0
+    assert city.state is S.escalated and mine.state is S.escalated
+    assert steps(session, city) == ["to_town"] and steps(session, mine) == ["to_town"]
+    assert run_pass(session, now).changed == 0  # nothing left for the whole province
+    due = session.scalar(select(func.count()).select_from(Matter).where(
+        Matter.state == S.escalated, Matter.escalated_at == now))
+    assert first.to_town + second.to_town == due
+
+
 def test_a_late_liaison_still_accepts_and_the_ladder_stops(session):
     """Escalated to the town centre because nobody answered, then the liaison answers:
     签收 is still theirs (the town centre's 接办 too), and the ladder climbs no further."""

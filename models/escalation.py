@@ -156,11 +156,16 @@ class PassCounts:
 def run_pass(session: Session, now: datetime, ladder: Ladder = LADDER, *,
              part: int | None = None, parts: int = PARTS) -> PassCounts:
     """One pass of the ladder over every matter (or the matters of part `part` of
-    `parts`: see `in_part`), as of `now` (models.clock.now()). Flushes; the caller
-    commits."""
+    `parts`: IN_PART), as of `now` (models.clock.now()). Flushes; the caller commits."""
     session.flush()
-    session.execute(text("SELECT pg_advisory_xact_lock(:k)"),
-                    {"k": PASS_LOCK + (0 if part is None else 1 + part)})
+    # A whole pass excludes every other pass; the parts of one exclude only their own
+    # part of another pass, and run beside each other.
+    if part is None:
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PASS_LOCK})
+    else:
+        session.execute(text("SELECT pg_advisory_xact_lock_shared(:k), "
+                             "pg_advisory_xact_lock(:p)"),
+                        {"k": PASS_LOCK, "p": PASS_LOCK + 1 + part})
     params = {"now": now, "today": now.date(), "soon": now + ladder.remind_before,
               "lead": ladder.remind_before, "since": now - ladder.committee_after}
     where = ""

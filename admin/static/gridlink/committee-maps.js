@@ -245,7 +245,11 @@
     }
 
     var timer = null;
-    map.on('moveend', function () { clearTimeout(timer); timer = setTimeout(refresh, 200); });
+    map.on('moveend', function () {
+      $el.attr('data-loading', '1');  // from the move on, not from the ask 200 ms later
+      clearTimeout(timer);
+      timer = setTimeout(refresh, 200);
+    });
     refresh();
     $el.data('map', map);
   }

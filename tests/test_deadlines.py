@@ -323,3 +323,15 @@ def test_the_town_centres_redispatch_restarts_the_clocks_and_taking_it_does_not(
     go(session, matter, "demo_town_centre", "redispatch", grid=neighbour, note="实际居住在丰收村")
     assert (matter.accept_due_at, matter.finish_due_at) == (
         end_of(date(2026, 11, 6)), end_of(date(2026, 11, 16)))
+
+
+def test_the_sql_text_twins_say_what_the_expressions_say(session):
+    """models.statistics writes SQL text; the maps and pages use the expressions: for
+    every matter of the demo, in every state, the same due moment and due day."""
+    from models.deadlines import due_day, due_day_sql, due_moment, due_moment_sql
+
+    by_expression = dict(session.execute(select(Matter.id, func.row(due_moment(), due_day()))
+                                         .select_from(Matter)).all())
+    by_text = dict(session.execute(text(
+        f"SELECT m.id, row({due_moment_sql('m')}, {due_day_sql('m')}) FROM matters m")).all())
+    assert len(by_expression) > 1000 and by_expression == by_text

@@ -97,3 +97,17 @@ def machine(engine: Engine) -> dict[str, str]:
 
 def load_average() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def print_summary(result: dict, goal: str, rows, json_path: str | None, width: int = 44) -> None:
+    """A part's closing lines: its summary against the goal, the load around it, and the
+    whole result as JSON when asked for (`--json`)."""
+    import json
+
+    print(f"\nsummary (goal: {goal})")
+    for key, value in rows:
+        print(f"{key:{width}}  {value}")
+    print(f"load average before / after: {result['load_before']} / {result['load_after']}")
+    if json_path:
+        Path(json_path).write_text(json.dumps(result, ensure_ascii=False, indent=1,
+                                              default=str))

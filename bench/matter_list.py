@@ -35,7 +35,6 @@ estimate's error, in %), and each page must list 50 matters.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import signal
@@ -43,7 +42,6 @@ import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL
@@ -53,6 +51,7 @@ from bench.common import (
     engine_for,
     ensure_province,
     load_average,
+    print_summary,
     stopwatch,
     synthetic_url,
 )
@@ -366,14 +365,8 @@ def main(argv=None) -> None:
     result = run(requests=args.requests, default_requests=args.default_requests,
                  rounds=args.rounds, concurrency=args.concurrency, rebuild=args.rebuild,
                  show_plans=args.explain)
-    print(f"\nsummary (goal: ours ≥ {FASTER:g}× faster than the default and ≤ "
-          f"{NEAR_TRIVIAL:g}× the trivial endpoint, p50 and p99)")
-    for key, value in summary(result):
-        print(f"{key:44}  {value}")
-    print(f"load average before / after: {result['load_before']} / {result['load_after']}")
-    if args.json_path:
-        Path(args.json_path).write_text(json.dumps(result, ensure_ascii=False, indent=1,
-                                                   default=str))
+    print_summary(result, f"ours ≥ {FASTER:g}× faster than the default and ≤ {NEAR_TRIVIAL:g}× "
+                  "the trivial endpoint, p50 and p99", summary(result), args.json_path)
 
 
 if __name__ == "__main__":

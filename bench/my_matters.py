@@ -39,7 +39,6 @@ ANALYZEs every query each sends (the time of each, the plan of the slowest).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import secrets
@@ -62,6 +61,7 @@ from bench.common import (
     engine_for,
     ensure_province,
     load_average,
+    print_summary,
     stopwatch,
     synthetic_url,
 )
@@ -540,13 +540,8 @@ def main(argv=None) -> None:
     result = run(requests=args.requests, rounds=args.rounds, concurrency=args.concurrency,
                  rebuild=args.rebuild, show_plans=args.explain, database=args.database,
                  before=args.before)
-    print(f"\nsummary (goal: 我的事项 p50 and p99 ≤ {GOAL:g}× the trivial endpoint)")
-    for key, value in summary(result):
-        print(f"{key:44}  {value}")
-    print(f"load average before / after: {result['load_before']} / {result['load_after']}")
-    if args.json_path:
-        Path(args.json_path).write_text(json.dumps(result, ensure_ascii=False, indent=1,
-                                                   default=str))
+    print_summary(result, f"我的事项 p50 and p99 ≤ {GOAL:g}× the trivial endpoint",
+                  summary(result), args.json_path)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import io
-import json
 import os
 import re
 import shutil
@@ -37,7 +36,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import load_average
+from bench.common import load_average, print_summary
 
 GOAL_S = 1.0
 XINGYAN = "云浮市云城区云城街道星岩社区"
@@ -352,13 +351,8 @@ def main(argv=None) -> None:
     print(f"(j) {time.strftime('%Y-%m-%d %H:%M')}, load average {load_average()}")
     result = run(args.runs)
     print_profile(result)
-    print(f"\nsummary (goal: the request with the photo ≤ {GOAL_S:g} s on the server)")
-    for key, value in summary(result):
-        print(f"{key:52}  {value}")
-    print(f"load average before / after: {result['load_before']} / {result['load_after']}")
-    if args.json_path:
-        Path(args.json_path).write_text(json.dumps(result, ensure_ascii=False, indent=1,
-                                                   default=str))
+    print_summary(result, f"the request with the photo ≤ {GOAL_S:g} s on the server",
+                  summary(result), args.json_path, width=52)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import subprocess
@@ -102,8 +103,6 @@ def load_average() -> str:
 def print_summary(result: dict, goal: str, rows, json_path: str | None, width: int = 44) -> None:
     """A part's closing lines: its summary against the goal, the load around it, and the
     whole result as JSON when asked for (`--json`)."""
-    import json
-
     print(f"\nsummary (goal: {goal})")
     for key, value in rows:
         print(f"{key:{width}}  {value}")

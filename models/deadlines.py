@@ -55,7 +55,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.sql import ColumnElement
 
 from models import clock
-from models.base import db, uuid_pk
+from models.base import EffectiveDated, db, uuid_pk
 from models.grids import N_
 from models.matter_types import MatterType
 from models.matters import Matter, MatterState, Urgency
@@ -85,7 +85,7 @@ DAY_KIND_LABELS = {DayKind.holiday: N_("Holiday"),
 _UNITS = "'hours', 'working_days'"
 
 
-class DeadlineRule(db.Model):
+class DeadlineRule(EffectiveDated, db.Model):
     __tablename__ = "deadline_rules"
     __table_args__ = (
         CheckConstraint("valid_to IS NULL OR valid_to > valid_from", name="valid_range"),
@@ -107,11 +107,6 @@ class DeadlineRule(db.Model):
     accept_unit: Mapped[str] = mapped_column(String(12))
     finish_amount: Mapped[int] = mapped_column(Integer)
     finish_unit: Mapped[str] = mapped_column(String(12))
-    valid_from: Mapped[date] = mapped_column(Date)
-    valid_to: Mapped[date | None] = mapped_column(Date)  # the first day it no longer applies
-    note: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
-                                                 server_default=func.now())
 
     def __str__(self) -> str:
         kind = self.matter_type.value if self.matter_type else "*"

@@ -40,7 +40,6 @@ from sqlalchemy import (
     Numeric,
     Select,
     String,
-    Text,
     func,
     select,
     true,
@@ -50,7 +49,7 @@ from sqlalchemy.sql import ColumnElement
 
 from models.accounts import Role, User
 from models.audit import Actor, append
-from models.base import db, uuid_pk
+from models.base import EffectiveDated, db, uuid_pk
 from models.courts import Court, CourtKind
 from models.grids import N_
 from models.matter_types import MatterType
@@ -70,7 +69,7 @@ class FeeError(FormError):
     """A refused step on the fee table, the ledger or a statement."""
 
 
-class FeeRule(db.Model):
+class FeeRule(EffectiveDated, db.Model):
     __tablename__ = "fee_rules"
     __table_args__ = (
         CheckConstraint("valid_to IS NULL OR valid_to > valid_from", name="valid_range"),
@@ -83,11 +82,6 @@ class FeeRule(db.Model):
     matter_type: Mapped[MatterType] = mapped_column(_enum(MatterType, "matter_type", False))
     outcome_kind: Mapped[OutcomeKind] = mapped_column(_enum(OutcomeKind, "outcome_kind", False))
     amount: Mapped[Decimal] = mapped_column(Numeric(10, 2))  # yuan
-    valid_from: Mapped[date] = mapped_column(Date)
-    valid_to: Mapped[date | None] = mapped_column(Date)  # the first day it no longer applies
-    note: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
-                                                 server_default=func.now())
 
     def __str__(self) -> str:
         return f"{self.matter_type.value}/{self.outcome_kind.value} {self.amount}"

@@ -38,12 +38,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import false, select, true
+from sqlalchemy import any_, false, func, select, true
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement
 
 from models.accounts import Role
-from models.assignments import Assignment
+from models.areas import MatterArea, in_area
 from models.courts import Court, CourtKind
 from models.grids import Grid
 from models.matters import Matter
@@ -193,11 +193,13 @@ class Scope:
     def _matters_of_area(self) -> ColumnElement[bool]:
         if self.area_code is None:
             return false()
-        return Matter.id.in_(
-            select(Assignment.matter_id).join(Grid, Grid.id == Assignment.grid_id).where(
-                Assignment.ended_at.is_(None),
-                Assignment.county_code == self.area_code[:6],
-                Grid.code.startswith(self.area_code)))
+        # The area's rows of models.areas (one per current assignment to its grids),
+        # as an array made once: the planner then looks the area's matters up by key.
+        # As a semi-join, a page sorted by filing time with a window count walked the
+        # whole table's created_at index probing each matter (2.4 s for a town at
+        # province scale, against 6 ms: bench/RESULTS.md, part (k, continued)).
+        return Matter.id == any_(func.array(
+            select(MatterArea.matter_id).where(in_area(self.area_code)).scalar_subquery()))
 
     def may_reveal_phone(self) -> bool:
         return self.role in MAY_REVEAL_PHONES

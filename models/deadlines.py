@@ -353,9 +353,15 @@ class Marks:
     """The marks at one moment (the app's clock by default): made once per page or
     export, then asked for each matter (`of`), or as SQL conditions for lists."""
 
-    def __init__(self, session: Session, now: datetime | None = None):
+    def __init__(self, session: Session | None, now: datetime | None = None,
+                 soon: datetime | None = None):
         self.now = now or clock.now()
-        self.soon = max(self.now + DUE_SOON, due(session, self.now, 1, Unit.working_days))
+        self.soon = soon or max(self.now + DUE_SOON,
+                                due(session, self.now, 1, Unit.working_days))
+
+    # The same `soon` in SQL, for a page that asks it with its rows (bound :now).
+    SOON_SQL = (f"greatest(CAST(:now AS timestamptz) + interval '{DUE_SOON.total_seconds():.0f} "
+                f"seconds', gridlink_due(CAST(:now AS timestamptz), 1, '{Unit.working_days}'))")
 
     def of(self, matter: Matter) -> Mark | None:
         """Which deadline counts, when, and whether it is past (已超期) or due soon

@@ -27,6 +27,19 @@ def marks() -> Marks:
     return g.gridlink_marks
 
 
+def said(msgid: str) -> str:
+    """A mark's words in the request's language, translated once a request (a page of
+    rows says the same few words again and again)."""
+    if not has_request_context():
+        return _(msgid)
+    words = g.get("gridlink_mark_words")
+    if words is None:
+        words = g.gridlink_mark_words = {}
+    if msgid not in words:
+        words[msgid] = _(msgid)
+    return words[msgid]
+
+
 def mark_of(matter: Matter) -> Mark | None:
     return marks().of(matter)
 
@@ -36,17 +49,20 @@ def mark_text(matter: Matter) -> str:
     found = mark_of(matter)
     if found is None:
         return ""
-    words = f"{_(WHICH_LABELS[found.which])} {local_time(found.due_at)}"
-    return f"{words} {_(found.label)}" if found.label else words
+    words = f"{said(WHICH_LABELS[found.which])} {local_time(found.due_at)}"
+    return f"{words} {said(found.label)}" if found.label else words
 
 
 def mark_badge(matter: Matter) -> Markup:
     """The mark alone, as a badge (nothing while in time)."""
-    found = mark_of(matter)
+    return _badge(mark_of(matter))
+
+
+def _badge(found: Mark | None) -> Markup:
     if found is None or found.label is None:
         return Markup("")
     return Markup('<span class="badge badge-{} gridlink-mark gridlink-mark-{}">{}</span>').format(
-        BADGES.get(found.state, "warning"), found.state.replace("_", "-"), _(found.label))
+        BADGES.get(found.state, "warning"), found.state.replace("_", "-"), said(found.label))
 
 
 def due_html(matter: Matter) -> Markup:
@@ -55,7 +71,7 @@ def due_html(matter: Matter) -> Markup:
     if found is None:
         return Markup("")
     return Markup('<span class="text-nowrap gridlink-due" data-which="{}">{} {}</span> {}').format(
-        found.which, _(WHICH_LABELS[found.which]), local_time(found.due_at), mark_badge(matter))
+        found.which, said(WHICH_LABELS[found.which]), local_time(found.due_at), _badge(found))
 
 
 def due_cell(view, context, model, name):

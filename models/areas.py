@@ -29,8 +29,11 @@ from sqlalchemy import (
     Index,
     String,
     false,
+    func,
+    select,
     text,
 )
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.sql import ColumnElement
 
@@ -95,3 +98,19 @@ def rebuild(session: Session) -> int:
                m.created_at
         FROM assignments a JOIN grids g ON g.id = a.grid_id JOIN matters m ON m.id = a.matter_id
         WHERE a.ended_at IS NULL""")).rowcount
+
+
+def newest(area_code: str | None, limit: int, offset: int = 0):
+    """A page of an area's matters, newest filed first, as a subquery (matter_id,
+    created_at): each matter once, though it may have several assignments in the area,
+    read in the order of the level's index instead of sorting all of the area's."""
+    return (select(MatterArea.matter_id, MatterArea.created_at).ext(
+        distinct_on(MatterArea.created_at, MatterArea.matter_id)).where(in_area(area_code))
+        .order_by(MatterArea.created_at.desc(), MatterArea.matter_id.desc())
+        .limit(limit).offset(offset)).subquery()
+
+
+def count(session: Session, area_code: str | None) -> int:
+    """How many matters the area has (each once), from the level's index alone."""
+    return session.scalar(select(func.count(MatterArea.matter_id.distinct()))
+                          .where(in_area(area_code)))

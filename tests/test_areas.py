@@ -112,3 +112,20 @@ def test_an_area_is_found_at_its_level(session):
     village = count("445302001003")
     assert 0 < village < count("445302001") < count("445302")
     assert count("") == count(None) == count("4453020") == 0  # not an area's code
+
+
+def test_an_areas_page_of_newest_matters_and_its_count(session):
+    """The list's page for an area: its newest matters in order, each once, and the
+    count of all of them, as Scope.matters() finds them."""
+    from models.access import Scope
+    from models.accounts import Role
+    from models.areas import count, newest
+
+    town = "445302001"
+    in_scope = select(Matter.id, Matter.created_at).where(Scope(Role.liaison, town).matters())
+    everyone = session.execute(in_scope.order_by(Matter.created_at.desc(),
+                                                 Matter.id.desc())).all()
+    assert count(session, town) == len(everyone) > 25
+    page = newest(town, 10, 20)
+    got = session.execute(select(page.c.matter_id)).scalars().all()
+    assert got == [m for m, _ in everyone[20:30]]

@@ -12,54 +12,21 @@ after its role or area changed, has another key. What may change under the same 
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import OrderedDict
-from collections.abc import Callable
-
 from flask import Flask, request
 from flask_babel import get_locale
 from flask_login import current_user
 from markupsafe import Markup
 
+from admin.auth import current_scope
+from admin.kept import Kept
+
 MENU_TTL = 60.0
 MENU_KEPT = 1000  # menus kept at most (accounts × pages × languages seen in a minute)
-
-
-class Drawn:
-    """HTML drawn once per key, kept for `ttl` seconds; at most `size` kept, the
-    least recently used dropped first."""
-
-    def __init__(self, ttl: float = MENU_TTL, size: int = MENU_KEPT):
-        self.ttl, self.size = ttl, size
-        self._kept: OrderedDict[tuple, tuple[float, Markup]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple, draw: Callable[[], str]) -> Markup:
-        now = time.monotonic()
-        with self._lock:
-            kept = self._kept.get(key)
-            if kept is not None and now - kept[0] < self.ttl:
-                self._kept.move_to_end(key)
-                return kept[1]
-        html = Markup(draw())
-        with self._lock:
-            self._kept[key] = (now, html)
-            self._kept.move_to_end(key)
-            while len(self._kept) > self.size:
-                self._kept.popitem(last=False)
-        return html
-
-    def clear(self) -> None:
-        with self._lock:
-            self._kept.clear()
 
 
 def menu_key(admin_view) -> tuple:
     """Everything the menu's drawing depends on: who asks, in which language, from which
     page, under which URL prefix."""
-    from admin.auth import current_scope
-
     scope = current_scope()
     user = current_user._get_current_object()
     signed_in = bool(getattr(user, "is_authenticated", False))
@@ -70,11 +37,11 @@ def menu_key(admin_view) -> tuple:
 
 
 def init_app(app: Flask) -> None:
-    menus = Drawn()
+    menus = Kept(MENU_TTL, MENU_KEPT)
     app.extensions["gridlink_menus"] = menus
 
     @app.template_global("gridlink_menu")
     def gridlink_menu(admin_view, draw) -> Markup:
         """The main menu for this account and page (`draw`: the template's macro that
         draws it, called when it is not kept)."""
-        return menus.get(menu_key(admin_view), draw)
+        return menus.get(menu_key(admin_view), lambda: Markup(draw()), keep=lambda _: True)

@@ -7,7 +7,7 @@ import re
 from flask_admin.menu import MenuView
 
 from admin.assets import Versions
-from admin.frame import Drawn
+from admin.kept import Kept
 from models import User
 from models.accounts import Role
 
@@ -62,8 +62,8 @@ def test_the_menu_is_drawn_once_for_an_account_and_page(client_as, monkeypatch):
     assert asked == []
 
 
-def test_drawn_html_is_kept_for_its_time_and_the_oldest_dropped():
-    drawn, made = Drawn(ttl=60, size=2), []
+def test_what_is_kept_is_kept_for_its_time_and_the_oldest_dropped():
+    drawn, made = Kept(ttl=60, size=2), []
 
     def draw(text):
         return lambda: made.append(text) or text
@@ -73,7 +73,7 @@ def test_drawn_html_is_kept_for_its_time_and_the_oldest_dropped():
     drawn.get(("c",), draw("C"))  # three keys, two kept: "a" goes
     assert drawn.get(("a",), draw("A3")) == "A3"
     assert made == ["A", "B", "C", "A3"]
-    stale = Drawn(ttl=0)
+    stale = Kept(ttl=0, size=2)
     stale.get(("a",), draw("old"))
     assert stale.get(("a",), draw("new")) == "new"
 

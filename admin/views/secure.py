@@ -24,12 +24,13 @@ from werkzeug.utils import secure_filename
 from admin.auth import current_scope
 from admin.cells import safe_row
 from admin.errors import MAX_PAGE, BadParameter, whole_number
+from admin.kept import Kept
 from admin.views.formatters import (
     TYPE_FORMATTERS,
     TYPE_FORMATTERS_DETAIL,
     TYPE_FORMATTERS_EXPORT,
 )
-from models import db
+from models import counting, db
 from models.audit import append
 from models.counting import Estimate, MoreThan, list_count
 
@@ -53,6 +54,10 @@ class AtLeastCount(MoreThan):
 
     def __str__(self) -> str:
         return _("%(n)s+", n=f"{int(self) - 1:,}")
+
+
+# Lists' counts beyond the cap, per list and reader (ScopedModelView.beyond_the_cap).
+_BEYOND_THE_CAP = Kept(ttl=60.0, size=1000)
 
 
 class ScopedModelView(ModelView):
@@ -114,16 +119,35 @@ class ScopedModelView(ModelView):
         count, query = super().get_list(page, sort_column, sort_desc, search, filters,
                                         execute=False, page_size=page_size)
         if self.count_by_estimate and execute and self.counts_with_page():
-            rows = query.add_columns(func.count().over()).all()
+            rows, counted = self.page_rows(query, with_count=True)
             if rows:  # else past the last page: counted below
-                return rows[0][1], [row[0] for row in rows]
+                return counted, rows
         if self.count_by_estimate:
-            count = list_count(query.session, query)
+            count = self.beyond_the_cap(query, search, filters)
             if isinstance(count, Estimate):
                 count = AboutCount(count)
             elif isinstance(count, MoreThan):
                 count = AtLeastCount(count)
-        return count, (query.all() if execute else query)
+        return count, (self.page_rows(query)[0] if execute else query)
+
+    def beyond_the_cap(self, query, search, filters) -> int:
+        """The list's count (models.counting). One beyond the cap (an estimate, or
+        "10,000+") is kept a minute for the same list (the reader, the search, the
+        filters, the cap): it cost two statements a page, and a list that large does
+        not fall under the cap in a minute. A count under the cap is made every time."""
+        key = (self.endpoint, current_scope(), getattr(current_user, "id", None), search,
+               tuple(tuple(f) for f in filters or ()), counting.EXACT_UP_TO)
+        return _BEYOND_THE_CAP.get(key, lambda: list_count(query.session, query),
+                                   keep=lambda c: isinstance(c, Estimate | MoreThan))
+
+    def page_rows(self, query, with_count: bool = False) -> tuple[list, int | None]:
+        """The rows of a list page from its query (Flask-Admin's: scope, filters, search,
+        sort, paging); with_count, also how many rows the list finds, as a window count
+        in the same query (None without)."""
+        if not with_count:
+            return query.all(), None
+        rows = query.add_columns(func.count().over()).all()
+        return [row[0] for row in rows], (rows[0][1] if rows else None)
 
     def counts_with_page(self) -> bool:
         """Whether the list's count comes with its page, as a window count in the same

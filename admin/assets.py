@@ -20,8 +20,10 @@ import hashlib
 import time
 from pathlib import Path
 
-from flask import Flask, request
+from flask import Flask, request, url_for
 from flask_compress import Compress
+
+from admin.kept import Kept
 
 YEAR = 365 * 24 * 3600
 COMPRESSED = ["text/html", "text/css", "text/plain", "text/csv", "text/javascript",
@@ -97,6 +99,15 @@ def init_app(app: Flask) -> None:
             response.direct_passthrough = False
             response.make_sequence()
         return response
+
+    # Flask-Admin's own static URLs (about twenty a page, each built by url_for): built
+    # once a minute per file and URL prefix (templates/admin/static.html).
+    admin_static_urls = Kept(ttl=60.0, size=500)
+
+    @app.template_global("gridlink_admin_static")
+    def admin_static(endpoint: str, arguments: dict) -> str:
+        key = (endpoint, request.script_root, *sorted(arguments.items()))
+        return admin_static_urls.get(key, lambda: url_for(endpoint, **arguments))
 
     if not app.config.get("STATIC_CACHE", True):
         return

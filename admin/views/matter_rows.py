@@ -18,7 +18,7 @@ from __future__ import annotations
 from itertools import pairwise
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, defer, joinedload, selectinload
 
 from models import Assignment, Grid, Matter, Person
 from models.assignments import AssignmentRole
@@ -70,6 +70,25 @@ class MatterRow:
         for name, value in zip(_NAMES, values, strict=True):
             setattr(self, name, value)
         self.debtor, self.primary_assignment = debtor, primary
+
+
+def _grid_path_options(depth: int = 3):
+    """A grid and its parents up to the county (grid_path), without their polygons."""
+    option = joinedload(Grid.parent).options(defer(Grid.geom))
+    if depth > 1:
+        option = joinedload(Grid.parent).options(defer(Grid.geom),
+                                                 _grid_path_options(depth - 1))
+    return option
+
+
+def row_options():
+    """What a row shows, for ORM matters (the list's export): the debtor, and the
+    current grid's path and liaison (the grids without their polygons), loaded for the
+    rows asked for, a fixed number of queries however many rows (selectin)."""
+    return (selectinload(Matter.debtor),
+            selectinload(Matter.assignments).options(
+                joinedload(Assignment.grid).options(defer(Grid.geom), _grid_path_options()),
+                joinedload(Assignment.liaison)))
 
 
 def _details_query():

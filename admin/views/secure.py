@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import csv
 from io import StringIO
+from urllib.parse import urlencode
 
-from flask import Response, abort, redirect, request, url_for
+from flask import Response, abort, g, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
@@ -56,6 +57,8 @@ class AtLeastCount(MoreThan):
         return _("%(n)s+", n=f"{int(self) - 1:,}")
 
 
+# What werkzeug leaves unquoted in a query string (werkzeug.urls._urlencode).
+URL_SAFE = "!$'()*,/:;?@"
 # Lists' counts beyond the cap, per list and reader (ScopedModelView.beyond_the_cap).
 _BEYOND_THE_CAP = Kept(ttl=60.0, size=1000)
 
@@ -160,6 +163,23 @@ class ScopedModelView(ModelView):
     def pages_unknown(count) -> bool:
         """Whether the list only knows it has more rows than it counted (10,000+)."""
         return isinstance(count, MoreThan)
+
+    def _get_list_url(self, view_args) -> str:
+        """Flask-Admin's URL of a list page (the same text), its path built once a request:
+        a list page asks for twenty of them (its sorts, its pager, the way back from each
+        row), each a url_for."""
+        page, desc = view_args.page or None, 1 if view_args.sort_desc else None
+        arguments = {"page": page, "sort": view_args.sort, "desc": desc,
+                     "search": view_args.search, **view_args.extra_args,
+                     "page_size": self.get_safe_page_size(view_args.page_size),
+                     **self._get_filters(view_args.filters)}
+        paths = g.setdefault("gridlink_list_paths", {})
+        path = paths.get(self.endpoint)
+        if path is None:
+            path = paths[self.endpoint] = url_for(f"{self.endpoint}.index_view")
+        query = urlencode([(k, v) for k, v in arguments.items() if v is not None],
+                          safe=URL_SAFE)
+        return f"{path}?{query}" if query else path
 
     def get_one(self, id):
         pk = inspect(self.model).primary_key[0]

@@ -96,3 +96,43 @@ def test_the_court_choices_are_the_readers_own_whoever_asked_first(client_as, se
     assert own == set(session.scalars(select(Court.name).where(officer.courts_read())))
     assert own and own < every
     assert _court_choices(admin.get("/admin/matter/").get_data(as_text=True)) == every
+
+
+@pytest.mark.parametrize("arguments", [
+    {},
+    {"page": 3},
+    {"sort": 0, "sort_desc": 1},
+    {"page": 2, "sort": 5, "search": "（2026）粤5302执1号 & ?/#%+"},
+    {"filters": [(0, "state", "assigned"), (3, "deadline", "2026-12-01")],
+     "search": "执"},
+    {"page_size": 50, "extra_args": {"lang": "en"}},
+])
+def test_a_list_url_is_the_one_flask_admin_would_make(app, arguments):
+    """The list's sort, pager and way-back URLs are made from one url_for a request:
+    they must be the very URLs Flask-Admin's url_for made."""
+    from flask_admin.contrib.sqla import ModelView
+    from flask_admin.model.base import ViewArgs
+
+    from tests.test_matter_list_scale import matter_view
+
+    view = matter_view(app)
+    with app.test_request_context("/admin/matter/"):
+        args = ViewArgs(**arguments)
+        assert view._get_list_url(args) == ModelView._get_list_url(view, args)
+        assert view._get_list_url(args) == ModelView._get_list_url(view, args)  # kept path
+
+
+def test_flask_admins_static_urls_are_made_once(client, monkeypatch):
+    import flask
+
+    client.get("/admin/matter/")
+    built = []
+    url_for = flask.url_for
+
+    def counted(endpoint, **values):
+        built.append(endpoint)
+        return url_for(endpoint, **values)
+
+    monkeypatch.setattr("admin.assets.url_for", counted)
+    page = client.get("/admin/matter/").get_data(as_text=True)
+    assert "/admin/static/vendor/jquery.min.js?v=" in page and built == []

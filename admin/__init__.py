@@ -14,6 +14,7 @@ from admin import (  # noqa: F401 (api_*: API routes; delivery: job tasks)
     auth,
     delivery,
     errors,
+    frame,
     headers,
     i18n,
     maps,
@@ -63,6 +64,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     maps.init_app(app)
     headers.init_app(app)
     assets.init_app(app)
+    frame.init_app(app)
     uploads.init_app(app)
     views.init_app(app)
     app.register_blueprint(api)

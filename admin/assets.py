@@ -17,10 +17,13 @@ GRIDLINK_COMPRESS_REGISTER=false and GRIDLINK_STATIC_CACHE=false switch both off
 from __future__ import annotations
 
 import hashlib
+import time
 from pathlib import Path
 
-from flask import Flask, request
+from flask import Flask, request, url_for
 from flask_compress import Compress
+
+from admin.kept import Kept
 
 YEAR = 365 * 24 * 3600
 COMPRESSED = ["text/html", "text/css", "text/plain", "text/csv", "text/javascript",
@@ -40,21 +43,44 @@ def _static_folder(app: Flask, endpoint: str) -> str | None:
 
 
 class Versions:
-    """The content hash of each static file, read once (again when the file changes)."""
+    """The content hash of each static file, read once, and looked at again (its
+    modification time) at most once a RECHECK seconds: a page asks for about thirty
+    static URLs, and resolving each file's path on every one was a fifth of the
+    lightest page's time. A file changed on disk has its new hash within RECHECK."""
+
+    RECHECK = 1.0
 
     def __init__(self):
-        self._known: dict[Path, tuple[float, str]] = {}
+        # (folder, filename) → (path or None, mtime, digest, when last looked at)
+        self._known: dict[tuple[str, str], tuple[Path | None, float, str | None, float]] = {}
 
     def of(self, folder: str, filename: str) -> str | None:
+        key = (folder, filename)
+        known = self._known.get(key)
+        now = time.monotonic()
+        if known is not None and now - known[3] < self.RECHECK:
+            return known[2]
+        path = known[0] if known is not None and known[0] else self._path(folder, filename)
+        try:
+            mtime = path.stat().st_mtime if path is not None else 0.0
+        except OSError:
+            path = None
+            mtime = 0.0
+        if known is not None and path is not None and known[0] == path and known[1] == mtime:
+            digest = known[2]
+        else:
+            digest = (hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+                      if path is not None else None)
+        self._known[key] = (path, mtime, digest, now)
+        return digest
+
+    @staticmethod
+    def _path(folder: str, filename: str) -> Path | None:
+        """The file inside the folder, or None (outside it, or not a file)."""
         path = (Path(folder) / filename).resolve()
         if not path.is_relative_to(Path(folder).resolve()) or not path.is_file():
             return None
-        mtime = path.stat().st_mtime
-        known = self._known.get(path)
-        if known is None or known[0] != mtime:
-            known = (mtime, hashlib.sha256(path.read_bytes()).hexdigest()[:12])
-            self._known[path] = known
-        return known[1]
+        return path
 
 
 def init_app(app: Flask) -> None:
@@ -73,6 +99,15 @@ def init_app(app: Flask) -> None:
             response.direct_passthrough = False
             response.make_sequence()
         return response
+
+    # Flask-Admin's own static URLs (about twenty a page, each built by url_for): built
+    # once a minute per file and URL prefix (templates/admin/static.html).
+    admin_static_urls = Kept(ttl=60.0, size=500)
+
+    @app.template_global("gridlink_admin_static")
+    def admin_static(endpoint: str, arguments: dict) -> str:
+        key = (endpoint, request.script_root, *sorted(arguments.items()))
+        return admin_static_urls.get(key, lambda: url_for(endpoint, **arguments))
 
     if not app.config.get("STATIC_CACHE", True):
         return

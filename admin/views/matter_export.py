@@ -30,6 +30,7 @@ from admin.auth import current_scope
 from admin.views.deadline_marks import mark_text
 from admin.views.formatters import local_time, mask_phone
 from admin.views.matter_formatters import grid_path, label, mask_id_number
+from admin.views.matter_rows import row_options
 from admin.views.outcomes import outcome_lines
 from models import Matter, db
 from models.accounts import Role
@@ -168,7 +169,7 @@ class MatterExport:
         # Exact up to the most an export takes; beyond it an estimate is enough to refuse.
         count = list_count(query.session, query, exact_up_to=MAX_ROWS)
         return count, query.order_by(Matter.id).options(
-            selectinload(Matter.court), selectinload(Matter.field_worker))
+            *row_options(), selectinload(Matter.court), selectinload(Matter.field_worker))
 
     @property
     def may_export(self) -> bool:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import csv
 from io import StringIO
+from urllib.parse import urlencode
 
-from flask import Response, abort, redirect, request, url_for
+from flask import Response, abort, g, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
@@ -24,12 +25,13 @@ from werkzeug.utils import secure_filename
 from admin.auth import current_scope
 from admin.cells import safe_row
 from admin.errors import MAX_PAGE, BadParameter, whole_number
+from admin.kept import Kept
 from admin.views.formatters import (
     TYPE_FORMATTERS,
     TYPE_FORMATTERS_DETAIL,
     TYPE_FORMATTERS_EXPORT,
 )
-from models import db
+from models import counting, db
 from models.audit import append
 from models.counting import Estimate, MoreThan, list_count
 
@@ -53,6 +55,12 @@ class AtLeastCount(MoreThan):
 
     def __str__(self) -> str:
         return _("%(n)s+", n=f"{int(self) - 1:,}")
+
+
+# What werkzeug leaves unquoted in a query string (werkzeug.urls._urlencode).
+URL_SAFE = "!$'()*,/:;?@"
+# Lists' counts beyond the cap, per list and reader (ScopedModelView.beyond_the_cap).
+_BEYOND_THE_CAP = Kept(ttl=60.0, size=1000)
 
 
 class ScopedModelView(ModelView):
@@ -114,16 +122,35 @@ class ScopedModelView(ModelView):
         count, query = super().get_list(page, sort_column, sort_desc, search, filters,
                                         execute=False, page_size=page_size)
         if self.count_by_estimate and execute and self.counts_with_page():
-            rows = query.add_columns(func.count().over()).all()
+            rows, counted = self.page_rows(query, with_count=True)
             if rows:  # else past the last page: counted below
-                return rows[0][1], [row[0] for row in rows]
+                return counted, rows
         if self.count_by_estimate:
-            count = list_count(query.session, query)
+            count = self.beyond_the_cap(query, search, filters)
             if isinstance(count, Estimate):
                 count = AboutCount(count)
             elif isinstance(count, MoreThan):
                 count = AtLeastCount(count)
-        return count, (query.all() if execute else query)
+        return count, (self.page_rows(query)[0] if execute else query)
+
+    def beyond_the_cap(self, query, search, filters) -> int:
+        """The list's count (models.counting). One beyond the cap (an estimate, or
+        "10,000+") is kept a minute for the same list (the reader, the search, the
+        filters, the cap): it cost two statements a page, and a list that large does
+        not fall under the cap in a minute. A count under the cap is made every time."""
+        key = (self.endpoint, current_scope(), getattr(current_user, "id", None), search,
+               tuple(tuple(f) for f in filters or ()), counting.EXACT_UP_TO)
+        return _BEYOND_THE_CAP.get(key, lambda: list_count(query.session, query),
+                                   keep=lambda c: isinstance(c, Estimate | MoreThan))
+
+    def page_rows(self, query, with_count: bool = False) -> tuple[list, int | None]:
+        """The rows of a list page from its query (Flask-Admin's: scope, filters, search,
+        sort, paging); with_count, also how many rows the list finds, as a window count
+        in the same query (None without)."""
+        if not with_count:
+            return query.all(), None
+        rows = query.add_columns(func.count().over()).all()
+        return [row[0] for row in rows], (rows[0][1] if rows else None)
 
     def counts_with_page(self) -> bool:
         """Whether the list's count comes with its page, as a window count in the same
@@ -136,6 +163,23 @@ class ScopedModelView(ModelView):
     def pages_unknown(count) -> bool:
         """Whether the list only knows it has more rows than it counted (10,000+)."""
         return isinstance(count, MoreThan)
+
+    def _get_list_url(self, view_args) -> str:
+        """Flask-Admin's URL of a list page (the same text), its path built once a request:
+        a list page asks for twenty of them (its sorts, its pager, the way back from each
+        row), each a url_for."""
+        page, desc = view_args.page or None, 1 if view_args.sort_desc else None
+        arguments = {"page": page, "sort": view_args.sort, "desc": desc,
+                     "search": view_args.search, **view_args.extra_args,
+                     "page_size": self.get_safe_page_size(view_args.page_size),
+                     **self._get_filters(view_args.filters)}
+        paths = g.setdefault("gridlink_list_paths", {})
+        path = paths.get(self.endpoint)
+        if path is None:
+            path = paths[self.endpoint] = url_for(f"{self.endpoint}.index_view")
+        query = urlencode([(k, v) for k, v in arguments.items() if v is not None],
+                          safe=URL_SAFE)
+        return f"{path}?{query}" if query else path
 
     def get_one(self, id):
         pk = inspect(self.model).primary_key[0]

@@ -1,0 +1,138 @@
+"""The matter list page's own work is small (issue 13, item 6): its rows are read as plain
+values, not ORM objects; what changes seldom (the filters' choices, a count beyond the
+cap) is kept a minute — and never shown to a reader it was not made for."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from sqlalchemy import event, select
+
+from models import Court, Matter, User, counting
+from models.access import Scope
+from tests.test_matter_list_scale import LIST_TAB, english, statements_sent
+
+SMALL_CAP = 1000
+
+
+@pytest.fixture
+def small_cap(monkeypatch):
+    monkeypatch.setattr(counting, "EXACT_UP_TO", SMALL_CAP)
+
+
+def _court_choices(page: str) -> set[str]:
+    """The choices of the list's court filter (an English page)."""
+    groups = json.loads(re.search(r'<div id="filter-groups-data" class="d-none">(.*?)</div>',
+                                  page, re.S).group(1))
+    return {name for f in groups.get("Court", []) for _value, name in f["options"] or []}
+
+
+def test_a_list_page_puts_no_matter_in_the_session(client_as):
+    """A page of rows was some 500 ORM objects (matters, debtors, assignments, grids,
+    liaisons) in the session's identity map; now the rows are plain values."""
+    admin = client_as("demo_admin")
+    loaded = []
+
+    def note(target, context):
+        loaded.append(target)
+
+    event.listen(Matter, "load", note)
+    try:
+        page = admin.get("/admin/matter/").get_data(as_text=True)
+    finally:
+        event.remove(Matter, "load", note)
+    assert page.count("/admin/matter/details/?id=") == 20 and loaded == []
+
+
+def test_a_row_shows_its_debtor_masked_its_grid_path_and_liaison(client_as, session):
+    liaison = english(client_as("demo_liaison"))
+    page = liaison.get("/admin/matter/").get_data(as_text=True)
+    first = re.search(r'/admin/matter/details/\?id=([0-9a-f-]{36})', page).group(1)
+    matter = session.get(Matter, first)
+    row = page[page.index(first):].split("</tr>", 1)[0]
+    primary = matter.primary_assignment
+    assert matter.debtor.name in row and matter.debtor.id_number not in row
+    assert (matter.debtor.id_number[:6] + "*") in row
+    assert " / ".join(g.name for g in primary.grid.path()) in row
+    assert primary.liaison.name in row
+
+
+def test_a_count_beyond_the_cap_is_kept_for_the_same_reader_only(client_as, session,
+                                                                 small_cap):
+    """The admin's "about N" is kept a minute; a court officer asking next gets its own
+    count ("1,000+"), not the admin's."""
+    admin = english(client_as("demo_admin"))
+    first = LIST_TAB.search(admin.get("/admin/matter/").get_data(as_text=True)).group(1)
+    with statements_sent(session) as sent:
+        again = LIST_TAB.search(admin.get("/admin/matter/").get_data(as_text=True)).group(1)
+    assert again == first and first.startswith("about ")
+    assert not [s for s in sent if "count(" in s.lower() and "from matters" in s.lower()]
+    court = english(client_as("demo_court_city"))
+    assert LIST_TAB.search(court.get("/admin/matter/").get_data(as_text=True)).group(1) \
+        == f"{SMALL_CAP:,}+"
+    searched = admin.get("/admin/matter/?search=%E6%89%A7").get_data(as_text=True)
+    assert LIST_TAB.search(searched).group(1) != first  # another list, counted anew
+
+
+def test_a_count_under_the_cap_is_made_every_time(client_as, session):
+    court = english(client_as("demo_court_yuncheng"))
+    court.get("/admin/matter/")
+    with statements_sent(session) as sent:
+        court.get("/admin/matter/")
+    assert [s for s in sent if "count(" in s.lower() and "from matters" in s.lower()]
+
+
+def test_the_court_choices_are_the_readers_own_whoever_asked_first(client_as, session):
+    """The filters' choices are kept a minute per language and reader's court: the
+    admin's (every court) are never offered to a court officer."""
+    admin = english(client_as("demo_admin"))
+    court = english(client_as("demo_court_yuncheng"))
+    every = _court_choices(admin.get("/admin/matter/").get_data(as_text=True))
+    own = _court_choices(court.get("/admin/matter/").get_data(as_text=True))
+    assert every == set(session.scalars(select(Court.name)))
+    officer = Scope.of(session.scalar(select(User).where(User.username == "demo_court_yuncheng")))
+    assert own == set(session.scalars(select(Court.name).where(officer.courts_read())))
+    assert own and own < every
+    assert _court_choices(admin.get("/admin/matter/").get_data(as_text=True)) == every
+
+
+@pytest.mark.parametrize("arguments", [
+    {},
+    {"page": 3},
+    {"sort": 0, "sort_desc": 1},
+    {"page": 2, "sort": 5, "search": "（2026）粤5302执1号 & ?/#%+"},
+    {"filters": [(0, "state", "assigned"), (3, "deadline", "2026-12-01")],
+     "search": "执"},
+    {"page_size": 50, "extra_args": {"lang": "en"}},
+])
+def test_a_list_url_is_the_one_flask_admin_would_make(app, arguments):
+    """The list's sort, pager and way-back URLs are made from one url_for a request:
+    they must be the very URLs Flask-Admin's url_for made."""
+    from flask_admin.contrib.sqla import ModelView
+    from flask_admin.model.base import ViewArgs
+
+    from tests.test_matter_list_scale import matter_view
+
+    view = matter_view(app)
+    with app.test_request_context("/admin/matter/"):
+        args = ViewArgs(**arguments)
+        assert view._get_list_url(args) == ModelView._get_list_url(view, args)
+        assert view._get_list_url(args) == ModelView._get_list_url(view, args)  # kept path
+
+
+def test_flask_admins_static_urls_are_made_once(client, monkeypatch):
+    import flask
+
+    client.get("/admin/matter/")
+    built = []
+    url_for = flask.url_for
+
+    def counted(endpoint, **values):
+        built.append(endpoint)
+        return url_for(endpoint, **values)
+
+    monkeypatch.setattr("admin.assets.url_for", counted)
+    page = client.get("/admin/matter/").get_data(as_text=True)
+    assert "/admin/static/vendor/jquery.min.js?v=" in page and built == []

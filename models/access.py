@@ -164,6 +164,13 @@ class Scope:
                 (Matter.escalation_level >= 2) | Matter.urgent_at.is_not(None))
         return self._matters_of_area()
 
+    def matters_are_the_areas(self) -> bool:
+        """Whether the matters read are exactly the area's rows of models.areas (a
+        grid's people, a town centre), so that a list may be read from them alone; a
+        county committee reads only some of its area's."""
+        return (self.may("matters") and self.area_code is not None
+                and self.role in (Role.liaison, Role.grid_worker, Role.town_centre))
+
     def matters_to_act_on(self) -> ColumnElement[bool]:
         """Filter on Matter, for changing one: court staff only their own court's
         (courts_acting); a grid's people those assigned to their grid, as they read."""

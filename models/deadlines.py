@@ -197,6 +197,12 @@ def due(session: Session, start: datetime, amount: int, unit: Unit | str) -> dat
                           {"start": start, "amount": amount, "unit": str(unit)})
 
 
+def next_working_day_end(session: Session, now: datetime) -> datetime:
+    """The end of the working day after now's Beijing date: what makes a deadline due
+    soon (Marks). It depends on the date and the calendar only, not on the hour."""
+    return due(session, now, 1, Unit.working_days)
+
+
 def is_working_day(session: Session, day: date) -> bool:
     return session.scalar(text("SELECT gridlink_is_working_day(:day)"), {"day": day})
 
@@ -354,14 +360,12 @@ class Marks:
     export, then asked for each matter (`of`), or as SQL conditions for lists."""
 
     def __init__(self, session: Session | None, now: datetime | None = None,
-                 soon: datetime | None = None):
+                 next_day_end: datetime | None = None):
+        """`next_day_end`: the end of the working day after now's (Beijing) date, when
+        the caller knows it (next_working_day_end); else the calendar is asked."""
         self.now = now or clock.now()
-        self.soon = soon or max(self.now + DUE_SOON,
-                                due(session, self.now, 1, Unit.working_days))
-
-    # The same `soon` in SQL, for a page that asks it with its rows (bound :now).
-    SOON_SQL = (f"greatest(CAST(:now AS timestamptz) + interval '{DUE_SOON.total_seconds():.0f} "
-                f"seconds', gridlink_due(CAST(:now AS timestamptz), 1, '{Unit.working_days}'))")
+        self.soon = max(self.now + DUE_SOON,
+                        next_day_end or next_working_day_end(session, self.now))
 
     def of(self, matter: Matter) -> Mark | None:
         """Which deadline counts, when, and whether it is past (已超期) or due soon

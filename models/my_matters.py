@@ -21,7 +21,6 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.sql import ColumnElement
 
-from models import clock
 from models.assignments import Assignment
 from models.deadlines import Marks, due_moment, due_moment_of
 from models.grids import Grid
@@ -109,28 +108,25 @@ class Card:
 _AREA_SQL = {6: "q.county_code = :area", 9: "q.town_code = :area", 12: "q.village_code = :area",
              15: "q.village_code = :village AND q.grid_code = :area"}
 
-# One round trip: the calendar's "soon", the counts of every open matter of the area
-# (each matter once, though it may have several assignments there) and the nearest
-# `limit`, in the order of the index (a town's: ix_matter_areas_town_due), then their
-# cards' columns.
+# One round trip: the counts of every open matter of the area (each matter once,
+# though it may have several assignments there) and the nearest `limit`, in the order of
+# the index (a town's: ix_matter_areas_town_due), then their cards' columns.
 _GRID_PAGE = """
-WITH soon AS (SELECT {soon} AS at),
-counts AS (
-    SELECT count(DISTINCT q.matter_id) AS open,
-           count(DISTINCT q.matter_id) FILTER (WHERE q.due_at < :now) AS overdue,
-           count(DISTINCT q.matter_id) FILTER (
-               WHERE q.due_at >= :now AND q.due_at <= (SELECT at FROM soon)) AS due_soon
-    FROM matter_areas q WHERE {area} AND q.open),
+WITH counts AS (
+    SELECT count(*) AS open, count(*) FILTER (WHERE d.due_at < :now) AS overdue,
+           count(*) FILTER (WHERE d.due_at >= :now AND d.due_at <= :soon) AS due_soon
+    FROM (SELECT DISTINCT q.due_at, q.created_at, q.matter_id  -- a matter's rows agree
+          FROM matter_areas q WHERE {area} AND q.open) d),
 nearest AS (
     SELECT DISTINCT ON (q.due_at, q.created_at, q.matter_id) q.matter_id, q.due_at,
            q.created_at
     FROM matter_areas q WHERE {area} AND q.open
     ORDER BY q.due_at, q.created_at, q.matter_id LIMIT :limit)
-SELECT counts.open, counts.overdue, counts.due_soon, soon.at AS soon,
+SELECT counts.open, counts.overdue, counts.due_soon,
        m.id, m.case_number, m.matter_type, m.state, m.urgency, m.urgent_at,
        m.field_worker_id, m.accept_due_at, m.finish_due_at, n.due_at, c.name AS court,
        g.id AS grid_id, g.name AS grid_name
-FROM counts CROSS JOIN soon
+FROM counts
 LEFT JOIN nearest n ON true
 LEFT JOIN matters m ON m.id = n.matter_id
 LEFT JOIN courts c ON c.id = m.court_id
@@ -140,21 +136,21 @@ ORDER BY n.due_at, n.created_at, n.matter_id"""
 
 
 def grid_page(session: Session, area_code: str, limit: int,
-              now: datetime | None = None) -> tuple[list[Card], dict, Marks]:
+              marks: Marks) -> tuple[list[Card], dict]:
     """我的事项 of an area (a liaison's or grid worker's grid): the nearest `limit` open
-    matters as cards, the counts of all of them (open, overdue, due soon) and the marks
-    of the moment, in one query over models.areas' rows (`nearest_and_counts` read every
-    one of a town's matters to sort them)."""
-    now = now or clock.now()
+    matters as cards and the counts of all of them (open, overdue, due soon at the
+    marks' moment), in one query over models.areas' rows (`nearest_and_counts` read
+    every one of a town's matters to sort them)."""
     area = _AREA_SQL.get(len(area_code or ""))
     if area is None:
-        return [], {"open": 0, "overdue": 0, "due_soon": 0}, Marks(session, now)
-    rows = session.execute(text(_GRID_PAGE.format(soon=Marks.SOON_SQL, area=area)), {
-        "now": now, "area": area_code, "village": area_code[:12], "limit": limit}).all()
+        return [], {"open": 0, "overdue": 0, "due_soon": 0}
+    rows = session.execute(text(_GRID_PAGE.format(area=area)), {
+        "now": marks.now, "soon": marks.soon, "area": area_code, "village": area_code[:12],
+        "limit": limit}).all()
     first = rows[0]
     counts = {"open": first.open, "overdue": first.overdue, "due_soon": first.due_soon}
     cards = [Card(r.id, r.case_number, MatterType(r.matter_type), MatterState(r.state),
                   Urgency(r.urgency), r.urgent_at, r.field_worker_id, r.accept_due_at,
                   r.finish_due_at, r.due_at, r.court, r.grid_id, r.grid_name)
              for r in rows if r.id is not None]
-    return cards, counts, Marks(None, now, first.soon)
+    return cards, counts

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import g, url_for
+from flask import url_for
 from flask_admin import AdminIndexView, expose
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -110,8 +110,8 @@ class HomeView(AdminIndexView):
     def _grid_home(self, scope):
         """A grid's people on their phones (我的事项): their grid, the counts of all its
         open matters, the nearest as cards, outside the admin's heavy frame."""
-        cards, counts, marks = my_matters.grid_page(db.session, scope.area_code, ON_A_PHONE)
-        g.gridlink_marks = marks  # the page's moment and calendar, for every card's marks
+        marks = request_marks()  # one moment and calendar lookup for the whole page
+        cards, counts = my_matters.grid_page(db.session, scope.area_code, ON_A_PHONE, marks)
         # Each card's words and links, made once for the page, not once per card.
         cards = [{"matter": card, "due": local_time(card.due_at) if card.due_at else None,
                   "mark": my_matters.due_mark(card.due_at, marks), "rule": due_html(card),

@@ -15,7 +15,7 @@ from typing import TypeVar
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask, redirect, request, session
-from flask_babel import Babel, get_locale
+from flask_babel import Babel, get_locale, get_translations
 
 TRANSLATIONS = Path(__file__).parent / "translations"
 LOCALES = {"zh_Hans_CN": "中文", "en": "English"}
@@ -61,10 +61,30 @@ def select_locale() -> str:
     return session.get("lang", DEFAULT_LOCALE)
 
 
+# A template's words, per language: asked of the catalogue once, not on every page
+# (a phone page's frame says some twenty, each a locale, domain and catalogue lookup).
+# Bounded by the catalogue: a template only says msgids written in it.
+_SAID: dict[tuple[str, str], str] = {}
+
+
+def template_gettext(msgid: str) -> str:
+    key = (str(get_locale()), msgid)
+    said = _SAID.get(key)
+    if said is None:
+        said = _SAID[key] = get_translations().ugettext(msgid)
+    return said
+
+
 def init_app(app: Flask) -> None:
     compile_catalogs()
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
     babel.init_app(app, locale_selector=select_locale)
+    app.jinja_env.install_gettext_callables(
+        gettext=template_gettext,
+        ngettext=lambda s, p, n: get_translations().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: get_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: get_translations().unpgettext(c, s, p, n))
 
     @app.route("/lang/<code>")
     def set_language(code: str):

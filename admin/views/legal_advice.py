@@ -69,8 +69,10 @@ class TransferForm(SecureForm):
 
 
 def _options():
-    grid = joinedload(LegalAdviceRequest.grid)
-    return (grid.joinedload(Grid.parent).joinedload(Grid.parent),
+    """A request's grid and its parents by name (grid_path), without their polygons."""
+    grid = joinedload(LegalAdviceRequest.grid).defer(Grid.geom)
+    return (grid.joinedload(Grid.parent).defer(Grid.geom)
+            .joinedload(Grid.parent).defer(Grid.geom),
             joinedload(LegalAdviceRequest.court),
             joinedload(LegalAdviceRequest.transferred_from))
 

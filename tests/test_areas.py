@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select, text
 from test_workflow import a_matter, go
 
@@ -129,3 +130,22 @@ def test_an_areas_page_of_newest_matters_and_its_count(session):
     page = newest(town, 10, 20)
     got = session.execute(select(page.c.matter_id)).scalars().all()
     assert got == [m for m, _ in everyone[20:30]]
+
+
+@pytest.mark.parametrize("area", ["445302001", "445302001003", "445302"])
+def test_my_matters_from_the_area_rows_are_those_the_scope_finds(session, area):
+    """我的事项 (models.my_matters.grid_page, over models.areas) lists and counts what
+    the ORM path over Scope.matters() does: the same nearest matters in the same order,
+    the same open, overdue and due-soon counts."""
+    from models.access import Scope
+    from models.accounts import Role
+    from models.deadlines import Marks
+    from models.my_matters import grid_page, nearest_and_counts
+
+    marks = Marks(session)
+    cards, counts = grid_page(session, area, 20, marks)
+    matters, expected = nearest_and_counts(session, Scope(Role.liaison, area).matters(), 20,
+                                           marks)
+    assert counts == expected and counts["open"] > 0
+    assert [c.id for c in cards] == [m.id for m in matters]
+    assert [c.court for c in cards] == [m.court.name for m in matters]

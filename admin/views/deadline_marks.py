@@ -13,7 +13,15 @@ from markupsafe import Markup
 
 from admin.views.formatters import local_time
 from models import db
-from models.deadlines import DUE_SOON_MARK, OVERDUE, WHICH_LABELS, Mark, Marks, counting_due
+from models.deadlines import (
+    DUE_SOON_MARK,
+    OVERDUE,
+    WHICH_LABELS,
+    Mark,
+    Marks,
+    counting,
+    counting_due,
+)
 from models.matters import Matter
 
 BADGES = {OVERDUE: "danger"}
@@ -28,6 +36,8 @@ def marks() -> Marks:
 
 
 def mark_of(matter: Matter) -> Mark | None:
+    if counting(matter) is None:  # no deadline counts: the moment (a query) is not needed
+        return None
     return marks().of(matter)
 
 
@@ -40,9 +50,9 @@ def mark_text(matter: Matter) -> str:
     return f"{words} {_(found.label)}" if found.label else words
 
 
-def mark_badge(matter: Matter) -> Markup:
-    """The mark alone, as a badge (nothing while in time)."""
-    found = mark_of(matter)
+def mark_badge(matter: Matter, found: Mark | None = None) -> Markup:
+    """The mark alone, as a badge (nothing while in time); `found`: its mark, if known."""
+    found = found or mark_of(matter)
     if found is None or found.label is None:
         return Markup("")
     return Markup('<span class="badge badge-{} gridlink-mark gridlink-mark-{}">{}</span>').format(
@@ -55,7 +65,8 @@ def due_html(matter: Matter) -> Markup:
     if found is None:
         return Markup("")
     return Markup('<span class="text-nowrap gridlink-due" data-which="{}">{} {}</span> {}').format(
-        found.which, _(WHICH_LABELS[found.which]), local_time(found.due_at), mark_badge(matter))
+        found.which, _(WHICH_LABELS[found.which]), local_time(found.due_at),
+        mark_badge(matter, found))
 
 
 def due_cell(view, context, model, name):

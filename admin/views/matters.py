@@ -291,6 +291,9 @@ class MatterView(OutcomePages, MatterPdfMixin, MatterExport, ScopedModelView):
         "urgency": urgency_cell, "bounty": bounty_cell, "chases": chases_cell,
         "due": due_cell,
     }
+    # Columns whose cell is decided by the matter's value of the same name alone (a
+    # label): made once a page per value (MatterView.list_rows).
+    cells_by_value = frozenset({"matter_type", "state", "urgency", "bounty"})
     column_sortable_list = ["case_number", "matter_type", "state", "deadline", "urgency",
                             "bounty"]
     column_searchable_list = ["case_number"]
@@ -344,13 +347,23 @@ class MatterView(OutcomePages, MatterPdfMixin, MatterExport, ScopedModelView):
         once a page and given each row's id (url_for once a row was a fifth of the page)."""
         link = _page_link(self, return_url)
         title = escape(admin_gettext("View Record"))
-        cells = [(c, Markup(f'<td class="col-{escape(c)}">')) for c, _name in columns]
+        cells = [(c, Markup(f'<td class="col-{escape(c)}">'), c in self.cells_by_value)
+                 for c, _name in columns]
+        words: dict[tuple, Markup] = {}  # the page's words, each made once
         html = []
         for row in rows:
             html.append(f'<tr><td class="list-buttons-column"><a class="icon" href="'
                         f'{escape(link.replace(_SOME_ID, str(row.id), 1))}" title="{title}">'
                         '<span class="fa fa-eye glyphicon glyphicon-eye-open"></span></a></td>')
-            html.extend(f"{td}{escape(self._list_cell(row, c))}</td>" for c, td in cells)
+            for c, td, by_value in cells:
+                if by_value:
+                    key = (c, getattr(row, c))
+                    text = words.get(key)
+                    if text is None:
+                        text = words[key] = escape(self._list_cell(row, c))
+                else:
+                    text = escape(self._list_cell(row, c))
+                html.append(f"{td}{text}</td>")
             html.append("</tr>")
         return Markup("".join(html))
 

@@ -7,12 +7,15 @@ compiled to .mo on start when missing or older, so a checkout needs no build ste
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask, redirect, request, session
-from flask_babel import Babel
+from flask_babel import Babel, get_locale
 
 TRANSLATIONS = Path(__file__).parent / "translations"
 LOCALES = {"zh_Hans_CN": "中文", "en": "English"}
@@ -30,6 +33,25 @@ def compile_catalogs(directory: Path = TRANSLATIONS) -> None:
             catalog = read_po(f)
         with mo.open("wb") as f:
             write_mo(f, catalog)
+
+
+T = TypeVar("T")
+
+
+def once_per_locale(make: Callable[[], T]) -> Callable[[], T]:
+    """What depends only on the reader's language (a page's fixed words), made once per
+    language and kept: the catalogues do not change while the app runs, and a page of
+    cards asked the same words of gettext anew on every request."""
+    made: dict[str, T] = {}
+
+    @functools.wraps(make)
+    def cached() -> T:
+        locale = str(get_locale())
+        if locale not in made:
+            made[locale] = make()
+        return made[locale]
+
+    return cached
 
 
 def select_locale() -> str:

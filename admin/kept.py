@@ -10,16 +10,27 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
 
 class Kept:
+    every: weakref.WeakSet[Kept] = weakref.WeakSet()
+
     def __init__(self, ttl: float, size: int):
         self.ttl, self.size = ttl, size
         self._kept: OrderedDict[tuple, tuple[float, Any]] = OrderedDict()
         self._lock = threading.Lock()
+        Kept.every.add(self)
+
+    @classmethod
+    def forget_all(cls) -> None:
+        """Drop everything every Kept holds (the tests, whose database is rolled back
+        after each one, so what a test's pages kept must not outlive it)."""
+        for kept in list(cls.every):
+            kept.clear()
 
     def get(self, key: tuple, make: Callable[[], Any], keep: Callable[[Any], bool] = bool):
         """The value kept for `key`, else `make()` (kept if `keep(value)`)."""

@@ -13,6 +13,10 @@ from __future__ import annotations
 
 from flask import Flask
 from flask_babel import gettext as _
+from jinja2.utils import htmlsafe_json_dumps
+from markupsafe import Markup
+
+from admin.i18n import once_per_locale
 
 TIANDITU = ("https://t{s}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile"
             "&VERSION=1.0.0&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles"
@@ -42,6 +46,12 @@ def basemap_layers(config) -> list[dict]:
             "attribution": "天地图" if layer == "vec" else "",
         } for layer in ("vec", "cva")]
     return []
+
+
+@once_per_locale
+def map_texts_json() -> Markup:
+    """map_texts as the page's JSON, made once per language."""
+    return htmlsafe_json_dumps(map_texts())
 
 
 def map_texts() -> dict:
@@ -101,4 +111,5 @@ def map_texts() -> dict:
 def init_app(app: Flask) -> None:
     @app.context_processor
     def basemap():
-        return {"gridlink_basemap": basemap_layers(app.config), "gridlink_map_texts": map_texts}
+        return {"gridlink_basemap": basemap_layers(app.config),
+                "gridlink_map_texts": map_texts_json}

@@ -281,6 +281,17 @@ _STORED_POINTS_STEPS = (
                   SELECT 1 FROM matter_addresses t WHERE t.matter_id = m.id AND t.geom IS NULL)
               GROUP BY a.id, m.matter_type) r
         JOIN assignment_precedence p ON p.matter_type = r.matter_type"""),
+    # Assigned with their deadlines (models.deadlines), by the rule for their type and
+    # urgency at the app's clock: the rules are read once per pair, not per matter.
+    # Before their assignments are written: models.areas' rows, made by the assignments'
+    # trigger in one statement, then read the matters' final state and due moment
+    # (after, each matter's own trigger would update its rows one at a time).
+    ("assigned", """
+        UPDATE matters m SET state = 'assigned', accept_due_at = d.accept_due,
+               finish_due_at = d.finish_due
+        FROM ({dues}) d
+        WHERE m.state = 'new' AND m.id IN (SELECT matter_id FROM ranked) {where}
+          AND d.kind = m.matter_type AND d.urg = m.urgency"""),
     ("assignments", """
         INSERT INTO assignments (id, matter_id, county_code, grid_id, role, method, confidence,
                                  address_id, generation_id, liaison_id, created_at)
@@ -298,14 +309,6 @@ _STORED_POINTS_STEPS = (
         UPDATE matter_addresses a SET status = 'matched', method = 'point', grid_id = r.grid_id,
                confidence = CASE WHEN r.covering > 1 THEN 0.9 ELSE 1.0 END
         FROM ranked r WHERE a.id = r.address_id"""),
-    # Assigned with their deadlines (models.deadlines), by the rule for their type and
-    # urgency at the app's clock: the rules are read once per pair, not per matter.
-    ("assigned", """
-        UPDATE matters m SET state = 'assigned', accept_due_at = d.accept_due,
-               finish_due_at = d.finish_due
-        FROM ({dues}) d
-        WHERE m.state = 'new' AND m.id IN (SELECT matter_id FROM ranked) {where}
-          AND d.kind = m.matter_type AND d.urg = m.urgency"""),
     ("manual", """
         UPDATE matters m SET state = 'manual',
                queue_reason = 'the point lies outside every grid of the served area'

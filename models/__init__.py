@@ -3,6 +3,7 @@ accounts, the audit trail, court matters and their assignments."""
 
 from models.accounts import ApiToken, LoginAttempt, Role, User
 from models.addresses import AddressPoint
+from models.areas import MatterArea
 from models.assignments import DEFAULT_PRECEDENCE, Assignment, AssignmentRole, Precedence
 from models.audit import AUDITED, AuditHead, AuditRecord
 from models.base import Base, db
@@ -82,6 +83,7 @@ __all__ = [
     "MapShape",
     "Matter",
     "MatterAddress",
+    "MatterArea",
     "MatterState",
     "MatterStep",
     "MatterType",

@@ -197,6 +197,12 @@ def due(session: Session, start: datetime, amount: int, unit: Unit | str) -> dat
                           {"start": start, "amount": amount, "unit": str(unit)})
 
 
+def next_working_day_end(session: Session, now: datetime) -> datetime:
+    """The end of the working day after now's Beijing date: what makes a deadline due
+    soon (Marks). It depends on the date and the calendar only, not on the hour."""
+    return due(session, now, 1, Unit.working_days)
+
+
 def is_working_day(session: Session, day: date) -> bool:
     return session.scalar(text("SELECT gridlink_is_working_day(:day)"), {"day": day})
 
@@ -353,9 +359,13 @@ class Marks:
     """The marks at one moment (the app's clock by default): made once per page or
     export, then asked for each matter (`of`), or as SQL conditions for lists."""
 
-    def __init__(self, session: Session, now: datetime | None = None):
+    def __init__(self, session: Session | None, now: datetime | None = None,
+                 next_day_end: datetime | None = None):
+        """`next_day_end`: the end of the working day after now's (Beijing) date, when
+        the caller knows it (next_working_day_end); else the calendar is asked."""
         self.now = now or clock.now()
-        self.soon = max(self.now + DUE_SOON, due(session, self.now, 1, Unit.working_days))
+        self.soon = max(self.now + DUE_SOON,
+                        next_day_end or next_working_day_end(session, self.now))
 
     def of(self, matter: Matter) -> Mark | None:
         """Which deadline counts, when, and whether it is past (已超期) or due soon

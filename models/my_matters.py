@@ -13,16 +13,19 @@ the rows listed: a town liaison has thousands open and sees the nearest few.
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.sql import ColumnElement
 
 from models.assignments import Assignment
 from models.deadlines import Marks, due_moment, due_moment_of
 from models.grids import Grid
-from models.matters import OPEN_STATES, Matter
+from models.matter_types import MatterType
+from models.matters import OPEN_STATES, Matter, MatterState, Urgency
 
 # When a matter is due: models.deadlines decides, for every page.
 due_on, due_at = due_moment, due_moment_of
@@ -79,3 +82,75 @@ def _nearest(in_scope, limit: int, *columns):
                      .defer(Grid.geom))
             .order_by(due_on().asc().nulls_last(), Matter.created_at)
             .limit(limit))
+
+
+# --- 我的事项 of an area, from models.areas ---------------------------------------------------
+
+@dataclass(frozen=True)
+class Card:
+    """What a card of 我的事项 shows of a matter: read with the page, no ORM object."""
+    id: uuid.UUID
+    case_number: str
+    matter_type: MatterType
+    state: MatterState
+    urgency: Urgency
+    urgent_at: datetime | None
+    field_worker_id: uuid.UUID | None
+    accept_due_at: datetime | None
+    finish_due_at: datetime | None
+    due_at: datetime | None
+    court: str
+    grid_id: uuid.UUID | None
+    grid_name: str | None
+
+
+# An area's rows (models.areas.in_area, as SQL text on the rows aliased q).
+_AREA_SQL = {6: "q.county_code = :area", 9: "q.town_code = :area", 12: "q.village_code = :area",
+             15: "q.village_code = :village AND q.grid_code = :area"}
+
+# One round trip: the counts of every open matter of the area (each matter once,
+# though it may have several assignments there) and the nearest `limit`, in the order of
+# the index (a town's: ix_matter_areas_town_due), then their cards' columns.
+_GRID_PAGE = """
+WITH counts AS (
+    SELECT count(*) AS open, count(*) FILTER (WHERE d.due_at < :now) AS overdue,
+           count(*) FILTER (WHERE d.due_at >= :now AND d.due_at <= :soon) AS due_soon
+    FROM (SELECT DISTINCT q.due_at, q.created_at, q.matter_id  -- a matter's rows agree
+          FROM matter_areas q WHERE {area} AND q.open) d),
+nearest AS (
+    SELECT DISTINCT ON (q.due_at, q.created_at, q.matter_id) q.matter_id, q.due_at,
+           q.created_at
+    FROM matter_areas q WHERE {area} AND q.open
+    ORDER BY q.due_at, q.created_at, q.matter_id LIMIT :limit)
+SELECT counts.open, counts.overdue, counts.due_soon,
+       m.id, m.case_number, m.matter_type, m.state, m.urgency, m.urgent_at,
+       m.field_worker_id, m.accept_due_at, m.finish_due_at, n.due_at, c.name AS court,
+       g.id AS grid_id, g.name AS grid_name
+FROM counts
+LEFT JOIN nearest n ON true
+LEFT JOIN matters m ON m.id = n.matter_id
+LEFT JOIN courts c ON c.id = m.court_id
+LEFT JOIN assignments a ON a.matter_id = m.id AND a.role = 'primary' AND a.ended_at IS NULL
+LEFT JOIN grids g ON g.id = a.grid_id
+ORDER BY n.due_at, n.created_at, n.matter_id"""
+
+
+def grid_page(session: Session, area_code: str, limit: int,
+              marks: Marks) -> tuple[list[Card], dict]:
+    """我的事项 of an area (a liaison's or grid worker's grid): the nearest `limit` open
+    matters as cards and the counts of all of them (open, overdue, due soon at the
+    marks' moment), in one query over models.areas' rows (`nearest_and_counts` read
+    every one of a town's matters to sort them)."""
+    area = _AREA_SQL.get(len(area_code or ""))
+    if area is None:
+        return [], {"open": 0, "overdue": 0, "due_soon": 0}
+    rows = session.execute(text(_GRID_PAGE.format(area=area)), {
+        "now": marks.now, "soon": marks.soon, "area": area_code, "village": area_code[:12],
+        "limit": limit}).all()
+    first = rows[0]
+    counts = {"open": first.open, "overdue": first.overdue, "due_soon": first.due_soon}
+    cards = [Card(r.id, r.case_number, MatterType(r.matter_type), MatterState(r.state),
+                  Urgency(r.urgency), r.urgent_at, r.field_worker_id, r.accept_due_at,
+                  r.finish_due_at, r.due_at, r.court, r.grid_id, r.grid_name)
+             for r in rows if r.id is not None]
+    return cards, counts

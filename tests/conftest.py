@@ -23,12 +23,21 @@ from sqlalchemy.orm import Session, scoped_session, sessionmaker
 from sqlalchemy.pool import NullPool
 
 from admin import create_app
+from admin.kept import Kept
 from models import db
 from models.database import APP_ROLE, Cluster
 from models.migrate import upgrade
 from seeds.demo import load_demo
 
 TEST_DB = f"gridlink_test_{os.getpid()}"
+
+
+@pytest.fixture(autouse=True)
+def nothing_kept_between_tests():
+    """What pages keep a minute (admin.kept) was read from a database every test rolls
+    back: one test's must not answer the next's."""
+    Kept.forget_all()
+    yield
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 

@@ -136,3 +136,28 @@ def test_flask_admins_static_urls_are_made_once(client, monkeypatch):
     monkeypatch.setattr("admin.assets.url_for", counted)
     page = client.get("/admin/matter/").get_data(as_text=True)
     assert "/admin/static/vendor/jquery.min.js?v=" in page and built == []
+
+
+@pytest.mark.parametrize("username", ["demo_town_centre", "demo_liaison"])
+def test_an_areas_list_as_it_opens_is_its_newest_matters_and_its_count(client_as, session,
+                                                                        username):
+    """An area's list with no search, filter or sort is read from models.areas: the
+    same matters, in the same order, and the same count as its scope finds them."""
+    reader = english(client_as(username))
+    scope = Scope.of(session.scalar(select(User).where(User.username == username)))
+    newest = session.execute(select(Matter.case_number).where(scope.matters())
+                             .order_by(Matter.created_at.desc(), Matter.id.desc())).scalars().all()
+    assert newest
+    for page in range(min(2, (len(newest) + 19) // 20)):  # the town centre's: two pages
+        with statements_sent(session) as sent:
+            html = reader.get(f"/admin/matter/?page={page}").get_data(as_text=True)
+        assert any("DISTINCT ON (matter_areas.created_at" in s for s in sent)  # in index order
+        assert LIST_TAB.search(html).group(1) == str(len(newest))
+        shown = re.findall(r'<td class="col-case_number">([^<]*)</td>', html)
+        assert shown == newest[page * 20:(page + 1) * 20]
+    # Filtered, it is Flask-Admin's query again, in the same scope.
+    html = reader.get("/admin/matter/?flt0_0=assigned").get_data(as_text=True)
+    shown = set(re.findall(r'<td class="col-case_number">([^<]*)</td>', html))
+    assigned = set(session.execute(select(Matter.case_number).where(
+        scope.matters(), Matter.state == "assigned")).scalars())
+    assert shown and shown <= assigned

@@ -21,6 +21,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from admin.auth import current_scope
+from admin.views.deadline_marks import forget_next_day_ends
 from admin.views.matter_formatters import URGENCY_LABELS, label, say
 from admin.views.matters import EnumFilter
 from admin.views.secure import ScopedModelView
@@ -169,6 +170,12 @@ class CalendarDayView(WarnsOfUnknownYears, ScopedModelView):
 
     def on_model_change(self, form, model, is_created):
         model.kind = DayKind(form.kind.data)
+
+    def after_model_change(self, form, model, is_created):
+        forget_next_day_ends()  # this process's marks see the change at once
+
+    def after_model_delete(self, model):
+        forget_next_day_ends()
 
 
 WEEKDAYS = (_l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday"),

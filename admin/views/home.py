@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from admin.auth import current_scope
+from admin.i18n import once_per_locale
 from admin.views.deadline_marks import due_html
 from admin.views.deadline_marks import marks as request_marks
 from admin.views.formatters import local_time
@@ -110,23 +111,18 @@ class HomeView(AdminIndexView):
         """A grid's people on their phones (我的事项): their grid, the counts of all its
         open matters, the nearest as cards, outside the admin's heavy frame."""
         marks = request_marks()  # one moment and calendar lookup for the whole page
-        matters, counts = my_matters.nearest_and_counts(db.session, scope.matters(),
-                                                        ON_A_PHONE, marks)
+        cards, counts = my_matters.grid_page(db.session, scope.area_code, ON_A_PHONE, marks)
         # Each card's words and links, made once for the page, not once per card.
-        cards = []
-        for m in matters:
-            due = my_matters.due_at(m)
-            cards.append({"matter": m, "due": local_time(due) if due else None,
-                          "mark": my_matters.due_mark(due, marks),
-                          "rule": due_html(m), "urgent_call": shows_urgent(m)})
+        cards = [{"matter": card, "due": local_time(card.due_at) if card.due_at else None,
+                  "mark": my_matters.due_mark(card.due_at, marks), "rule": due_html(card),
+                  "urgent_call": shows_urgent(card)} for card in cards]
         return self.render("gridlink/home_phone.html",
                            grid=current_user.grid, grid_path=grid_path(current_user.grid),
                            cards=cards,
                            counts=counts,
                            person_id=current_user.person_id,
                            may_ask_advice=ask_refusal(current_user) is None,
-                           types={k: str(_(v)) for k, v in MATTER_TYPE_LABELS.items()},
-                           states={k: str(_(v)) for k, v in STATE_LABELS.items()},
+                           types=type_words(), states=state_words(),
                            details_url=url_for("matter.details_view") + "?id=",
                            outcome_url=url_for("matter.outcome_view", id=_SOME_ID),
                            some_id=str(_SOME_ID), **home_requests(scope))
@@ -192,6 +188,16 @@ class HomeView(AdminIndexView):
                            level_labels=LEVEL_LABELS, map_level=map_level,
                            escalated=escalated, due_html=due_html,
                            committee_home=scope.role is Role.committee)
+
+
+@once_per_locale
+def type_words() -> dict:
+    return {k: str(_(v)) for k, v in MATTER_TYPE_LABELS.items()}
+
+
+@once_per_locale
+def state_words() -> dict:
+    return {k: str(_(v)) for k, v in STATE_LABELS.items()}
 
 
 def _labels(marks: Marks) -> dict:

@@ -75,6 +75,7 @@ from models import (
     Matter,
     MatterState,
     Person,
+    areas,
     db,
     workflow,
 )
@@ -337,6 +338,25 @@ class MatterView(OutcomePages, MatterPdfMixin, MatterExport, ScopedModelView):
         if with_count:
             rows = [row[:-1] for row in rows]
         return matter_rows(query.session, rows), count
+
+    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True,
+                 page_size=None):
+        """An area's list as it opens (newest first, no search, no filter): its page from
+        models.areas, in the order of the area's index, and its count from that index
+        alone. Found through the matters, every one of a town's (3,293 at province scale)
+        was read to sort them and count them: 15 ms a page of the database's time.
+        Any other list is Flask-Admin's query (scope, filters, search, sort, paging)."""
+        scope = current_scope()
+        if not (execute and sort_column is None and not search and not filters
+                and scope.matters_are_the_areas()):
+            return super().get_list(page, sort_column, sort_desc, search, filters,
+                                    execute=execute, page_size=page_size)
+        size = page_size or self.page_size
+        newest = areas.newest(scope.area_code, size, (page or 0) * size)
+        rows = db.session.execute(
+            select(*ROW_COLUMNS).join(newest, newest.c.matter_id == Matter.id)
+            .order_by(newest.c.created_at.desc(), newest.c.matter_id.desc())).all()
+        return areas.count(db.session, scope.area_code), matter_rows(db.session, rows)
 
     def list_rows(self, rows, columns, return_url: str) -> Markup:
         """The list's rows as one piece of HTML: each row's link to its page, then its

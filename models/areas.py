@@ -1,0 +1,117 @@
+"""Where each matter is now, for an area's lists: one row per current assignment, with
+the area codes of its grid and the matter's sort keys (open or not, when it is due,
+when it was filed).
+
+An area's people (a grid's liaison and workers, a town centre, a county committee) read
+the matters with a current assignment to a grid of their area (models.access). Found
+through the assignments, every one of an area's matters had to be looked up in the
+matters table to sort them: for the busiest town of the synthetic province 3,293 matters,
+13,000 pages, on every home page and list page (bench/RESULTS.md, parts (i) and (k)).
+Here the area's newest or nearest come in order from an index, and its counts from the
+index alone.
+
+Kept by the database itself (migration 0021), whatever path writes: an assignment made
+adds its row, an assignment ended (re-routed, returned, reassigned) removes it, and a
+matter's step that changes whether it is open or when it is due updates its rows. The
+ladder's escalation (assigned → escalated) changes neither, so it writes nothing here.
+Derived data: `gridlink db rebuild-areas` (`rebuild`) makes it again from the sources.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    String,
+    false,
+    func,
+    select,
+    text,
+)
+from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.sql import ColumnElement
+
+from models.base import db
+
+
+class MatterArea(db.Model):
+    __tablename__ = "matter_areas"
+    __table_args__ = (
+        Index("ix_matter_areas_matter", "matter_id"),
+        # An area's matters, newest first, with what its counts need (index-only).
+        Index("ix_matter_areas_county", "county_code", "created_at", "matter_id",
+              postgresql_include=["open", "due_at"]),
+        Index("ix_matter_areas_town", "town_code", "created_at", "matter_id",
+              postgresql_include=["open", "due_at"]),
+        Index("ix_matter_areas_village", "village_code", "created_at", "matter_id",
+              postgresql_include=["open", "due_at", "grid_code"]),
+        # A town's open matters, nearest due first (我的事项 of a town's people).
+        Index("ix_matter_areas_town_due", "town_code", "due_at", "created_at", "matter_id",
+              postgresql_where=text("open")),
+    )
+
+    assignment_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("assignments.id", ondelete="CASCADE"), primary_key=True)
+    matter_id: Mapped[uuid.UUID] = mapped_column()
+    county_code: Mapped[str] = mapped_column(String(6))
+    town_code: Mapped[str] = mapped_column(String(9))
+    village_code: Mapped[str] = mapped_column(String(12))
+    grid_code: Mapped[str] = mapped_column(String(15))
+    open: Mapped[bool] = mapped_column(Boolean)
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# An area's code is the leading digits of its grid's code: which column holds them.
+_LEVEL_COLUMN = {6: MatterArea.county_code, 9: MatterArea.town_code,
+                 12: MatterArea.village_code, 15: MatterArea.grid_code}
+
+
+def in_area(area_code: str | None) -> ColumnElement[bool]:
+    """Filter on MatterArea: the rows of an area (a county's 6 digits, a town's 9, a
+    village's 12, a micro-grid's 15)."""
+    if not area_code or len(area_code) not in _LEVEL_COLUMN:
+        return false()
+    if len(area_code) == 15:  # a micro-grid's rows come from its village's index
+        return (MatterArea.village_code == area_code[:12]) & (
+            MatterArea.grid_code == area_code)
+    return _LEVEL_COLUMN[len(area_code)] == area_code
+
+
+def rebuild(session: Session) -> int:
+    """Make every row again from the assignments and the matters (the triggers keep it
+    in step; this is for repair). Returns the rows written."""
+    session.flush()
+    session.execute(text("DELETE FROM matter_areas"))
+    return session.execute(text("""
+        INSERT INTO matter_areas (assignment_id, matter_id, county_code, town_code,
+                                  village_code, grid_code, open, due_at, created_at)
+        SELECT a.id, a.matter_id, left(g.code, 6), left(g.code, 9), left(g.code, 12), g.code,
+               gridlink_matter_open(m.state),
+               gridlink_matter_due(m.state, m.accept_due_at, m.finish_due_at, m.deadline),
+               m.created_at
+        FROM assignments a JOIN grids g ON g.id = a.grid_id JOIN matters m ON m.id = a.matter_id
+        WHERE a.ended_at IS NULL""")).rowcount
+
+
+def newest(area_code: str | None, limit: int, offset: int = 0):
+    """A page of an area's matters, newest filed first, as a subquery (matter_id,
+    created_at): each matter once, though it may have several assignments in the area,
+    read in the order of the level's index instead of sorting all of the area's."""
+    return (select(MatterArea.matter_id, MatterArea.created_at).ext(
+        distinct_on(MatterArea.created_at, MatterArea.matter_id)).where(in_area(area_code))
+        .order_by(MatterArea.created_at.desc(), MatterArea.matter_id.desc())
+        .limit(limit).offset(offset)).subquery()
+
+
+def count(session: Session, area_code: str | None) -> int:
+    """How many matters the area has (each once), from the level's index alone."""
+    each = (select(MatterArea.created_at, MatterArea.matter_id).distinct()
+            .where(in_area(area_code)).subquery())  # in index order: no sort
+    return session.scalar(select(func.count()).select_from(each))

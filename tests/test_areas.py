@@ -1,0 +1,131 @@
+"""models.areas: the read model of where each matter is now, kept by the database's
+triggers (migration 0021) whatever path writes — the demo's year of matters, filing,
+the liaison's steps, a return and a re-route, the court's cancel, the ladder — and
+always what the assignments and the matters say."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select, text
+from test_workflow import a_matter, go
+
+from geo.assign import reroute
+from models import Assignment, Grid, Matter, MatterArea, MatterState, clock
+from models.areas import in_area, rebuild
+from models.deadlines import due_moment
+from models.escalation import run_pass
+from models.matters import OPEN_STATES
+
+S = MatterState
+NEIGHBOUR = "445302001001"  # another village of 云城街道
+
+# What the rows must be, from the sources: every current assignment, its grid's codes,
+# its matter's openness, due moment (models.deadlines.due_moment) and filing time.
+def expected(session) -> set[tuple]:
+    rows = session.execute(
+        select(Assignment.id, Matter.id, func.left(Grid.code, 6), func.left(Grid.code, 9),
+               func.left(Grid.code, 12), Grid.code, Matter.state.in_(OPEN_STATES),
+               due_moment(), Matter.created_at)
+        .join(Grid, Grid.id == Assignment.grid_id).join(Matter, Matter.id == Assignment.matter_id)
+        .where(Assignment.ended_at.is_(None)))
+    return {tuple(r) for r in rows}
+
+
+def kept(session) -> set[tuple]:
+    session.flush()
+    return {tuple(r) for r in session.execute(select(
+        MatterArea.assignment_id, MatterArea.matter_id, MatterArea.county_code,
+        MatterArea.town_code, MatterArea.village_code, MatterArea.grid_code, MatterArea.open,
+        MatterArea.due_at, MatterArea.created_at))}
+
+
+def test_after_the_demos_year_the_rows_are_what_the_sources_say(session):
+    rows = kept(session)
+    assert len(rows) > 1000  # the demo's matters, in every state
+    assert rows == expected(session)
+    assert {r[6] for r in rows} == {True, False}  # open ones and closed ones
+
+
+def test_every_step_keeps_them_in_step(session):
+    matter = a_matter(session, "（2026）粤5302执7901号")
+    mine = select(MatterArea).where(MatterArea.matter_id == matter.id)
+    row = session.scalar(mine)
+    assert (row.village_code, row.open, row.due_at) == ("445302001003", True,
+                                                        matter.accept_due_at)
+    go(session, matter, "demo_liaison", "accept")  # now the finish deadline counts
+    session.flush()
+    session.refresh(row)
+    assert row.due_at == matter.finish_due_at != matter.accept_due_at
+    go(session, matter, "demo_court_yuncheng", "cancel", reason="settled")
+    session.flush()
+    session.refresh(row)
+    assert row.open is False
+    assert kept(session) == expected(session)
+
+
+def test_a_return_and_a_reroute_move_the_matter_between_areas(session):
+    matter = a_matter(session, "（2026）粤5302执7902号")
+    go(session, matter, "demo_liaison", "return", note="该户已迁出本村")
+    session.flush()
+    assert session.scalar(select(func.count()).select_from(MatterArea).where(
+        MatterArea.matter_id == matter.id)) == 0  # nobody's now: it waits for the court
+    other = session.scalar(Grid.current().where(Grid.code == NEIGHBOUR))
+    reroute(session, matter, other, "经核实现居下坪社区")
+    session.flush()
+    assert session.scalars(select(MatterArea.village_code).where(
+        MatterArea.matter_id == matter.id)).all() == [NEIGHBOUR]
+    assert kept(session) == expected(session)
+
+
+def test_the_ladder_escalates_without_writing_here(session):
+    """assigned → escalated changes neither openness nor the due moment (the accept
+    deadline counts in both): the trigger's condition skips the row, so the ladder's
+    pass over a province's overdue matters writes nothing more."""
+    clock.reset()
+    try:
+        matter = a_matter(session, "（2026）粤5302执7903号")
+        matter.accept_due_at = clock.now() - timedelta(hours=30)
+        session.flush()
+        before = session.execute(text("SELECT xmin::text, due_at FROM matter_areas "
+                                      "WHERE matter_id = :m"), {"m": matter.id}).one()
+        run_pass(session, clock.now())
+        session.expire_all()
+        assert session.get(Matter, matter.id).state is S.escalated
+        after = session.execute(text("SELECT xmin::text, due_at FROM matter_areas "
+                                     "WHERE matter_id = :m"), {"m": matter.id}).one()
+        assert after == before
+    finally:
+        clock.reset()
+
+
+def test_rebuild_makes_the_same_rows(session):
+    before = kept(session)
+    assert rebuild(session) == len(before)
+    assert kept(session) == before
+
+
+def test_an_area_is_found_at_its_level(session):
+    def count(code):
+        return session.scalar(select(func.count()).select_from(MatterArea).where(in_area(code)))
+
+    village = count("445302001003")
+    assert 0 < village < count("445302001") < count("445302")
+    assert count("") == count(None) == count("4453020") == 0  # not an area's code
+
+
+def test_an_areas_page_of_newest_matters_and_its_count(session):
+    """The list's page for an area: its newest matters in order, each once, and the
+    count of all of them, as Scope.matters() finds them."""
+    from models.access import Scope
+    from models.accounts import Role
+    from models.areas import count, newest
+
+    town = "445302001"
+    in_scope = select(Matter.id, Matter.created_at).where(Scope(Role.liaison, town).matters())
+    everyone = session.execute(in_scope.order_by(Matter.created_at.desc(),
+                                                 Matter.id.desc())).all()
+    assert count(session, town) == len(everyone) > 25
+    page = newest(town, 10, 20)
+    got = session.execute(select(page.c.matter_id)).scalars().all()
+    assert got == [m for m, _ in everyone[20:30]]

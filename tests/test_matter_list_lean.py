@@ -161,3 +161,21 @@ def test_an_areas_list_as_it_opens_is_its_newest_matters_and_its_count(client_as
     assigned = set(session.execute(select(Matter.case_number).where(
         scope.matters(), Matter.state == "assigned")).scalars())
     assert shown and shown <= assigned
+
+
+def _choices(page: str, group: str) -> set[str]:
+    groups = json.loads(re.search(r'<div id="filter-groups-data" class="d-none">(.*?)</div>',
+                                  page, re.S).group(1))
+    return {name for f in groups[group] for _value, name in f["options"] or []}
+
+
+def test_the_state_and_type_choices_speak_the_pages_language(client_as):
+    """They were the English msgids on the Chinese page (the labels are marked N_)."""
+    court = client_as("demo_court_yuncheng")
+    page = court.get("/admin/matter/?lang=zh_Hans_CN").get_data(as_text=True)
+    assert "协助送达法律文书" in _choices(page, "事项类型")
+    assert "Serve legal documents" not in _choices(page, "事项类型")
+    assert "已分派" in _choices(page, "状态") and "Assigned" not in _choices(page, "状态")
+    english = court.get("/admin/matter/?lang=en").get_data(as_text=True)
+    assert "Serve legal documents" in _choices(english, "Matter type")
+    assert "Assigned" in _choices(english, "State")

@@ -148,7 +148,9 @@ class EnumFilter(BaseSQLAFilter):
     """Equals one member of an enum column, chosen by its translated label."""
 
     def __init__(self, column, name, labels, enum):
-        super().__init__(column, name, options=[(m.value, text) for m, text in labels.items()])
+        # Translated when the page is drawn, in its language (the labels are msgids).
+        super().__init__(column, name, options=LiveOptions(
+            lambda: [(m.value, label(labels, m)) for m in labels]))
         self.enum = enum
 
     def apply(self, query, value, alias=None):

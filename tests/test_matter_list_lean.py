@@ -202,3 +202,22 @@ def test_a_courts_matters_by_case_number_are_read_from_an_index(session):
         "EXPLAIN SELECT id FROM matters WHERE court_id = :court "
         "ORDER BY case_number DESC LIMIT 20"), {"court": court}))
     assert "ix_matters_court_case_number" in plan, plan
+
+
+@pytest.mark.parametrize("desc, page", [(True, 0), (False, 0), (True, 1)])
+def test_an_officer_of_several_courts_sorted_by_case_number_court_by_court(
+        client_as, session, desc, page):
+    """Each court's first rows from its index, then the page among them: the same page
+    as one sort of all the courts' matters would give."""
+    officer = session.scalar(select(User).where(User.username == "demo_court_city"))
+    scope = Scope.of(officer)
+    city = english(client_as("demo_court_city"))
+    path = f"/admin/matter/?sort=0{'&desc=1' if desc else ''}{f'&page={page}' if page else ''}"
+    with statements_sent(session) as sent:
+        html = city.get(path).get_data(as_text=True)
+    assert any("UNION ALL" in s for s in sent)
+    shown = re.findall(r'<td class="col-case_number">([^<]*)</td>', html)
+    order = Matter.case_number.desc() if desc else Matter.case_number.asc()
+    expected = session.scalars(select(Matter.case_number).where(scope.matters())
+                               .order_by(order).limit(20).offset(page * 20)).all()
+    assert len(expected) == 20 and shown == expected

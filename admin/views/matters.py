@@ -29,7 +29,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from geoalchemy2.shape import to_shape
 from markupsafe import Markup, escape
-from sqlalchemy import false, func, or_, select, true
+from sqlalchemy import false, func, or_, select, true, union_all
 from sqlalchemy.orm import joinedload, selectinload
 from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import Length
@@ -260,9 +260,16 @@ def courts_named(scope):
     shows within the minute."""
     if scope.role is not Role.court_staff or scope.court_id is None:
         return true()
-    ids = _COURTS_READ.get((scope.court_id,), lambda: tuple(db.session.scalars(
-        select(Court.id).where(scope.courts_read()))), keep=lambda _: True)
-    return Matter.court_id.in_(ids)
+    return Matter.court_id.in_(courts_read(scope))
+
+
+def courts_read(scope) -> tuple:
+    """The ids of the courts a court officer reads (none for anyone else), kept a minute."""
+    if scope.role is not Role.court_staff or scope.court_id is None:
+        return ()
+    return _COURTS_READ.get((scope.court_id,), lambda: tuple(db.session.scalars(
+        select(Court.id).where(scope.courts_read()).order_by(Court.id))),
+        keep=lambda _: True)
 
 
 # The list's filters with their choices, per language and reader (MatterView).
@@ -372,6 +379,9 @@ class MatterView(OutcomePages, MatterPdfMixin, MatterExport, ScopedModelView):
         was read to sort them and count them: 15 ms a page of the database's time.
         Any other list is Flask-Admin's query (scope, filters, search, sort, paging)."""
         scope = current_scope()
+        if execute and sort_column == "case_number" and len(courts_read(scope)) > 1:
+            return self._by_case_number_court_by_court(page, sort_desc, search, filters,
+                                                       page_size, courts_read(scope))
         if not (execute and sort_column is None and not search and not filters
                 and scope.matters_are_the_areas()):
             return super().get_list(page, sort_column, sort_desc, search, filters,
@@ -382,6 +392,25 @@ class MatterView(OutcomePages, MatterPdfMixin, MatterExport, ScopedModelView):
             select(*ROW_COLUMNS).join(newest, newest.c.matter_id == Matter.id)
             .order_by(newest.c.created_at.desc(), newest.c.matter_id.desc())).all()
         return areas.count(db.session, scope.area_code), matter_rows(db.session, rows)
+
+    def _by_case_number_court_by_court(self, page, sort_desc, search, filters, page_size,
+                                       courts) -> tuple:
+        """An officer who reads several courts, the list sorted by case number: each
+        court's first rows from its index (0022), then the page among them. As one query
+        the planner walked the whole case-number index for the courts' matters (773 ms
+        for three courts at province scale): PostgreSQL 15 cannot merge one ordered
+        index scan per court. The count, the filters and the search are the list's own."""
+        count, query = super().get_list(page, "case_number", sort_desc, search, filters,
+                                        execute=False, page_size=page_size)
+        size = page_size or self.page_size
+        skip = (page or 0) * size
+        unpaged = query.limit(None).offset(None).with_entities(*ROW_COLUMNS)
+        firsts = union_all(*(unpaged.filter(Matter.court_id == court).limit(skip + size)
+                             .subquery().select() for court in courts)).subquery()
+        order = firsts.c.case_number.desc() if sort_desc else firsts.c.case_number.asc()
+        rows = db.session.execute(
+            select(*firsts.c).order_by(order).limit(size).offset(skip)).all()
+        return count, matter_rows(db.session, rows)
 
     def list_rows(self, rows, columns, return_url: str) -> Markup:
         """The list's rows as one piece of HTML: each row's link to its page, then its

@@ -94,7 +94,9 @@ def default_list_app():
     view._auto_joins = view.scaffold_auto_joins()
     # the view's query as it was: court, debtor and grids (polygons too) joined
     view.get_query = lambda: ScopedModelView.get_query(view).options(*_matter_options())
-    # its rows as ORM objects, its filters' choices and the frame's menu made every page
+    # every list through Flask-Admin's query (an area's too, not models.areas), its rows
+    # as ORM objects, its filters' choices and the frame's menu made every page
+    view.get_list = partial(ScopedModelView.get_list, view)
     view.page_rows = partial(ScopedModelView.page_rows, view)
     view._get_filter_groups = partial(ScopedModelView._get_filter_groups, view)
     app.extensions["gridlink_menus"].ttl = 0

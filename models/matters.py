@@ -187,6 +187,7 @@ class Matter(db.Model):
         Index("ix_matters_bounty_created", "bounty", "created_at"),
         Index("ix_matters_deadline", "deadline"),
         Index("ix_matters_case_number", "case_number"),
+        Index("ix_matters_court_case_number", "court_id", "case_number"),  # 0022
         Index("ix_matters_case_number_trgm", "case_number", postgresql_using="gin",
               postgresql_ops={"case_number": "gin_trgm_ops"}),
     )

@@ -22,6 +22,7 @@ from models.deadlines import (
     WHICH_LABELS,
     Mark,
     Marks,
+    counting,
     counting_due,
     next_working_day_end,
 )
@@ -68,6 +69,8 @@ def said(msgid: str) -> str:
 
 
 def mark_of(matter: Matter) -> Mark | None:
+    if counting(matter) is None:  # no deadline counts: the moment is not needed
+        return None
     return marks().of(matter)
 
 

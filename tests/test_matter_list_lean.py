@@ -9,10 +9,10 @@ import re
 
 import pytest
 from sqlalchemy import event, select, text
+from test_matter_list_scale import LIST_TAB, english, statements_sent
 
 from models import Court, Matter, User, counting
 from models.access import Scope
-from tests.test_matter_list_scale import LIST_TAB, english, statements_sent
 
 SMALL_CAP = 1000
 
@@ -112,8 +112,7 @@ def test_a_list_url_is_the_one_flask_admin_would_make(app, arguments):
     they must be the very URLs Flask-Admin's url_for made."""
     from flask_admin.contrib.sqla import ModelView
     from flask_admin.model.base import ViewArgs
-
-    from tests.test_matter_list_scale import matter_view
+    from test_matter_list_scale import matter_view
 
     view = matter_view(app)
     with app.test_request_context("/admin/matter/"):

@@ -40,6 +40,25 @@ _ROW = """SELECT a.id, a.matter_id, left(g.code, 6), left(g.code, 9), left(g.cod
 _COLUMNS = ("INSERT INTO matter_areas (assignment_id, matter_id, county_code, town_code, "
             "village_code, grid_code, open, due_at, created_at)")
 
+_OPEN = ("'new', 'assigned', 'accepted', 'dispatched', 'escalated', 'returned', 'review', "
+         "'manual'")
+
+
+def _due(row: str) -> str:
+    return (f"coalesce(CASE WHEN {row}.state IN ('assigned', 'escalated') THEN {row}.accept_due_at"
+            f" WHEN {row}.state IN ('accepted', 'dispatched') THEN {row}.finish_due_at END,"
+            f" (({row}.deadline + 1)::timestamp AT TIME ZONE 'Asia/Shanghai'))")
+
+
+def _when() -> str:
+    """The matters' trigger's condition, written out rather than calling the two
+    functions: it is evaluated for every row an UPDATE touches (the ladder's 110,000 a
+    pass), and a SQL function called there cost the pass 2–3 s of CPU (RESULTS (m))."""
+    return (f"(OLD.state IN ({_OPEN})) IS DISTINCT FROM (NEW.state IN ({_OPEN}))"
+            f" OR {_due('OLD')} IS DISTINCT FROM {_due('NEW')}"
+            " OR OLD.created_at IS DISTINCT FROM NEW.created_at")
+
+
 UPGRADE = f"""
 CREATE TABLE matter_areas (
     assignment_id uuid NOT NULL,
@@ -115,11 +134,7 @@ BEGIN
   RETURN NULL;
 END $$;
 CREATE TRIGGER matter_areas_matter_changed AFTER UPDATE ON matters FOR EACH ROW
-  WHEN (gridlink_matter_open(OLD.state) IS DISTINCT FROM gridlink_matter_open(NEW.state)
-        OR gridlink_matter_due(OLD.state, OLD.accept_due_at, OLD.finish_due_at, OLD.deadline)
-           IS DISTINCT FROM
-           gridlink_matter_due(NEW.state, NEW.accept_due_at, NEW.finish_due_at, NEW.deadline)
-        OR OLD.created_at IS DISTINCT FROM NEW.created_at)
+  WHEN ({_when()})
   EXECUTE FUNCTION matter_areas_matter_changed();
 """
 

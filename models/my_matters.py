@@ -18,12 +18,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select, text
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
-from models.assignments import Assignment
 from models.deadlines import Marks, due_moment, due_moment_of
-from models.grids import Grid
 from models.matter_types import MatterType
 from models.matters import OPEN_STATES, Matter, MatterState, Urgency
 
@@ -53,35 +51,6 @@ def open_counts(session: Session, in_scope: ColumnElement[bool],
                func.count().filter(due.between(marks.now, marks.soon)))
         .select_from(Matter).where(in_scope, Matter.state.in_(OPEN_STATES))).one()
     return {"open": row[0], "overdue": row[1], "due_soon": row[2]}
-
-
-def nearest_open(session: Session, in_scope: ColumnElement[bool], limit: int) -> list[Matter]:
-    """The scope's open matters, nearest due date first (undated last), with what a
-    card shows: the court and the grid's name (not its polygon)."""
-    return [m for m, *_ in session.execute(_nearest(in_scope, limit)).unique()]
-
-
-def nearest_and_counts(session: Session, in_scope: ColumnElement[bool], limit: int,
-                       marks: Marks | None = None) -> tuple[list[Matter], dict]:
-    """`nearest_open` and `open_counts` in one pass over the scope's open matters: the
-    counts are window aggregates, taken over every row before the limit (a town's
-    thousands of open matters are read once, not twice)."""
-    marks, due = marks or Marks(session), due_on()
-    rows = session.execute(_nearest(
-        in_scope, limit, func.count().over(), func.count().filter(due < marks.now).over(),
-        func.count().filter(due.between(marks.now, marks.soon)).over())).unique().all()
-    counts = dict(zip(("open", "overdue", "due_soon"), rows[0][1:] if rows else (0, 0, 0),
-                      strict=True))
-    return [row[0] for row in rows], counts
-
-
-def _nearest(in_scope, limit: int, *columns):
-    return (select(Matter, *columns).where(in_scope, Matter.state.in_(OPEN_STATES))
-            .options(joinedload(Matter.court),
-                     joinedload(Matter.assignments).joinedload(Assignment.grid)
-                     .defer(Grid.geom))
-            .order_by(due_on().asc().nulls_last(), Matter.created_at)
-            .limit(limit))
 
 
 # --- 我的事项 of an area, from models.areas ---------------------------------------------------
@@ -139,8 +108,8 @@ def grid_page(session: Session, area_code: str, limit: int,
               marks: Marks) -> tuple[list[Card], dict]:
     """我的事项 of an area (a liaison's or grid worker's grid): the nearest `limit` open
     matters as cards and the counts of all of them (open, overdue, due soon at the
-    marks' moment), in one query over models.areas' rows (`nearest_and_counts` read
-    every one of a town's matters to sort them)."""
+    marks' moment), in one query over models.areas' rows (found through the
+    matters, every one of a town's was read to sort them)."""
     area = _AREA_SQL.get(len(area_code or ""))
     if area is None:
         return [], {"open": 0, "overdue": 0, "due_soon": 0}

@@ -12,7 +12,7 @@ from sqlalchemy import func, select, text
 from test_workflow import a_matter, go
 
 from geo.assign import reroute
-from models import Assignment, Grid, Matter, MatterArea, MatterState, clock
+from models import Assignment, Court, Grid, Matter, MatterArea, MatterState, clock
 from models.areas import in_area, rebuild
 from models.deadlines import due_moment
 from models.escalation import run_pass
@@ -140,12 +140,15 @@ def test_my_matters_from_the_area_rows_are_those_the_scope_finds(session, area):
     from models.access import Scope
     from models.accounts import Role
     from models.deadlines import Marks
-    from models.my_matters import grid_page, nearest_and_counts
+    from models.my_matters import due_on, grid_page, open_counts
 
     marks = Marks(session)
     cards, counts = grid_page(session, area, 20, marks)
-    matters, expected = nearest_and_counts(session, Scope(Role.liaison, area).matters(), 20,
-                                           marks)
-    assert counts == expected and counts["open"] > 0
-    assert [c.id for c in cards] == [m.id for m in matters]
-    assert [c.court for c in cards] == [m.court.name for m in matters]
+    in_scope = Scope(Role.liaison, area).matters()
+    nearest = session.execute(
+        select(Matter.id, Matter.court_id).where(in_scope, Matter.state.in_(OPEN_STATES))
+        .order_by(due_on().asc().nulls_last(), Matter.created_at, Matter.id).limit(20)).all()
+    assert counts == open_counts(session, in_scope, marks) and counts["open"] > 0
+    assert [c.id for c in cards] == [m for m, _ in nearest]
+    courts = {c.id: c.name for c in session.scalars(select(Court))}
+    assert [c.court for c in cards] == [courts[court] for _, court in nearest]

@@ -107,6 +107,17 @@ def db_upgrade():
     click.echo("database is at the newest migration")
 
 
+@db_cli.command("rebuild-areas", help="Make the area read model (matter_areas) again from "
+                "the assignments and the matters; its triggers keep it, this repairs it.")
+@with_appcontext
+def db_rebuild_areas():
+    from models.areas import rebuild
+
+    written = rebuild(db.session)
+    db.session.commit()
+    click.echo(f"matter_areas rebuilt: {written} rows (one per current assignment)")
+
+
 @click.group("seed", help="Load demonstration data.")
 def seed_cli():
     as_cli_user()

@@ -152,3 +152,12 @@ def test_my_matters_from_the_area_rows_are_those_the_scope_finds(session, area):
     assert [c.id for c in cards] == [m for m, _ in nearest]
     courts = {c.id: c.name for c in session.scalars(select(Court))}
     assert [c.court for c in cards] == [courts[court] for _, court in nearest]
+
+
+def test_the_command_rebuilds_the_rows(runner, session):
+    before = kept(session)
+    session.execute(text("DELETE FROM matter_areas"))
+    result = runner.invoke(args=["db", "rebuild-areas"])
+    assert result.exit_code == 0, result.output
+    assert f"{len(before)} rows" in result.output
+    assert kept(session) == before

@@ -373,11 +373,13 @@ class MatterView(OutcomePages, MatterPdfMixin, MatterExport, ScopedModelView):
 
     def get_list(self, page, sort_column, sort_desc, search, filters, execute=True,
                  page_size=None):
-        """An area's list as it opens (newest first, no search, no filter): its page from
-        models.areas, in the order of the area's index, and its count from that index
-        alone. Found through the matters, every one of a town's (3,293 at province scale)
-        was read to sort them and count them: 15 ms a page of the database's time.
-        Any other list is Flask-Admin's query (scope, filters, search, sort, paging)."""
+        """Two lists are read their own way; any other is Flask-Admin's query (scope,
+        filters, search, sort, paging):
+        - sorted by case number for an officer of several courts: court by court;
+        - an area's list as it opens (newest first, no search, no filter): its page from
+          models.areas, in the order of the area's index, and its count from that index
+          alone. Found through the matters, every one of a town's (3,293 at province
+          scale) was read to sort and count them: 15 ms a page of the database's time."""
         scope = current_scope()
         if execute and sort_column == "case_number" and len(courts_read(scope)) > 1:
             return self._by_case_number_court_by_court(page, sort_desc, search, filters,

@@ -68,9 +68,9 @@ class MatterArea(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-# An area's code is the leading digits of its grid's code: which column holds them.
-_LEVEL_COLUMN = {6: MatterArea.county_code, 9: MatterArea.town_code,
-                 12: MatterArea.village_code, 15: MatterArea.grid_code}
+# An area's code is the leading digits of its grid's code: which column holds them. A
+# micro-grid's rows are found through its village's index, then by the full code.
+_LEVEL_COLUMN = {6: "county_code", 9: "town_code", 12: "village_code", 15: "grid_code"}
 
 
 def in_area(area_code: str | None) -> ColumnElement[bool]:
@@ -78,10 +78,21 @@ def in_area(area_code: str | None) -> ColumnElement[bool]:
     village's 12, a micro-grid's 15)."""
     if not area_code or len(area_code) not in _LEVEL_COLUMN:
         return false()
-    if len(area_code) == 15:  # a micro-grid's rows come from its village's index
-        return (MatterArea.village_code == area_code[:12]) & (
-            MatterArea.grid_code == area_code)
-    return _LEVEL_COLUMN[len(area_code)] == area_code
+    found = getattr(MatterArea, _LEVEL_COLUMN[len(area_code)]) == area_code
+    if len(area_code) == 15:
+        return (MatterArea.village_code == area_code[:12]) & found
+    return found
+
+
+def in_area_sql(area_code: str | None, rows: str) -> str | None:
+    """`in_area` as SQL text on the rows aliased `rows`, with the parameters :area (the
+    code) and :village (its first 12 digits); None for what is not an area's code."""
+    if not area_code or len(area_code) not in _LEVEL_COLUMN:
+        return None
+    found = f"{rows}.{_LEVEL_COLUMN[len(area_code)]} = :area"
+    if len(area_code) == 15:
+        return f"{rows}.village_code = :village AND {found}"
+    return found
 
 
 def rebuild(session: Session) -> int:

@@ -21,6 +21,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
+from models.areas import in_area_sql
 from models.deadlines import Marks, due_moment, due_moment_of
 from models.matter_types import MatterType
 from models.matters import OPEN_STATES, Matter, MatterState, Urgency
@@ -73,10 +74,6 @@ class Card:
     grid_name: str | None
 
 
-# An area's rows (models.areas.in_area, as SQL text on the rows aliased q).
-_AREA_SQL = {6: "q.county_code = :area", 9: "q.town_code = :area", 12: "q.village_code = :area",
-             15: "q.village_code = :village AND q.grid_code = :area"}
-
 # One round trip: the counts of every open matter of the area (each matter once,
 # though it may have several assignments there) and the nearest `limit`, in the order of
 # the index (a town's: ix_matter_areas_town_due), then their cards' columns.
@@ -110,7 +107,7 @@ def grid_page(session: Session, area_code: str, limit: int,
     matters as cards and the counts of all of them (open, overdue, due soon at the
     marks' moment), in one query over models.areas' rows (found through the
     matters, every one of a town's was read to sort them)."""
-    area = _AREA_SQL.get(len(area_code or ""))
+    area = in_area_sql(area_code, "q")
     if area is None:
         return [], {"open": 0, "overdue": 0, "due_soon": 0}
     rows = session.execute(text(_GRID_PAGE.format(area=area)), {

@@ -19,6 +19,7 @@ from admin import (  # noqa: F401 (api_*: API routes; delivery: job tasks)
     i18n,
     maps,
     secret_key,
+    transactions,
     uploads,
     views,
 )
@@ -65,6 +66,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     headers.init_app(app)
     assets.init_app(app)
     frame.init_app(app)
+    transactions.init_app(app)
     uploads.init_app(app)
     views.init_app(app)
     app.register_blueprint(api)

@@ -51,9 +51,9 @@ class MatterArea(db.Model):
               postgresql_include=["open", "due_at"]),
         Index("ix_matter_areas_village", "village_code", "created_at", "matter_id",
               postgresql_include=["open", "due_at", "grid_code"]),
-        # A town's open matters, nearest due first (我的事项 of a town's people).
+        # A town's open matters, each once, nearest due first (我的事项 of a town's people).
         Index("ix_matter_areas_town_due", "town_code", "due_at", "created_at", "matter_id",
-              postgresql_where=text("open")),
+              postgresql_where=text("open AND town_first")),
     )
 
     assignment_id: Mapped[uuid.UUID] = mapped_column(
@@ -66,6 +66,9 @@ class MatterArea(db.Model):
     open: Mapped[bool] = mapped_column(Boolean)
     due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Exactly one row of a matter in each town carries it (migration 0023): a town's
+    # matters counted and listed each once without sorting out the others.
+    town_first: Mapped[bool] = mapped_column(Boolean)
 
 
 # An area's code is the leading digits of its grid's code: which column holds them. A
@@ -102,13 +105,22 @@ def rebuild(session: Session) -> int:
     session.execute(text("DELETE FROM matter_areas"))
     return session.execute(text("""
         INSERT INTO matter_areas (assignment_id, matter_id, county_code, town_code,
-                                  village_code, grid_code, open, due_at, created_at)
+                                  village_code, grid_code, open, due_at, created_at,
+                                  town_first)
         SELECT a.id, a.matter_id, left(g.code, 6), left(g.code, 9), left(g.code, 12), g.code,
                gridlink_matter_open(m.state),
                gridlink_matter_due(m.state, m.accept_due_at, m.finish_due_at, m.deadline),
-               m.created_at
+               m.created_at,
+               row_number() OVER (PARTITION BY a.matter_id, left(g.code, 9)
+                                  ORDER BY a.id) = 1
         FROM assignments a JOIN grids g ON g.id = a.grid_id JOIN matters m ON m.id = a.matter_id
         WHERE a.ended_at IS NULL""")).rowcount
+
+
+def once_sql(area_code: str, rows: str) -> str | None:
+    """SQL text on the rows aliased `rows` keeping one row of each matter, when the
+    area's level marks one (a town: `town_first`); None where a DISTINCT must."""
+    return f"{rows}.town_first" if len(area_code) == 9 else None
 
 
 def newest(area_code: str | None, limit: int, offset: int = 0):

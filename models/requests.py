@@ -229,6 +229,7 @@ class LegalAdviceRequest(db.Model):
     __table_args__ = (
         Index("ix_legal_advice_court_state", "court_id", "state"),
         Index("ix_legal_advice_county_grid", "county_code", "grid_id"),
+        Index("ix_legal_advice_grid_asked", "grid_id", "asked_at"),  # a liaison's latest
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()

@@ -35,10 +35,30 @@ def expected(session) -> set[tuple]:
 
 def kept(session) -> set[tuple]:
     session.flush()
+    assert marked_once(session)
     return {tuple(r) for r in session.execute(select(
         MatterArea.assignment_id, MatterArea.matter_id, MatterArea.county_code,
         MatterArea.town_code, MatterArea.village_code, MatterArea.grid_code, MatterArea.open,
         MatterArea.due_at, MatterArea.created_at))}
+
+
+def marked_once(session) -> bool:
+    """Exactly one row of each matter in each town carries town_first (migration 0023)."""
+    return session.execute(text(
+        "SELECT count(*) FROM (SELECT matter_id, town_code FROM matter_areas"
+        " GROUP BY 1, 2 HAVING count(*) FILTER (WHERE town_first) <> 1) wrong")).scalar() == 0
+
+
+def also_in(session, matter, code: str) -> Assignment:
+    """A co-assisting assignment of the matter to another grid (its second address)."""
+    grid = session.scalar(Grid.current().where(Grid.code == code))
+    primary = session.scalar(select(Assignment).where(Assignment.matter_id == matter.id))
+    also = Assignment(matter_id=matter.id, county_code=grid.county_code, grid_id=grid.id,
+                      role="co_assisting", method="map", confidence=1.0,
+                      generation_id=primary.generation_id)
+    session.add(also)
+    session.flush()
+    return also
 
 
 def test_after_the_demos_year_the_rows_are_what_the_sources_say(session):
@@ -143,7 +163,8 @@ def test_my_matters_from_the_area_rows_are_those_the_scope_finds(session, area):
     from models.my_matters import due_on, grid_page, open_counts
 
     marks = Marks(session)
-    cards, counts = grid_page(session, area, 20, marks)
+    cards, counts, advice = grid_page(session, area, 20, marks)
+    assert advice == []  # none asked for
     in_scope = Scope(Role.liaison, area).matters()
     nearest = session.execute(
         select(Matter.id, Matter.court_id).where(in_scope, Matter.state.in_(OPEN_STATES))
@@ -161,3 +182,46 @@ def test_the_command_rebuilds_the_rows(runner, session):
     assert result.exit_code == 0, result.output
     assert f"{len(before)} rows" in result.output
     assert kept(session) == before
+
+
+def test_a_matter_twice_in_a_town_is_counted_once_there(session):
+    """A matter with two current assignments in one town (two villages of 云城街道) has
+    two rows there and one mark; ending the marked one passes the mark to the other, and
+    deleting an assignment (the rows' foreign key cascades) too."""
+    from models.my_matters import grid_page
+    from models.deadlines import Marks
+
+    town, marks = "445302001", Marks(session)
+    before = grid_page(session, town, 500, marks).counts["open"]
+    matter = a_matter(session, "（2026）粤5302执7904号")
+    generation = also_in(session, matter, NEIGHBOUR).generation_id
+    rows = session.execute(select(MatterArea.assignment_id, MatterArea.town_first).where(
+        MatterArea.matter_id == matter.id)).all()
+    assert len(rows) == 2 and sorted(first for _, first in rows) == [False, True]
+    page = grid_page(session, town, 500, marks)
+    assert page.counts["open"] == before + 1
+    assert [c.id for c in page.cards].count(matter.id) == 1
+    assert kept(session) == expected(session)
+
+    marked = next(a for a, first in rows if first)
+    session.get(Assignment, marked).ended_at = clock.now()  # re-routed away, say
+    session.flush()
+    assert session.execute(select(MatterArea.assignment_id, MatterArea.town_first).where(
+        MatterArea.matter_id == matter.id)).all() == [(next(a for a, f in rows if not f), True)]
+    assert grid_page(session, town, 500, marks).counts["open"] == before + 1
+
+    session.execute(text("DELETE FROM assignments WHERE id = :a"),
+                    {"a": next(a for a, f in rows if not f)})
+    session.expire_all()
+    assert grid_page(session, town, 500, marks).counts["open"] == before
+    assert kept(session) == expected(session)
+    # and back, in one statement with two rows of the town: one mark between them
+    session.execute(text("""
+        INSERT INTO assignments (id, matter_id, county_code, grid_id, role, method,
+                                 confidence, generation_id)
+        SELECT gen_random_uuid(), :m, g.county_code, g.id, 'co_assisting', 'map', 1.0,
+               :gen
+        FROM grids g WHERE g.code IN ('445302001003', :n) AND g.generation_high IS NULL"""),
+                    {"m": matter.id, "n": NEIGHBOUR, "gen": generation})
+    assert kept(session) == expected(session)
+    assert grid_page(session, town, 500, marks).counts["open"] == before + 1

@@ -10,22 +10,17 @@
 
 from __future__ import annotations
 
-import uuid
-
-from flask import url_for
 from flask_admin import AdminIndexView, expose
-from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from admin.auth import current_scope
-from admin.i18n import once_per_locale
+from admin.views import phone
 from admin.views.deadline_marks import due_html
 from admin.views.deadline_marks import marks as request_marks
-from admin.views.formatters import local_time
 from admin.views.grids import LEVEL_LABELS
-from admin.views.legal_advice import home_requests
+from admin.views.legal_advice import HOME_LISTED, home_requests
 from admin.views.matter_formatters import grid_path, label
 from admin.views.secure import refuse
 from models import (
@@ -42,7 +37,6 @@ from models import (
 )
 from models.accounts import Role
 from models.deadlines import Marks
-from models.escalation import shows_urgent
 from models.matter_types import MATTER_TYPE_LABELS
 from models.matters import (
     OPEN_STATES,
@@ -50,13 +44,11 @@ from models.matters import (
     WAITING_FOR_A_PERSON,
     MatterState,
 )
-from models.requests import ask_refusal
+from models.requests import ASKERS, ask_refusal
 
 LISTED = 50  # matters shown in each list of a home page
 ON_A_PHONE = 20  # cards on 我的事项: the nearest; "all matters" lists the rest
 
-
-_SOME_ID = uuid.UUID(int=0)  # stands for a matter's id in a link made once per page
 
 
 def county_table(scope) -> list[dict]:
@@ -109,23 +101,19 @@ class HomeView(AdminIndexView):
 
     def _grid_home(self, scope):
         """A grid's people on their phones (我的事项): their grid, the counts of all its
-        open matters, the nearest as cards, outside the admin's heavy frame."""
+        open matters, the nearest as cards, outside the admin's heavy frame, its text
+        kept (admin.views.phone)."""
         marks = request_marks()  # one moment and calendar lookup for the whole page
-        cards, counts = my_matters.grid_page(db.session, scope.area_code, ON_A_PHONE, marks)
-        # Each card's words and links, made once for the page, not once per card.
-        cards = [{"matter": card, "due": local_time(card.due_at) if card.due_at else None,
-                  "mark": my_matters.due_mark(card.due_at, marks), "rule": due_html(card),
-                  "urgent_call": shows_urgent(card)} for card in cards]
-        return self.render("gridlink/home_phone.html",
-                           grid=current_user.grid, grid_path=grid_path(current_user.grid),
-                           cards=cards,
-                           counts=counts,
-                           person_id=current_user.person_id,
-                           may_ask_advice=ask_refusal(current_user) is None,
-                           types=type_words(), states=state_words(),
-                           details_url=url_for("matter.details_view") + "?id=",
-                           outcome_url=url_for("matter.outcome_view", id=_SOME_ID),
-                           some_id=str(_SOME_ID), **home_requests(scope))
+        asks = scope.role in ASKERS and ask_refusal(current_user) is None
+        page = my_matters.grid_page(
+            db.session, scope.area_code, ON_A_PHONE, marks,
+            advice_grid=current_user.grid_id if asks else None, advice_limit=HOME_LISTED)
+        grid = current_user.grid
+        return phone.my_matters_page(
+            scope, self.render, cards=page.cards, counts=page.counts, marks=marks,
+            advice=home_requests(scope, page.advice).get("advice"),
+            context=lambda: {"grid": grid, "grid_path": grid_path(grid),
+                             "person_id": current_user.person_id, "may_ask_advice": asks})
 
     def _court_home(self, scope):
         """Court staff: what waits for the court, and what is overdue."""
@@ -188,16 +176,6 @@ class HomeView(AdminIndexView):
                            level_labels=LEVEL_LABELS, map_level=map_level,
                            escalated=escalated, due_html=due_html,
                            committee_home=scope.role is Role.committee)
-
-
-@once_per_locale
-def type_words() -> dict:
-    return {k: str(_(v)) for k, v in MATTER_TYPE_LABELS.items()}
-
-
-@once_per_locale
-def state_words() -> dict:
-    return {k: str(_(v)) for k, v in STATE_LABELS.items()}
 
 
 def _labels(marks: Marks) -> dict:

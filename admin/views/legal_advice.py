@@ -82,15 +82,22 @@ def _page_labels() -> dict:
             "label": label, "grid_path": grid_path, "mask_phone": mask_phone}
 
 
-def home_requests(scope) -> dict:
+def home_requests(scope, mine: list | None = None) -> dict:
     """What a home page shows of legal advice: a liaison their latest questions and
-    the answers; court staff how many wait for them."""
+    the answers (`mine`: their ids, newest first, when the page's own query read them,
+    as 我的事项's does); court staff how many wait for them."""
     if scope.role in ASKERS and ask_refusal(current_user) is None:
-        mine = db.session.scalars(
-            select(LegalAdviceRequest).where(advice_readable(scope, current_user))
-            .options(*_options()).order_by(LegalAdviceRequest.asked_at.desc())
-            .limit(HOME_LISTED)).all()
-        return {"advice": {"mine": mine, **_page_labels()}}
+        newest = LegalAdviceRequest.asked_at.desc()
+        if mine is None:
+            mine = db.session.scalars(
+                select(LegalAdviceRequest.id).where(advice_readable(scope, current_user))
+                .order_by(newest).limit(HOME_LISTED)).all()
+        # A village that never asked (most, at every visit to 我的事项) pays no more;
+        # the requests with their grid's path and courts when there are some.
+        requests = db.session.scalars(
+            select(LegalAdviceRequest).where(LegalAdviceRequest.id.in_(mine))
+            .options(*_options()).order_by(newest)).all() if mine else []
+        return {"advice": {"mine": requests, **_page_labels()}}
     if scope.role is Role.court_staff:
         waiting = db.session.scalar(select(func.count()).select_from(LegalAdviceRequest)
                                     .where(advice_to_answer(scope)))

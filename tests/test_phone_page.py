@@ -1,0 +1,80 @@
+"""我的事项 kept as text (admin/views/phone.py): the page a request gets is the page its
+template draws, to the byte, whoever asks and in either language; what is kept for one
+account is never handed to another; and what changes with each request (the counts,
+the cards, the bell, a flashed message) is always this request's."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+from test_matter_pages import XINGYAN_ADDRESS, YUNCHENG_COURT, english, file_directly
+
+from admin.views import phone
+from models import Grid, Matter, Notification, User, clock
+
+CSRF = re.compile(r'(name="csrf_token" type="hidden" value=")[^"]+"')
+
+
+def same_text(page: str) -> str:
+    """A page with its sign-out token blanked: a token is made anew for every form."""
+    return CSRF.sub(r'\1"', page)
+
+
+@pytest.mark.parametrize("username", ["demo_liaison", "demo_worker"])
+@pytest.mark.parametrize("language", ["zh_Hans_CN", "en"])
+def test_the_kept_page_is_the_page_the_template_draws(client_as, session, monkeypatch,
+                                                      username, language):
+    late = file_directly(session, YUNCHENG_COURT, "（2026）粤5302执321号", XINGYAN_ADDRESS)
+    session.execute(Matter.__table__.update().where(Matter.id == late.id)
+                    .values(accept_due_at=clock.now() - timedelta(days=2), urgency="urgent"))
+    client = client_as(username)
+    client.get(f"/lang/{language}")
+    kept = [client.get("/admin/").get_data(as_text=True) for _ in range(2)]  # drawn, kept
+    monkeypatch.setattr(phone, "KEEP", False)
+    drawn = client.get("/admin/").get_data(as_text=True)
+    assert 'data-case="（2026）粤5302执321号"' in drawn and "\ue000" not in drawn
+    assert same_text(kept[0]) == same_text(kept[1]) == same_text(drawn)
+
+
+def test_a_kept_page_is_never_handed_to_another_account(client_as, session):
+    """Two grids' people in one process, one after the other: each sees their own grid,
+    name and links, never the other's (the kept text's key is the account)."""
+    liaison, worker = client_as("demo_liaison"), client_as("demo_worker")
+    other_grid = session.scalar(Grid.current().where(Grid.code == "445302001001"))
+    worker_account = session.scalar(select(User).where(User.username == "demo_worker"))
+    worker_account.grid_id = other_grid.id  # the worker now serves 下坪社区
+    session.flush()
+    mine, theirs = liaison.get("/admin/").get_data(as_text=True), \
+        worker.get("/admin/").get_data(as_text=True)
+    assert "星岩社区" in mine and other_grid.name not in mine.split("</nav>")[1][:400]
+    assert other_grid.name in theirs.split("</nav>")[1][:400]
+    name = re.compile(r'id="gridlink-account-name">([^<]+)<')
+    assert name.search(mine).group(1) != name.search(theirs).group(1)
+    assert liaison.get("/admin/").get_data(as_text=True).count("gridlink-account-name") == 1
+
+
+def test_what_changes_is_this_requests(client_as, session):
+    """The counts, the cards, the bell and a flashed message come with each request,
+    though the rest of the page is kept: a matter filed, a notification come in and a
+    message flashed all show at once."""
+    client = english(client_as("demo_liaison"))
+    account = session.scalar(select(User).where(User.username == "demo_liaison"))
+    session.query(Notification).filter(Notification.account_id == account.id).delete()
+    session.flush()
+    before = client.get("/admin/").get_data(as_text=True)
+    opened = int(re.search(r'data-count="open">(\d+)<', before).group(1))
+    matter = file_directly(session, YUNCHENG_COURT, "（2026）粤5302执322号", XINGYAN_ADDRESS)
+    session.add(Notification(account_id=account.id, kind="urgent", matter_id=matter.id,
+                             template="A new matter", params={},
+                             dedup_key="test-phone-page-bell"))
+    session.flush()
+    with client.session_transaction() as kept_session:
+        kept_session["_flashes"] = [("info", "Saved: 已签收")]
+    after = client.get("/admin/").get_data(as_text=True)
+    assert int(re.search(r'data-count="open">(\d+)<', after).group(1)) == opened + 1
+    assert 'id="gridlink-unread">1<' in after and 'id="gridlink-unread"' not in before
+    assert 'class="alert alert-info py-2">Saved: 已签收</div>' in after
+    assert "Saved" not in client.get("/admin/").get_data(as_text=True)  # shown once

@@ -48,7 +48,7 @@ class MatterArea(db.Model):
         Index("ix_matter_areas_county", "county_code", "created_at", "matter_id",
               postgresql_include=["open", "due_at"]),
         Index("ix_matter_areas_town", "town_code", "created_at", "matter_id",
-              postgresql_include=["open", "due_at"]),
+              postgresql_include=["open", "due_at", "town_first"]),
         Index("ix_matter_areas_village", "village_code", "created_at", "matter_id",
               postgresql_include=["open", "due_at", "grid_code"]),
         # A town's open matters, each once, nearest due first (我的事项 of a town's people).
@@ -117,24 +117,36 @@ def rebuild(session: Session) -> int:
         WHERE a.ended_at IS NULL""")).rowcount
 
 
-def once_sql(area_code: str, rows: str) -> str | None:
+def once_sql(area_code: str | None, rows: str) -> str | None:
     """SQL text on the rows aliased `rows` keeping one row of each matter, when the
     area's level marks one (a town: `town_first`); None where a DISTINCT must."""
-    return f"{rows}.town_first" if len(area_code) == 9 else None
+    return f"{rows}.town_first" if area_code and len(area_code) == 9 else None
+
+
+def once(area_code: str | None) -> ColumnElement[bool] | None:
+    """`once_sql` on MatterArea: a town's rows, one per matter (None below a town)."""
+    return MatterArea.town_first if area_code and len(area_code) == 9 else None
 
 
 def newest(area_code: str | None, limit: int, offset: int = 0):
     """A page of an area's matters, newest filed first, as a subquery (matter_id,
     created_at): each matter once, though it may have several assignments in the area,
-    read in the order of the level's index instead of sorting all of the area's."""
-    return (select(MatterArea.matter_id, MatterArea.created_at).ext(
-        distinct_on(MatterArea.created_at, MatterArea.matter_id)).where(in_area(area_code))
-        .order_by(MatterArea.created_at.desc(), MatterArea.matter_id.desc())
-        .limit(limit).offset(offset)).subquery()
+    read in the order of the level's index instead of sorting all of the area's (a
+    town's marked rows are each matter's one; elsewhere DISTINCT ON sorts them out)."""
+    page = select(MatterArea.matter_id, MatterArea.created_at).where(in_area(area_code))
+    if (marked := once(area_code)) is not None:
+        page = page.where(marked)
+    else:
+        page = page.ext(distinct_on(MatterArea.created_at, MatterArea.matter_id))
+    return (page.order_by(MatterArea.created_at.desc(), MatterArea.matter_id.desc())
+            .limit(limit).offset(offset)).subquery()
 
 
 def count(session: Session, area_code: str | None) -> int:
     """How many matters the area has (each once), from the level's index alone."""
+    if (marked := once(area_code)) is not None:
+        return session.scalar(select(func.count()).select_from(MatterArea)
+                              .where(in_area(area_code), marked))
     each = (select(MatterArea.created_at, MatterArea.matter_id).distinct()
             .where(in_area(area_code)).subquery())  # in index order: no sort
     return session.scalar(select(func.count()).select_from(each))

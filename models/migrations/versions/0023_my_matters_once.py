@@ -7,7 +7,8 @@ each once by a DISTINCT over all the town's open rows (the busiest town of the
 synthetic province: 3,460 rows, a third of its query's time). Now exactly one row of
 each matter in each town carries `town_first`, and the town's index of open matters by
 due moment holds only those: its counts are an index-only count, its nearest the
-index's first entries.
+index's first entries. The town's index by filing time carries the mark too, for its
+list's page and count (models.areas.newest, count).
 
 Kept by the triggers of 0021, made again here:
 - rows added (an assignment made, or one changed and still current) are marked when
@@ -78,6 +79,10 @@ ALTER TABLE matter_areas ALTER COLUMN town_first DROP DEFAULT;
 DROP INDEX ix_matter_areas_town_due;
 CREATE INDEX ix_matter_areas_town_due ON matter_areas
     (town_code, due_at, created_at, matter_id) WHERE open AND town_first;
+-- A town's list (newest first) and its count read the mark from the index too.
+DROP INDEX ix_matter_areas_town;
+CREATE INDEX ix_matter_areas_town ON matter_areas (town_code, created_at, matter_id)
+    INCLUDE (open, due_at, town_first);
 
 CREATE OR REPLACE FUNCTION matter_areas_assignments_added() RETURNS trigger
 LANGUAGE plpgsql AS $$
@@ -145,7 +150,10 @@ BEGIN
 END $$;
 
 DROP INDEX ix_matter_areas_town_due;
+DROP INDEX ix_matter_areas_town;
 ALTER TABLE matter_areas DROP COLUMN town_first;
+CREATE INDEX ix_matter_areas_town ON matter_areas (town_code, created_at, matter_id)
+    INCLUDE (open, due_at);
 CREATE INDEX ix_matter_areas_town_due ON matter_areas
     (town_code, due_at, created_at, matter_id) WHERE open;
 DROP INDEX ix_legal_advice_grid_asked;

@@ -188,8 +188,8 @@ def test_a_matter_twice_in_a_town_is_counted_once_there(session):
     """A matter with two current assignments in one town (two villages of 云城街道) has
     two rows there and one mark; ending the marked one passes the mark to the other, and
     deleting an assignment (the rows' foreign key cascades) too."""
-    from models.my_matters import grid_page
     from models.deadlines import Marks
+    from models.my_matters import grid_page
 
     town, marks = "445302001", Marks(session)
     before = grid_page(session, town, 500, marks).counts["open"]

@@ -1,6 +1,6 @@
 """(i) A liaison's 我的事项 (their home page: the grid's open matters) at province scale.
 
-    .venv/bin/python -m bench.my_matters [--requests 1000] [--rounds 4] [--explain]
+    .venv/bin/python -m bench.my_matters [--requests 1000] [--rounds 4] [--compressed] [--explain]
 
 The synthetic province (`gridlink seed synthetic`) has a million matters, all `new`,
 no accounts and no grid workers. This bench works on a copy of it,
@@ -386,7 +386,8 @@ ENDPOINTS = [  # name, account, path
 
 
 def measure(worked: URL, passwords: dict, *, requests: int, rounds: int, concurrency: int,
-            workers: int = 2, before: Path | None = None, log=print) -> dict:
+            workers: int = 2, before: Path | None = None, compressed: bool = False,
+            log=print) -> dict:
     """Each endpoint's figures, served by this checkout ("after") and, when `before`
     names another checkout (e.g. `git archive` of an older commit), by that one too,
     on the same database, the two servers taking turns in every round."""
@@ -398,7 +399,10 @@ def measure(worked: URL, passwords: dict, *, requests: int, rounds: int, concurr
             ports[label] = free_port()
             servers[label] = start_server(dict(env, PYTHONPATH=str(root)), ports[label],
                                           workers, root)
-        cookies = {(label, name): {"Cookie": sign_in(port, name, pw)}
+        # As a browser asks (--compressed): the pages come brotli-compressed, the
+        # trivial endpoint's few bytes as they are (below COMPRESS_MIN_SIZE).
+        accept = {"Accept-Encoding": "br, gzip"} if compressed else {}
+        cookies = {(label, name): {"Cookie": sign_in(port, name, pw)} | accept
                    for label, port in ports.items() for name, pw in passwords.items()}
         for label, port in ports.items():  # warm up: connections, templates, caches
             for name, account, path in ENDPOINTS:
@@ -408,6 +412,7 @@ def measure(worked: URL, passwords: dict, *, requests: int, rounds: int, concurr
                     raise RuntimeError(f"{label}, {name}: {failures[0]}")
         served = ", ".join(f"{label}: {root}" for label, root in roots.items())
         log(f"(i) gunicorn, {workers} sync workers per checkout ({served}); "
+            f"{'compressed as a browser asks; ' if compressed else ''}"
             f"{concurrency} concurrent clients; {requests:,} requests per endpoint in "
             f"{rounds} rounds taking turns; "
             f"load average {load_average()}")
@@ -484,7 +489,7 @@ def explain(worked: URL, password: str, path: str = "/admin/", username: str = T
 
 def run(*, requests: int = 1000, rounds: int = 4, concurrency: int = 4, rebuild=False,
         show_plans=False, database: str = WORKED, before: Path | None = None,
-        log=print) -> dict:
+        compressed: bool = False, log=print) -> dict:
     source = synthetic_url("gridlink_synthetic")
     ensure_province(source)
     worked, setup = ensure_worked(source, log, rebuild, database)
@@ -495,7 +500,7 @@ def run(*, requests: int = 1000, rounds: int = 4, concurrency: int = 4, rebuild=
         result["explain"] = {path: explain(worked, passwords[TOWN], path, log=log)
                              for path in ("/admin/", "/admin/matter/")}
     served = measure(worked, passwords, requests=requests, rounds=rounds,
-                     concurrency=concurrency, before=before, log=log)
+                     concurrency=concurrency, before=before, compressed=compressed, log=log)
     result["endpoints"] = served["after"]
     if "before" in served:
         result["before"] = served["before"]
@@ -534,12 +539,14 @@ def main(argv=None) -> None:
     parser.add_argument("--before", type=Path,
                         help="another checkout (e.g. `git archive` of an older commit) "
                              "served in the same run, taking turns with this one")
+    parser.add_argument("--compressed", action="store_true",
+                        help="ask as a browser does (Accept-Encoding: br, gzip)")
     parser.add_argument("--json", dest="json_path")
     args = parser.parse_args(argv)
     print(f"(i) {time.strftime('%Y-%m-%d %H:%M')}, load average {load_average()}")
     result = run(requests=args.requests, rounds=args.rounds, concurrency=args.concurrency,
                  rebuild=args.rebuild, show_plans=args.explain, database=args.database,
-                 before=args.before)
+                 before=args.before, compressed=args.compressed)
     print_summary(result, f"我的事项 p50 and p99 ≤ {GOAL:g}× the trivial endpoint",
                   summary(result), args.json_path)
 

@@ -13,6 +13,7 @@ the rows listed: a town liaison has thousands open and sees the nearest few.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,6 +22,7 @@ from typing import NamedTuple
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql.elements import TextClause
 
 from models.areas import in_area_sql, once_sql
 from models.deadlines import Marks, due_moment, due_moment_of
@@ -115,6 +117,15 @@ ORDER BY n.due_at, n.created_at, n.matter_id"""
 _EACH = "DISTINCT", "DISTINCT ON (q.due_at, q.created_at, q.matter_id)"
 
 
+@functools.lru_cache(maxsize=32)
+def _statement(area: str, once: str | None, limit: int, advice_limit: int) -> TextClause:
+    """The page's statement for an area's condition (one per level) and limits: a few
+    in all, each made once (a TextClause parses its parameters when made)."""
+    each, each_on = ("", "") if once else _EACH
+    return text(_GRID_PAGE.format(area=f"{area} AND {once}" if once else area, each=each,
+                                  each_on=each_on, limit=limit, advice_limit=advice_limit))
+
+
 class GridPage(NamedTuple):
     cards: list[Card]
     counts: dict  # open, overdue, due_soon
@@ -131,11 +142,8 @@ def grid_page(session: Session, area_code: str, limit: int, marks: Marks, *,
     area = in_area_sql(area_code, "q")
     if area is None:
         return GridPage([], {"open": 0, "overdue": 0, "due_soon": 0}, [])
-    once = once_sql(area_code, "q")
-    each, each_on = ("", "") if once else _EACH
-    sql = _GRID_PAGE.format(area=f"{area} AND {once}" if once else area, each=each,
-                            each_on=each_on, limit=int(limit), advice_limit=int(advice_limit))
-    rows = session.execute(text(sql), {
+    statement = _statement(area, once_sql(area_code, "q"), int(limit), int(advice_limit))
+    rows = session.execute(statement, {
         "now": marks.now, "soon": marks.soon, "area": area_code, "village": area_code[:12],
         "advice_grid": advice_grid}).all()
     first = rows[0]

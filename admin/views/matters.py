@@ -35,6 +35,7 @@ from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import Length
 
 from admin.auth import current_scope
+from admin.frame import kept_page
 from admin.kept import Kept
 from admin.views.deadline_marks import MarkFilter, due_cell, mark_badge, mark_of
 from admin.views.formatters import mask_phone
@@ -413,6 +414,20 @@ class MatterView(OutcomePages, MatterPdfMixin, MatterExport, ScopedModelView):
         rows = db.session.execute(
             select(*firsts.c).order_by(order).limit(size).offset(skip)).all()
         return count, matter_rows(db.session, rows)
+
+    def render(self, template, **context):
+        """The list page kept as text a minute per reader, URL, count and number of rows
+        (admin.frame.kept_page): its rows made anew each time, the rest (the frame, the
+        filters, the search box, the sort links, the pager) rendered once."""
+        if template != self.list_template:
+            return super().render(template, **context)
+        data, count = context["data"], context["count"]
+        rows = (self.list_rows(data, context["list_columns"], context["return_url"])
+                if data else Markup(""))
+        return kept_page(self, lambda **c: super(MatterView, self).render(template, **c),
+                         context, (template, type(count).__name__,
+                                   None if count is None else int(count), len(data)),
+                         {"list_rows_html": rows})
 
     def list_rows(self, rows, columns, return_url: str) -> Markup:
         """The list's rows as one piece of HTML: each row's link to its page, then its

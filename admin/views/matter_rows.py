@@ -99,18 +99,27 @@ def row_options():
                 joinedload(Assignment.liaison)))
 
 
+# What a row shows besides the matter's own columns: the debtor's name and ID number, the
+# current primary assignment (its id, its grid's id) and its liaison's name.
+DETAIL_COLUMNS = (Debtor.name, Debtor.id_number, Assignment.id, Assignment.grid_id,
+                  Person.name)
+
+
+def with_details(statement):
+    """`statement` (a select from matters) joined to what its rows show besides
+    (DETAIL_COLUMNS, added after its own columns)."""
+    return (statement.join(Debtor, Debtor.id == Matter.debtor_id)
+            .outerjoin(Assignment, (Assignment.matter_id == Matter.id)
+                       & (Assignment.role == AssignmentRole.primary)
+                       & Assignment.ended_at.is_(None))
+            .outerjoin(Person, Person.id == Assignment.liaison_id)
+            .add_columns(*DETAIL_COLUMNS))
+
+
 def _details_query():
-    """matter id, debtor's name and ID number, current primary assignment's id, its grid's
-    id and its liaison's name, of the matters `ids`."""
-    return (
-        select(Matter.id, Debtor.name, Debtor.id_number, Assignment.id, Assignment.grid_id,
-               Person.name)
-        .join(Debtor, Debtor.id == Matter.debtor_id)
-        .outerjoin(Assignment, (Assignment.matter_id == Matter.id)
-                   & (Assignment.role == AssignmentRole.primary)
-                   & Assignment.ended_at.is_(None))
-        .outerjoin(Person, Person.id == Assignment.liaison_id)
-        .where(Matter.id.in_(bindparam("ids", expanding=True))))
+    """matter id, then DETAIL_COLUMNS, of the matters `ids`."""
+    return with_details(select(Matter.id).where(Matter.id.in_(bindparam("ids",
+                                                                        expanding=True))))
 
 
 def _paths_query():
@@ -143,22 +152,28 @@ def grid_paths(session, grid_ids) -> dict:
     return found
 
 
-def _details(session, matter_ids: list) -> dict:
-    """matter id → (debtor, current primary assignment) for the page's matters."""
-    rows = session.execute(DETAILS, {"ids": matter_ids}).all()
-    paths = grid_paths(session, [r[4] for r in rows if r[4] is not None])
-    found = {}
-    for key, debtor, id_number, assignment, grid_id, liaison in rows:
-        primary = None if assignment is None else PrimaryAssignment(
-            GridPath(list(paths.get(grid_id, ()))),
-            Named(liaison) if liaison is not None else None)
-        found[key] = (Named(debtor, id_number), primary)
-    return found
+def _with_paths(session, details: list) -> list[tuple]:
+    """(debtor, current primary assignment) for each row of DETAIL_COLUMNS."""
+    paths = grid_paths(session, [d[3] for d in details if d[3] is not None])
+    return [(Named(debtor, id_number), None if assignment is None else PrimaryAssignment(
+        GridPath(list(paths.get(grid_id, ()))), Named(liaison) if liaison is not None
+        else None)) for debtor, id_number, assignment, grid_id, liaison in details]
 
 
 def matter_rows(session, rows) -> list[MatterRow]:
-    """MatterRows for a page's rows of ROW_COLUMNS (in the page's order)."""
+    """MatterRows for a page's rows of ROW_COLUMNS (in the page's order): what they show
+    besides in one more query."""
     if not rows:
         return []
-    found = _details(session, [r[0] for r in rows])
+    details = session.execute(DETAILS, {"ids": [r[0] for r in rows]}).all()
+    found = dict(zip((d[0] for d in details), _with_paths(session, [d[1:] for d in details]),
+                     strict=True))
     return [MatterRow(r, *found.get(r[0], (None, None))) for r in rows]
+
+
+def rows_with_details(session, rows) -> list[MatterRow]:
+    """MatterRows for rows of ROW_COLUMNS followed by DETAIL_COLUMNS (a page's statement
+    passed through with_details)."""
+    n = len(ROW_COLUMNS)
+    return [MatterRow(r[:n], *d) for r, d in zip(
+        rows, _with_paths(session, [r[n:] for r in rows]), strict=True)]

@@ -442,40 +442,52 @@ class MatterView(OutcomePages, MatterPdfMixin, MatterExport, ScopedModelView):
         formatters), escaped as the template would. Made here rather than by the
         template's per-row and per-cell blocks (a page's thousand template steps, each
         passing through the five templates the list page is made of), and the link made
-        once a page and given each row's id (url_for once a row was a fifth of the page)."""
-        link = _page_link(self, return_url)
+        once a page and given each row's id (url_for once a row was a fifth of the page).
+        How each column's value is read, and which type formatter a type of value takes,
+        is found once a page, not once a cell."""
+        before_id, after_id = escape(_page_link(self, return_url)).split(_SOME_ID, 1)
         title = escape(admin_gettext("View Record"))
-        cells = [(c, Markup(f'<td class="col-{escape(c)}">'), c in self.cells_by_value)
-                 for c, _name in columns]
-        words: dict[tuple, Markup] = {}  # the page's words, each made once
+        opening = f'<tr><td class="list-buttons-column"><a class="icon" href="{before_id}'
+        closing = (f'{after_id}" title="{title}"><span class="fa fa-eye glyphicon '
+                   'glyphicon-eye-open"></span></a></td>')
+        cells = [(c, f'<td class="col-{escape(c)}">', self._value_of(c),
+                  c in self.cells_by_value) for c, _name in columns]
+        words: dict[tuple, str] = {}  # the page's words, each made once
+        kinds: dict[type, object] = {}  # a type of value → its type formatter (or None)
         html = []
         for row in rows:
-            html.append(f'<tr><td class="list-buttons-column"><a class="icon" href="'
-                        f'{escape(link.replace(_SOME_ID, str(row.id), 1))}" title="{title}">'
-                        '<span class="fa fa-eye glyphicon glyphicon-eye-open"></span></a></td>')
-            for c, td, by_value in cells:
+            html += (opening, str(row.id), closing)
+            for c, td, value_of, by_value in cells:
                 if by_value:
                     key = (c, getattr(row, c))
                     text = words.get(key)
                     if text is None:
-                        text = words[key] = escape(self._list_cell(row, c))
+                        text = words[key] = escape(self._shown(value_of(row), c, kinds))
                 else:
-                    text = escape(self._list_cell(row, c))
-                html.append(f"{td}{text}</td>")
+                    text = escape(self._shown(value_of(row), c, kinds))
+                html += (td, text, "</td>")
             html.append("</tr>")
         return Markup("".join(html))
 
-    def _list_cell(self, row, name: str):
-        """A cell's value as Flask-Admin's _get_list_value makes it, without its lookups
-        for what the list does not use (choices, a type formatter for text)."""
+    def _value_of(self, name: str):
+        """row → the value of column `name`, as Flask-Admin's _get_list_value reads it:
+        its column formatter, else the attribute (a dotted path through relations)."""
         formatter = self.column_formatters.get(name)
-        value = formatter(self, None, row, name) if formatter else rec_getattr(row, name)
+        if formatter is not None:
+            return lambda row: formatter(self, None, row, name)
+        return lambda row: rec_getattr(row, name)
+
+    def _shown(self, value, name: str, kinds: dict):
+        """A cell's value as Flask-Admin's list shows it: text as it is, anything else
+        through the first type formatter its type matches (found once per type)."""
         if isinstance(value, str) and not isinstance(value, Enum):
             return value
-        for kind, type_formatter in self.column_type_formatters.items():
-            if isinstance(value, kind):
-                return type_formatter(self, value, name)
-        return value
+        kind = type(value)
+        if kind not in kinds:
+            kinds[kind] = next((f for k, f in self.column_type_formatters.items()
+                                if isinstance(value, k)), None)
+        formatter = kinds[kind]
+        return formatter(self, value, name) if formatter is not None else value
 
     @property
     def may_file(self) -> bool:

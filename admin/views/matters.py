@@ -469,6 +469,12 @@ class MatterView(OutcomePages, MatterPdfMixin, MatterExport, ScopedModelView):
             html.append("</tr>")
         return Markup("".join(html))
 
+    def get_list_row_actions(self):
+        """None asked of Flask-Admin: the rows' one action (to the matter's page) is drawn
+        by list_rows. Its action objects were made and their titles translated on every
+        page, for a template block the list no longer has."""
+        return []
+
     def _value_of(self, name: str):
         """row → the value of column `name`, as Flask-Admin's _get_list_value reads it:
         its column formatter, else the attribute (a dotted path through relations)."""

@@ -87,7 +87,8 @@ def kept_page(view, render: Callable[..., str], context: dict, key: tuple,
     name → this request's HTML (Markup) for the template variables that change with
     every request."""
     form = SecureForm()  # the frame's sign-out form, with this request's CSRF token
-    nonce, token = view.admin.csp_nonce_generator(), form.csrf_token.current_token
+    make_nonce = view.admin.csp_nonce_generator
+    nonce, token = make_nonce() if make_nonce else "", form.csrf_token.current_token or ""
     context = dict(context, logout_form=form)
     pages = current_app.extensions["gridlink_pages"]
     if not current_app.config.get("KEEP_PAGES", True) or session.get("_flashes"):
@@ -96,7 +97,8 @@ def kept_page(view, render: Callable[..., str], context: dict, key: tuple,
 
     def cut() -> tuple[str, ...]:
         page = render(**context, **{n: Markup(_SLOT.format(n)) for n in slots})
-        found = {nonce: "nonce", token: "token", **{_SLOT.format(n): n for n in slots}}
+        found = {text: name for text, name in ((nonce, "nonce"), (token, "token")) if text}
+        found.update({_SLOT.format(n): n for n in slots})
         pieces = re.split("(" + "|".join(map(re.escape, found)) + ")", page)
         return tuple(found[p] if i % 2 else p for i, p in enumerate(pieces))
 

@@ -2,11 +2,12 @@
 Flask-Admin makes it by default, in the same run.
 
     PYTHONPATH=. .venv/bin/python -m bench.matter_list [--requests 200] [--default-requests 40]
-                                                        [--rounds 4] [--explain]
+                                                        [--rounds 4] [--explain] [--copy NAME]
 
 Two copies of the worked province (bench/my_matters: every matter assigned, a busy
 town with its liaison's account), made once and kept (`--rebuild` makes them again;
-each 2.7 GB, about a minute):
+each 2.7 GB, about a minute; `--copy NAME` names them NAME and NAME_before instead, for a
+branch's own copies):
 - `gridlink_synthetic_list`: this checkout's schema (migration 0015: the list's
   indexes), served by the app as it is (`admin.wsgi:app`): counted exactly up to
   10,000 rows, beyond that estimated or "10,000+"; rows' relations loaded for the page only;
@@ -204,19 +205,20 @@ def _accounts(url: URL) -> tuple[dict, dict]:
     return passwords, {"court": court, "court_matters": matters}
 
 
-def prepare(log=print, rebuild: bool = False) -> dict:
+def prepare(log=print, rebuild: bool = False, copy: str = OURS_DB) -> dict:
+    """The two copies, keyed "ours" and "before" (named `copy` and `copy`_before)."""
     source = synthetic_url("gridlink_synthetic")
     ensure_province(source)
     worked = source.set(database=WORKED)
     if _stage(worked) != "ready":  # made by bench (i); never written here
         raise SystemExit(f"{WORKED} is not ready: run `python -m bench.my_matters` first")
-    ours = _copy(worked, OURS_DB, log, rebuild)
-    before = _copy(worked, BEFORE_DB, log, rebuild)
+    ours = _copy(worked, copy, log, rebuild)
+    before = _copy(worked, f"{copy}_before" if copy != OURS_DB else BEFORE_DB, log, rebuild)
     _without_list_indexes(before, log)
     copies = {}
-    for url in (ours, before):
+    for role, url in (("ours", ours), ("before", before)):
         passwords, facts = _accounts(url)
-        copies[url.database] = {"url": url, "passwords": passwords, **facts}
+        copies[role] = {"url": url, "passwords": passwords, **facts}
     log(f"(k) court officer of {facts['court']} ({facts['court_matters']:,} matters filed "
         "there)")
     return copies
@@ -247,9 +249,9 @@ def _start(url: URL, app: str, workers: int) -> tuple[subprocess.Popen, int]:
 
 
 SERVERS = {  # name: (copy, gunicorn app)
-    "ours": (OURS_DB, "admin.wsgi:app"),
-    "default": (BEFORE_DB, "bench.matter_list:default_list_app()"),
-    "default, indexed": (OURS_DB, "bench.matter_list:default_list_app()"),
+    "ours": ("ours", "admin.wsgi:app"),
+    "default": ("before", "bench.matter_list:default_list_app()"),
+    "default, indexed": ("ours", "bench.matter_list:default_list_app()"),
 }
 
 
@@ -327,12 +329,13 @@ def measure(copies: dict, *, requests: int, default_requests: int, rounds: int,
 
 
 def run(*, requests: int = 200, default_requests: int = 40, rounds: int = 4,
-        concurrency: int = 4, rebuild=False, show_plans=False, log=print) -> dict:
-    copies = prepare(log, rebuild)
+        concurrency: int = 4, rebuild=False, show_plans=False, copy: str = OURS_DB,
+        log=print) -> dict:
+    copies = prepare(log, rebuild, copy)
     result = {"load_before": load_average(),
-              "court": copies[OURS_DB]["court"], "court_matters": copies[OURS_DB]["court_matters"]}
+              "court": copies["ours"]["court"], "court_matters": copies["ours"]["court_matters"]}
     if show_plans:
-        ours = copies[OURS_DB]
+        ours = copies["ours"]
         result["explain"] = {u: explain(ours["url"], ours["passwords"][u], "/admin/matter/",
                                         username=u, log=log) for u in READERS}
     result["endpoints"] = measure(copies, requests=requests, default_requests=default_requests,
@@ -364,6 +367,8 @@ def main(argv=None) -> None:
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--rebuild", action="store_true", help="make the two copies again")
+    parser.add_argument("--copy", default=OURS_DB,
+                        help="the copies' name (NAME and NAME_before): a branch's own")
     parser.add_argument("--explain", action="store_true",
                         help="EXPLAIN ANALYZE every query of our list page first")
     parser.add_argument("--json", dest="json_path")
@@ -371,7 +376,7 @@ def main(argv=None) -> None:
     print(f"(k) {time.strftime('%Y-%m-%d %H:%M')}, load average {load_average()}")
     result = run(requests=args.requests, default_requests=args.default_requests,
                  rounds=args.rounds, concurrency=args.concurrency, rebuild=args.rebuild,
-                 show_plans=args.explain)
+                 show_plans=args.explain, copy=args.copy)
     print_summary(result, f"ours ≥ {FASTER:g}× faster than the default and ≤ {NEAR_TRIVIAL:g}× "
                   "the trivial endpoint, p50 and p99", summary(result), args.json_path)
 

@@ -59,6 +59,22 @@ def test_a_row_shows_its_debtor_masked_its_grid_path_and_liaison(client_as, sess
     assert primary.liaison.name in row
 
 
+def test_grid_paths_are_read_once_a_minute_not_joined_to_every_page(client_as, session):
+    """A row's grid path (the grid and its parents) is the same for every reader: kept a
+    minute per grid, not joined four grids deep to every page's rows (admin.views.
+    matter_rows). Each reader still sees only its own matters' grids."""
+    admin, liaison = client_as("demo_admin"), english(client_as("demo_liaison"))
+    admin.get("/admin/matter/")
+    with statements_sent(session) as sent:
+        assert admin.get("/admin/matter/").status_code == 200
+    assert sent and not [s for s in sent if "path_1" in s]  # the grids of a path
+    page = liaison.get("/admin/matter/").get_data(as_text=True)
+    first = re.search(r'/admin/matter/details/\?id=([0-9a-f-]{36})', page).group(1)
+    row = page[page.index(first):].split("</tr>", 1)[0]
+    grid = session.get(Matter, first).primary_assignment.grid
+    assert " / ".join(g.name for g in grid.path()) in row
+
+
 def test_a_count_beyond_the_cap_is_kept_for_the_same_reader_only(client_as, session,
                                                                  small_cap):
     """The admin's "about N" is kept a minute; a court officer asking next gets its own

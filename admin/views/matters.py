@@ -35,6 +35,7 @@ from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import Length
 
 from admin.auth import current_scope
+from admin.frame import kept_page
 from admin.kept import Kept
 from admin.views.deadline_marks import MarkFilter, due_cell, mark_badge, mark_of
 from admin.views.formatters import mask_phone
@@ -63,7 +64,12 @@ from admin.views.matter_formatters import (
     urgency_cell,
 )
 from admin.views.matter_pdf import MatterPdfMixin
-from admin.views.matter_rows import ROW_COLUMNS, matter_rows
+from admin.views.matter_rows import (
+    ROW_COLUMNS,
+    matter_rows,
+    rows_with_details,
+    with_details,
+)
 from admin.views.outcomes import OutcomePages, outcome_context
 from admin.views.risk_reports import risk_context
 from admin.views.secure import ScopedModelView
@@ -390,10 +396,12 @@ class MatterView(OutcomePages, MatterPdfMixin, MatterExport, ScopedModelView):
                                     execute=execute, page_size=page_size)
         size = page_size or self.page_size
         newest = areas.newest(scope.area_code, size, (page or 0) * size)
-        rows = db.session.execute(
+        # The page's 20 matters and what their rows show in one statement: the joins come
+        # after the area's index gave the 20 (a bounded subquery), so they stay 20 lookups.
+        rows = db.session.execute(with_details(
             select(*ROW_COLUMNS).join(newest, newest.c.matter_id == Matter.id)
-            .order_by(newest.c.created_at.desc(), newest.c.matter_id.desc())).all()
-        return areas.count(db.session, scope.area_code), matter_rows(db.session, rows)
+            .order_by(newest.c.created_at.desc(), newest.c.matter_id.desc()))).all()
+        return areas.count(db.session, scope.area_code), rows_with_details(db.session, rows)
 
     def _by_case_number_court_by_court(self, page, sort_desc, search, filters, page_size,
                                        courts) -> tuple:
@@ -414,46 +422,78 @@ class MatterView(OutcomePages, MatterPdfMixin, MatterExport, ScopedModelView):
             select(*firsts.c).order_by(order).limit(size).offset(skip)).all()
         return count, matter_rows(db.session, rows)
 
+    def render(self, template, **context):
+        """The list page kept as text a minute per reader, URL, count and number of rows
+        (admin.frame.kept_page): its rows made anew each time, the rest (the frame, the
+        filters, the search box, the sort links, the pager) rendered once."""
+        if template != self.list_template:
+            return super().render(template, **context)
+        data, count = context["data"], context["count"]
+        rows = (self.list_rows(data, context["list_columns"], context["return_url"])
+                if data else Markup(""))
+        return kept_page(self, lambda **c: super(MatterView, self).render(template, **c),
+                         context, (template, type(count).__name__,
+                                   None if count is None else int(count), len(data)),
+                         {"list_rows_html": rows})
+
     def list_rows(self, rows, columns, return_url: str) -> Markup:
         """The list's rows as one piece of HTML: each row's link to its page, then its
         cells as Flask-Admin's list shows them (the column formatters, then the type
         formatters), escaped as the template would. Made here rather than by the
         template's per-row and per-cell blocks (a page's thousand template steps, each
         passing through the five templates the list page is made of), and the link made
-        once a page and given each row's id (url_for once a row was a fifth of the page)."""
-        link = _page_link(self, return_url)
+        once a page and given each row's id (url_for once a row was a fifth of the page).
+        How each column's value is read, and which type formatter a type of value takes,
+        is found once a page, not once a cell."""
+        before_id, after_id = escape(_page_link(self, return_url)).split(_SOME_ID, 1)
         title = escape(admin_gettext("View Record"))
-        cells = [(c, Markup(f'<td class="col-{escape(c)}">'), c in self.cells_by_value)
-                 for c, _name in columns]
-        words: dict[tuple, Markup] = {}  # the page's words, each made once
+        opening = f'<tr><td class="list-buttons-column"><a class="icon" href="{before_id}'
+        closing = (f'{after_id}" title="{title}"><span class="fa fa-eye glyphicon '
+                   'glyphicon-eye-open"></span></a></td>')
+        cells = [(c, f'<td class="col-{escape(c)}">', self._value_of(c),
+                  c in self.cells_by_value) for c, _name in columns]
+        words: dict[tuple, str] = {}  # the page's words, each made once
+        kinds: dict[type, object] = {}  # a type of value → its type formatter (or None)
         html = []
         for row in rows:
-            html.append(f'<tr><td class="list-buttons-column"><a class="icon" href="'
-                        f'{escape(link.replace(_SOME_ID, str(row.id), 1))}" title="{title}">'
-                        '<span class="fa fa-eye glyphicon glyphicon-eye-open"></span></a></td>')
-            for c, td, by_value in cells:
+            html += (opening, str(row.id), closing)
+            for c, td, value_of, by_value in cells:
                 if by_value:
                     key = (c, getattr(row, c))
                     text = words.get(key)
                     if text is None:
-                        text = words[key] = escape(self._list_cell(row, c))
+                        text = words[key] = escape(self._shown(value_of(row), c, kinds))
                 else:
-                    text = escape(self._list_cell(row, c))
-                html.append(f"{td}{text}</td>")
+                    text = escape(self._shown(value_of(row), c, kinds))
+                html += (td, text, "</td>")
             html.append("</tr>")
         return Markup("".join(html))
 
-    def _list_cell(self, row, name: str):
-        """A cell's value as Flask-Admin's _get_list_value makes it, without its lookups
-        for what the list does not use (choices, a type formatter for text)."""
+    def get_list_row_actions(self):
+        """None asked of Flask-Admin: the rows' one action (to the matter's page) is drawn
+        by list_rows. Its action objects were made and their titles translated on every
+        page, for a template block the list no longer has."""
+        return []
+
+    def _value_of(self, name: str):
+        """row → the value of column `name`, as Flask-Admin's _get_list_value reads it:
+        its column formatter, else the attribute (a dotted path through relations)."""
         formatter = self.column_formatters.get(name)
-        value = formatter(self, None, row, name) if formatter else rec_getattr(row, name)
+        if formatter is not None:
+            return lambda row: formatter(self, None, row, name)
+        return lambda row: rec_getattr(row, name)
+
+    def _shown(self, value, name: str, kinds: dict):
+        """A cell's value as Flask-Admin's list shows it: text as it is, anything else
+        through the first type formatter its type matches (found once per type)."""
         if isinstance(value, str) and not isinstance(value, Enum):
             return value
-        for kind, type_formatter in self.column_type_formatters.items():
-            if isinstance(value, kind):
-                return type_formatter(self, value, name)
-        return value
+        kind = type(value)
+        if kind not in kinds:
+            kinds[kind] = next((f for k, f in self.column_type_formatters.items()
+                                if isinstance(value, k)), None)
+        formatter = kinds[kind]
+        return formatter(self, value, name) if formatter is not None else value
 
     @property
     def may_file(self) -> bool:

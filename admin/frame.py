@@ -80,23 +80,27 @@ def page_key(view, key: tuple) -> tuple:
         "gridlink_bell"](), getattr(user, "display_name", None), str(user), *key)
 
 
-def kept_page(view, render: Callable[..., str], context: dict, key: tuple,
-              slots: dict) -> str:
+def kept_page(view, render: Callable[..., str], context: dict | Callable[[], dict],
+              key: tuple, slots: dict) -> str:
     """`render(**context, **slots)` (the view's page: Flask-Admin's render of its
     template), from the pieces kept for this key when there are (see above). `slots`:
     name → this request's HTML (Markup) for the template variables that change with
-    every request."""
+    every request. `context` may be a function, asked only when the page is drawn
+    (what it reads is the same for the key, a minute)."""
     form = SecureForm()  # the frame's sign-out form, with this request's CSRF token
     make_nonce = view.admin.csp_nonce_generator
     nonce, token = make_nonce() if make_nonce else "", form.csrf_token.current_token or ""
-    context = dict(context, logout_form=form)
+
+    def full() -> dict:
+        return dict(context() if callable(context) else context, logout_form=form)
+
     pages = current_app.extensions["gridlink_pages"]
     if not current_app.config.get("KEEP_PAGES", True) or session.get("_flashes"):
-        return render(**context, **slots)
+        return render(**full(), **slots)
     values = {"nonce": nonce, "token": token, **{n: str(v) for n, v in slots.items()}}
 
     def cut() -> tuple[str, ...]:
-        page = render(**context, **{n: Markup(_SLOT.format(n)) for n in slots})
+        page = render(**full(), **{n: Markup(_SLOT.format(n)) for n in slots})
         found = {text: name for text, name in ((nonce, "nonce"), (token, "token")) if text}
         found.update({_SLOT.format(n): n for n in slots})
         pieces = re.split("(" + "|".join(map(re.escape, found)) + ")", page)

@@ -1,7 +1,8 @@
-"""我的事项 kept as text (admin/views/phone.py): the page a request gets is the page its
-template draws, to the byte, whoever asks and in either language; what is kept for one
-account is never handed to another; and what changes with each request (the counts,
-the cards, the bell, a flashed message) is always this request's."""
+"""我的事项 kept as text (admin/views/phone.py on admin.frame.kept_page): the page a
+request gets is the page its template draws, to the byte, whoever asks and in either
+language; what is kept for one account is never handed to another; and what changes with
+each request (the counts, the cards, the bell, a flashed message) is always this
+request's."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ import pytest
 from sqlalchemy import select
 from test_matter_pages import XINGYAN_ADDRESS, YUNCHENG_COURT, english, file_directly
 
-from admin.views import phone
 from models import Grid, Matter, Notification, User, clock
 
 CSRF = re.compile(r'(name="csrf_token" type="hidden" value=")[^"]+"')
@@ -25,7 +25,7 @@ def same_text(page: str) -> str:
 
 @pytest.mark.parametrize("username", ["demo_liaison", "demo_worker"])
 @pytest.mark.parametrize("language", ["zh_Hans_CN", "en"])
-def test_the_kept_page_is_the_page_the_template_draws(client_as, session, monkeypatch,
+def test_the_kept_page_is_the_page_the_template_draws(app, client_as, session, monkeypatch,
                                                       username, language):
     late = file_directly(session, YUNCHENG_COURT, "（2026）粤5302执321号", XINGYAN_ADDRESS)
     session.execute(Matter.__table__.update().where(Matter.id == late.id)
@@ -33,7 +33,7 @@ def test_the_kept_page_is_the_page_the_template_draws(client_as, session, monkey
     client = client_as(username)
     client.get(f"/lang/{language}")
     kept = [client.get("/admin/").get_data(as_text=True) for _ in range(2)]  # drawn, kept
-    monkeypatch.setattr(phone, "KEEP", False)
+    monkeypatch.setitem(app.config, "KEEP_PAGES", False)
     drawn = client.get("/admin/").get_data(as_text=True)
     assert 'data-case="（2026）粤5302执321号"' in drawn and "\ue000" not in drawn
     assert same_text(kept[0]) == same_text(kept[1]) == same_text(drawn)

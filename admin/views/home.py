@@ -110,7 +110,7 @@ class HomeView(AdminIndexView):
             advice_grid=current_user.grid_id if asks else None, advice_limit=HOME_LISTED)
         grid = current_user.grid
         return phone.my_matters_page(
-            scope, self.render, cards=page.cards, counts=page.counts, marks=marks,
+            self, self.render, cards=page.cards, counts=page.counts, marks=marks,
             advice=home_requests(scope, page.advice).get("advice"),
             context=lambda: {"grid": grid, "grid_path": grid_path(grid),
                              "person_id": current_user.person_id, "may_ask_advice": asks})

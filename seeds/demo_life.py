@@ -44,6 +44,7 @@ from models import (
     User,
     clock,
 )
+from models.escalation import LADDER, STEP_ACTOR
 from models.evidence import Evidence, default_root, path_of, read_picture
 from models.fees import local_day, paying_court, rule_in_force
 from models.outcomes import Outcome, check_outcome
@@ -59,6 +60,7 @@ FATES = {"complete": 72, "fail": 7, "cancel": 5, "return": 6, "escalate": 6, "sl
 RECENT_ONLY, RECENT_DAYS = ("return", "escalate"), 30
 RETURN_NOTES = ("被执行人户籍已迁出本村", "地址所在为相邻村，非本网格", "该门牌号在邻村")
 CHASE_NOTE = "请抓紧办理，期限将至"
+LADDER_PASS = 0.1  # hours from a moment the ladder acts on to its next pass
 
 
 def live_demo_matters(session: Session, today: date | None = None,
@@ -151,6 +153,7 @@ class _Life:
         self.field_worker, self.outcome, self.chases = None, None, 0
         self.signed = self.confirmed = None
         self.stop_after, self.accounts = None, accounts
+        self.level, self.escalated_at = 0, None  # the ladder's rung (models.escalation)
 
     def prefer_account(self, people: dict) -> None:
         """The grid worker with an account (the demo's), to find the matter on signing in."""
@@ -188,7 +191,11 @@ class _Life:
             self.take("return", self.liaison, rng.uniform(2, 30), note=rng.choice(RETURN_NOTES))
             return
         if fate == "escalate":
-            self.take("escalate", self.court, rng.uniform(30, 60), note="联系不上网格长")
+            # Then the ladder (models.escalation), which nobody answers: its next pass
+            # tells the town centre, and a day later the county committee.
+            if self.take("escalate", self.court, rng.uniform(30, 60), note="联系不上网格长") \
+                    and self.climb(1, LADDER_PASS):
+                self.climb(2, LADDER.committee_after / timedelta(hours=1) + LADDER_PASS)
             return
         if not self.take("accept", self.liaison, rng.uniform(1, 20)):
             return
@@ -217,8 +224,26 @@ class _Life:
             if self.take("confirm", self.court, rng.uniform(12, 120)):
                 self.confirmed = self.at
 
+    def climb(self, level: int, after_hours: float) -> bool:
+        """A rung of the ladder `after_hours` after the last step, if that moment has
+        come, as its pass writes it (models.escalation: to_town, to_committee)."""
+        at = self.at + timedelta(hours=after_hours)
+        if at > self.now or self.state is not S.escalated:
+            return False
+        self.steps.append({"id": uuid.uuid4(), "matter_id": self.matter.id,
+                           "county_code": self.matter.county_code,
+                           "step": ("to_town", "to_committee")[level - 1],
+                           "from_state": S.escalated, "to_state": S.escalated, "at": at,
+                           "actor_id": None, "actor_name": STEP_ACTOR, "reason_code": None,
+                           "note": None, "data": {"level": level, "accept_due_at": (
+                               self.matter.accept_due_at.isoformat()
+                               if self.matter.accept_due_at else None)}})
+        self.level, self.escalated_at, self.at = level, at, at
+        return True
+
     def change(self) -> dict:
         return {"id": self.matter.id, "state": self.state, "version": len(self.steps) + 1,
+                "escalation_level": self.level, "escalated_at": self.escalated_at,
                 "updated_at": self.at if self.steps else self.matter.created_at,
                 "field_worker_id": self.field_worker, "chases": self.chases,
                 **({"queue_reason": "returned by the grid: %(reason)s",

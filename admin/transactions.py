@@ -10,12 +10,11 @@ them on every request (我的事项's query alone: 1.2–1.7 ms of the database'
 
 For a transaction that wrote nothing, COMMIT and ROLLBACK do the same, so a request
 that succeeded (status below 400) and only read ends with COMMIT. "Only read" is
-decided conservatively, statement by statement, from what the server answered: any
-statement whose status is not SELECT or a savepoint's (INSERT, UPDATE, DELETE, SET,
-…), any failed
-statement, or an ORM object added, changed or deleted but not flushed, and the
-request ends as before, in a rollback. A view that means to keep its writes commits
-them itself, as every one does.
+decided conservatively, statement by statement, from what the server answered: after
+any statement whose status is not SELECT or a savepoint's (INSERT, UPDATE, DELETE,
+SET, …), any failed statement, or with an ORM object added, changed or deleted but not
+flushed, the request ends as before, in a rollback. A view that means to keep its
+writes commits them itself, as every one does.
 """
 
 from __future__ import annotations
@@ -38,13 +37,13 @@ def only_read() -> bool:
     return not g.get("gridlink_not_only_read", False)
 
 
-# On every engine (the app's, and in the tests the connection a test's requests share),
-# registered once: they only mark the request in hand.
 # What the server answers to a statement that leaves nothing behind: a query, and the
 # savepoints a view (or the tests' request sessions) may open, release or roll back to.
 READ_ONLY = ("SELECT", "SAVEPOINT", "RELEASE", "ROLLBACK")
 
 
+# On every engine (the app's, and in the tests the connection a test's requests share),
+# registered once: they only mark the request in hand.
 @event.listens_for(Engine, "after_cursor_execute")
 def _note(conn, cursor, statement, parameters, context, executemany):
     if not (getattr(cursor, "statusmessage", None) or "").startswith(READ_ONLY):

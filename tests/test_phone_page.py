@@ -10,7 +10,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from test_matter_pages import XINGYAN_ADDRESS, YUNCHENG_COURT, english, file_directly
 
 from models import Grid, Matter, Notification, User, clock
@@ -78,3 +78,24 @@ def test_what_changes_is_this_requests(client_as, session):
     assert 'id="gridlink-unread">1<' in after and 'id="gridlink-unread"' not in before
     assert 'class="alert alert-info py-2">Saved: 已签收</div>' in after
     assert "Saved" not in client.get("/admin/").get_data(as_text=True)  # shown once
+
+
+def test_the_cards_words_are_in_chinese(client_as, session):
+    """The cards' words come from admin/views/phone.py, not a template: each must be in
+    the catalogue (a card with only the court's own date; a grid with nothing open)."""
+    plain = file_directly(session, YUNCHENG_COURT, "（2026）粤5302执323号", XINGYAN_ADDRESS)
+    session.execute(Matter.__table__.update().where(Matter.id == plain.id)
+                    .values(accept_due_at=None, finish_due_at=None))
+    page = client_as("demo_liaison").get("/admin/").get_data(as_text=True)
+    card = page[page.index('data-case="（2026）粤5302执323号"'):]
+    card = card[:card.index("报告风险信息")]
+    assert "办理期限: " in card and "Due by" not in page
+    empty = session.execute(text(
+        "SELECT g.id FROM grids g WHERE g.level = 'village' AND g.generation_high IS NULL"
+        " AND NOT EXISTS (SELECT 1 FROM matter_areas q WHERE q.village_code = g.code"
+        " AND q.open) ORDER BY g.code LIMIT 1")).scalar()
+    session.scalar(select(User).where(User.username == "demo_worker")).grid_id = empty
+    session.flush()
+    worker = client_as("demo_worker").get("/admin/").get_data(as_text=True)
+    assert 'data-count="open">0<' in worker
+    assert "本网格暂无在办事项。" in worker and "No open matters" not in worker

@@ -50,7 +50,6 @@ LISTED = 50  # matters shown in each list of a home page
 ON_A_PHONE = 20  # cards on 我的事项: the nearest; "all matters" lists the rest
 
 
-
 def county_table(scope) -> list[dict]:
     """One row per county: towns, villages, liaisons and workers now in post, within
     the account's scope. Set-based on purpose: one query per measure for the whole

@@ -28,6 +28,7 @@ from admin.views.deadline_marks import due_html
 from admin.views.formatters import local_time
 from models.deadlines import Marks
 from models.escalation import shows_urgent
+from models.grids import N_
 from models.matter_types import MATTER_TYPE_LABELS
 from models.matters import STATE_LABELS, MatterState, Urgency
 from models.my_matters import Card, due_mark
@@ -69,9 +70,10 @@ def shown_of(shown: int, open_: int) -> str:
 def card_words() -> dict:
     """The cards' words in the reader's language, escaped, made once per language."""
     said = {key: str(escape(_(msgid))) for key, msgid in (
-        ("urgent", "Urgent"), ("due_by", "Due by"), ("overdue", "Overdue"),
-        ("due_soon", "Due soon"), ("record", "Record the outcome"),
-        ("risk", "Report a risk"), ("urgent_call", "Urgent assistance"))}
+        ("urgent", N_("Urgent")), ("due_by", N_("Due by")), ("overdue", N_("Overdue")),
+        ("due_soon", N_("Due soon")), ("record", N_("Record the outcome")),
+        ("risk", N_("Report a risk")), ("urgent_call", N_("Urgent assistance")),
+        ("none", N_("No open matters for your grid.")))}
     said["types"] = {k: str(escape(_(v))) for k, v in MATTER_TYPE_LABELS.items()}
     said["states"] = {k: str(escape(_(v))) for k, v in STATE_LABELS.items()}
     return said
@@ -88,10 +90,10 @@ def cards_html(cards: list[Card], marks: Marks, *, grid_id, person_id) -> str:
     """The cards of 我的事项, nearest deadline first: case number, state, type and
     urgency, court (and the grid, when another of the reader's), the deadline that
     counts with its mark, and the buttons a card offers."""
+    words = card_words()
     if not cards:
-        return ('\n  <p class="text-muted gridlink-none">'
-                f'{escape(_("No open matters for your grid."))}</p>\n')
-    words, (details, outcome) = card_words(), _urls()
+        return f'\n  <p class="text-muted gridlink-none">{words["none"]}</p>\n'
+    details, outcome = _urls()
     out = []
     for card in cards:
         mark = due_mark(card.due_at, marks)

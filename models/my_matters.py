@@ -80,12 +80,11 @@ class Card:
 # One round trip: the counts of every open matter of the area (each matter once,
 # though it may have several assignments there) and the nearest `limit`, in the order of
 # the index (a town's: ix_matter_areas_town_due, its rows each matter's one), then their
-# cards' columns; and, for a
-# liaison who may ask for legal advice, their grid's latest questions' ids (a liaison
-# reads their grid's: models.requests.advice_readable), else none. The limits are
-# written in (whole numbers, a few per page kind): as parameters, the server's
-# generic plan guessed a tenth of the rows for them and was never chosen, so a town's
-# query was planned anew on every request (0.5 ms of its 1.7).
+# cards' columns; and, for a liaison who may ask for legal advice, their grid's latest
+# questions' ids (a liaison reads their grid's: models.requests.advice_readable), else
+# none. The limits are written in (whole numbers, a few per page kind): as parameters,
+# the server's generic plan guessed a tenth of the rows for them and was never chosen,
+# so a town's query was planned anew on every request (0.5 ms of its 1.7).
 _GRID_PAGE = """
 WITH counts AS (
     SELECT count(*) AS open, count(*) FILTER (WHERE d.due_at < :now) AS overdue,

@@ -1,6 +1,7 @@
 """The demo year's matters lived: accepted, dispatched, done with their outcomes,
-confirmed, failed, withdrawn, returned, escalated and overdue, with the history of
-each step at the time it was taken (days after the filing, never after today).
+confirmed, failed, withdrawn, returned, escalated (and, nobody taking them, carried by
+the ladder to the town centre and the county committee) and overdue, with the history
+of each step at the time it was taken (days after the filing, never after today).
 
 Written set-based like the rest of the demo (seeds.demo): the step rows, outcomes
 and evidence records in a few multi-row INSERTs, the matters' new states in one
@@ -167,8 +168,7 @@ class _Life:
              data=None) -> bool:
         """The step `after_hours` after the last one, if that moment has come."""
         at = self.at + timedelta(hours=after_hours)
-        if at > self.now or self.stop_after == "filed" or (
-                self.steps and self.steps[-1]["step"] == self.stop_after):
+        if not self.goes_on(at):
             return False
         rule = STEPS[name]
         assert self.state in rule.sources, (name, self.state)  # the workflow's table
@@ -224,11 +224,17 @@ class _Life:
             if self.take("confirm", self.court, rng.uniform(12, 120)):
                 self.confirmed = self.at
 
+    def goes_on(self, at: datetime) -> bool:
+        """Whether the life goes on to a step at `at`: not past today, nor past where
+        the showcase stops it."""
+        return at <= self.now and self.stop_after != "filed" and not (
+            self.steps and self.steps[-1]["step"] == self.stop_after)
+
     def climb(self, level: int, after_hours: float) -> bool:
         """A rung of the ladder `after_hours` after the last step, if that moment has
         come, as its pass writes it (models.escalation: to_town, to_committee)."""
         at = self.at + timedelta(hours=after_hours)
-        if at > self.now or self.state is not S.escalated:
+        if not self.goes_on(at) or self.state is not S.escalated:
             return False
         self.steps.append({"id": uuid.uuid4(), "matter_id": self.matter.id,
                            "county_code": self.matter.county_code,

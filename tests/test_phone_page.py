@@ -99,3 +99,21 @@ def test_the_cards_words_are_in_chinese(client_as, session):
     worker = client_as("demo_worker").get("/admin/").get_data(as_text=True)
     assert 'data-count="open">0<' in worker
     assert "本网格暂无在办事项。" in worker and "No open matters" not in worker
+
+
+def test_the_pages_query_reads_the_consultations_the_liaison_may_read(session):
+    """我的事项's one query brings the grid's latest questions' ids: the same, in the same
+    order, as models.requests.advice_readable gives the liaison."""
+    from models.access import Scope
+    from models.deadlines import Marks
+    from models.my_matters import grid_page
+    from models.requests import LegalAdviceRequest, advice_readable
+
+    liaison = session.scalar(select(User).where(User.username == "demo_liaison"))
+    readable = session.scalars(
+        select(LegalAdviceRequest.id).where(advice_readable(Scope.of(liaison), liaison))
+        .order_by(LegalAdviceRequest.asked_at.desc()).limit(5)).all()
+    page = grid_page(session, liaison.grid.code, 20, Marks(session),
+                     advice_grid=liaison.grid_id, advice_limit=5)
+    assert readable and page.advice == readable
+    assert grid_page(session, liaison.grid.code, 20, Marks(session)).advice == []

@@ -61,6 +61,24 @@ def _insert(source: str) -> str:
         WHERE a.ended_at IS NULL) r"""
 
 
+def _assignment_triggers(insert) -> str:
+    """The two assignment triggers' functions (0021's), adding rows by `insert(source)`."""
+    return f"""CREATE OR REPLACE FUNCTION matter_areas_assignments_added() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  {insert("added")};
+  RETURN NULL;
+END $$;
+
+CREATE OR REPLACE FUNCTION matter_areas_assignments_changed() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  DELETE FROM matter_areas WHERE assignment_id IN (SELECT id FROM changed);
+  {insert("changed")};
+  RETURN NULL;
+END $$;"""
+
+
 UPGRADE = f"""
 CREATE INDEX ix_legal_advice_grid_asked ON legal_advice_requests (grid_id, asked_at);
 
@@ -84,20 +102,7 @@ DROP INDEX ix_matter_areas_town;
 CREATE INDEX ix_matter_areas_town ON matter_areas (town_code, created_at, matter_id)
     INCLUDE (open, due_at, town_first);
 
-CREATE OR REPLACE FUNCTION matter_areas_assignments_added() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-  {_insert("added")};
-  RETURN NULL;
-END $$;
-
-CREATE OR REPLACE FUNCTION matter_areas_assignments_changed() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-  DELETE FROM matter_areas WHERE assignment_id IN (SELECT id FROM changed);
-  {_insert("changed")};
-  RETURN NULL;
-END $$;
+{_assignment_triggers(_insert)}
 
 CREATE FUNCTION matter_areas_pass_the_mark() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -128,26 +133,15 @@ _ROW_0021 = """SELECT a.id, a.matter_id, left(g.code, 6), left(g.code, 9), left(
 _COLUMNS_0021 = ("INSERT INTO matter_areas (assignment_id, matter_id, county_code, town_code, "
                  "village_code, grid_code, open, due_at, created_at)")
 
+
+def _insert_0021(source: str) -> str:
+    return f"{_COLUMNS_0021}\n  {_ROW_0021.format(source=source)}"
+
 DOWNGRADE = f"""
 DROP TRIGGER matter_areas_pass_the_mark ON matter_areas;
 DROP FUNCTION matter_areas_pass_the_mark();
 
-CREATE OR REPLACE FUNCTION matter_areas_assignments_added() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-  {_COLUMNS_0021}
-  {_ROW_0021.format(source="added")};
-  RETURN NULL;
-END $$;
-
-CREATE OR REPLACE FUNCTION matter_areas_assignments_changed() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-  DELETE FROM matter_areas WHERE assignment_id IN (SELECT id FROM changed);
-  {_COLUMNS_0021}
-  {_ROW_0021.format(source="changed")};
-  RETURN NULL;
-END $$;
+{_assignment_triggers(_insert_0021)}
 
 DROP INDEX ix_matter_areas_town_due;
 DROP INDEX ix_matter_areas_town;

@@ -117,15 +117,25 @@ def rebuild(session: Session) -> int:
         WHERE a.ended_at IS NULL""")).rowcount
 
 
+# The levels whose rows mark each matter's one (migration 0023): a town's.
+_MARK_COLUMN = {9: "town_first"}
+
+
+def _mark(area_code: str | None) -> str | None:
+    return _MARK_COLUMN.get(len(area_code)) if area_code else None
+
+
 def once_sql(area_code: str | None, rows: str) -> str | None:
     """SQL text on the rows aliased `rows` keeping one row of each matter, when the
     area's level marks one (a town: `town_first`); None where a DISTINCT must."""
-    return f"{rows}.town_first" if area_code and len(area_code) == 9 else None
+    column = _mark(area_code)
+    return f"{rows}.{column}" if column else None
 
 
 def once(area_code: str | None) -> ColumnElement[bool] | None:
     """`once_sql` on MatterArea: a town's rows, one per matter (None below a town)."""
-    return MatterArea.town_first if area_code and len(area_code) == 9 else None
+    column = _mark(area_code)
+    return getattr(MatterArea, column) if column else None
 
 
 def newest(area_code: str | None, limit: int, offset: int = 0):

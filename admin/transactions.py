@@ -57,6 +57,8 @@ def _failed(context):
 
 def end_reading(response):
     """After a request: COMMIT when it succeeded and only read (see above)."""
+    if not db.session.registry.has():  # no session this request (a static file): nothing
+        return response
     session = db.session()  # this request's
     if response.status_code >= 400 or not only_read() or not session.in_transaction() \
             or session.new or session.dirty or session.deleted:

@@ -2,8 +2,9 @@
 browser keeps for a year, and (in the templates) the map library only on pages with
 a map.
 
-- Compression: Flask-Compress, brotli or gzip as the browser asks, for HTML, CSS,
-  JavaScript, JSON and GeoJSON (a page of the grid list shrinks about eightfold).
+- Compression (admin.compression): zstd, brotli or gzip as the browser asks, for HTML,
+  CSS, JavaScript, JSON and GeoJSON (a page of the grid list shrinks about eightfold);
+  pages at a fast level, static files once at the best and kept.
 - Versioned static files: every URL of a static file, ours and Flask-Admin's, carries
   `?v=` and the first digits of a hash of the file's content, so a changed file has
   a new URL. A request with the current version is answered `Cache-Control: public,
@@ -21,16 +22,11 @@ import time
 from pathlib import Path
 
 from flask import Flask, request, url_for
-from flask_compress import Compress
 
+from admin import compression
 from admin.kept import Kept
 
 YEAR = 365 * 24 * 3600
-COMPRESSED = ["text/html", "text/css", "text/plain", "text/csv", "text/javascript",
-              "application/javascript", "application/json", "application/geo+json",
-              "image/svg+xml"]
-
-compress = Compress()
 
 
 def _static_folder(app: Flask, endpoint: str) -> str | None:
@@ -84,15 +80,13 @@ class Versions:
 
 
 def init_app(app: Flask) -> None:
-    app.config.setdefault("COMPRESS_MIMETYPES", COMPRESSED)
-    app.config.setdefault("COMPRESS_ALGORITHM", ["br", "gzip"])
-    app.config.setdefault("COMPRESS_MIN_SIZE", 500)
-    app.config.setdefault("COMPRESS_BR_LEVEL", 5)  # brotli's default 11 costs 10× the time
-    compress.init_app(app)
+    # Registered first, so it runs last (Flask runs them in reverse): what the others
+    # add to a response is compressed with it.
+    compression.init_app(app, lambda endpoint: _static_folder(app, endpoint) is not None)
 
-    # Registered after Flask-Compress, so this runs before it (after_request runs last
-    # first): a static file is read into memory here (a few hundred KB at most), so it
-    # is compressed whole and its file closed, not streamed from an open file.
+    # Registered after the compression, so this runs before it: a static file is read
+    # into memory here (a few hundred KB at most), so it is compressed whole and its
+    # file closed, not streamed from an open file.
     @app.after_request
     def whole_static_files(response):
         if _static_folder(app, request.endpoint or "") and response.direct_passthrough:

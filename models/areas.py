@@ -152,11 +152,16 @@ def newest(area_code: str | None, limit: int, offset: int = 0):
             .limit(limit).offset(offset)).subquery()
 
 
-def count(session: Session, area_code: str | None) -> int:
-    """How many matters the area has (each once), from the level's index alone."""
+def counted(area_code: str | None):
+    """How many matters the area has (each once), from the level's index alone, as a
+    statement (its scalar subquery may ride along another statement)."""
     if (marked := once(area_code)) is not None:
-        return session.scalar(select(func.count()).select_from(MatterArea)
-                              .where(in_area(area_code), marked))
+        return select(func.count()).select_from(MatterArea).where(in_area(area_code), marked)
     each = (select(MatterArea.created_at, MatterArea.matter_id).distinct()
             .where(in_area(area_code)).subquery())  # in index order: no sort
-    return session.scalar(select(func.count()).select_from(each))
+    return select(func.count()).select_from(each)
+
+
+def count(session: Session, area_code: str | None) -> int:
+    """How many matters the area has (each once): `counted` asked."""
+    return session.scalar(counted(area_code))

@@ -396,12 +396,17 @@ class MatterView(OutcomePages, MatterPdfMixin, MatterExport, ScopedModelView):
                                     execute=execute, page_size=page_size)
         size = page_size or self.page_size
         newest = areas.newest(scope.area_code, size, (page or 0) * size)
-        # The page's 20 matters and what their rows show in one statement: the joins come
-        # after the area's index gave the 20 (a bounded subquery), so they stay 20 lookups.
+        # The page's 20 matters, what their rows show and the area's count in one
+        # statement: the joins come after the area's index gave the 20 (a bounded
+        # subquery), so they stay 20 lookups; the count is computed once (an InitPlan).
         rows = db.session.execute(with_details(
             select(*ROW_COLUMNS).join(newest, newest.c.matter_id == Matter.id)
-            .order_by(newest.c.created_at.desc(), newest.c.matter_id.desc()))).all()
-        return areas.count(db.session, scope.area_code), rows_with_details(db.session, rows)
+            .order_by(newest.c.created_at.desc(), newest.c.matter_id.desc()))
+            .add_columns(areas.counted(scope.area_code).correlate(None).scalar_subquery())
+        ).all()
+        # A page past the last has no row to carry the count: asked apart.
+        count = rows[0][-1] if rows else areas.count(db.session, scope.area_code)
+        return count, rows_with_details(db.session, [row[:-1] for row in rows])
 
     def _by_case_number_court_by_court(self, page, sort_desc, search, filters, page_size,
                                        courts) -> tuple:

@@ -80,6 +80,34 @@ def test_what_changes_is_this_requests(client_as, session):
     assert "Saved" not in client.get("/admin/").get_data(as_text=True)  # shown once
 
 
+def _card(page: str, case: str) -> str:
+    card = page[page.rindex('<div class="card', 0, page.index(f'data-case="{case}"')):]
+    return card[:card.index("</div>\n  </div>")]
+
+
+def test_a_kept_card_follows_its_matter_and_the_clock(client_as, session):
+    """Each card's text is kept a minute, under everything it shows: a matter accepted
+    shows its new state at once, and a deadline passing turns the card overdue though
+    nothing in the database changed."""
+    case = "（2026）粤5302执324号"
+    matter = file_directly(session, YUNCHENG_COURT, case, XINGYAN_ADDRESS)
+    session.execute(Matter.__table__.update().where(Matter.id == matter.id)
+                    .values(accept_due_at=clock.now() + timedelta(days=5)))
+    client = english(client_as("demo_liaison"))
+    first = [_card(client.get("/admin/").get_data(as_text=True), case) for _ in range(2)]
+    assert first[0] == first[1] and "Overdue" not in first[0] and "已超期" not in first[0]
+    try:
+        clock.move(6 * 24 * 3600)
+        late = _card(client.get("/admin/").get_data(as_text=True), case)
+    finally:
+        clock.reset()
+    assert "gridlink-overdue-card" in late and "gridlink-overdue-card" not in first[0]
+    session.execute(Matter.__table__.update().where(Matter.id == matter.id)
+                    .values(state="accepted", finish_due_at=clock.now() + timedelta(days=9)))
+    accepted = _card(client.get("/admin/").get_data(as_text=True), case)
+    assert ">Accepted<" in accepted and ">Accepted<" not in first[0]
+
+
 def test_the_cards_words_are_in_chinese(client_as, session):
     """The cards' words come from admin/views/phone.py, not a template: each must be in
     the catalogue (a card with only the court's own date; a grid with nothing open)."""

@@ -10,21 +10,26 @@ under them (with the frame's CSP nonce and sign-out token).
 
 The cards are made here as text (`cards_html`), with the words of the page's language
 made once: twenty cards through the template's blocks and filters were the larger half
-of the page's own work.
+of the page's own work. Each card's text is kept a minute under everything it shows
+(the card's values, its marks at this request's moment, the language, the links' root
+and the reader's two flags), so a card whose matter or mark changed is drawn afresh.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 from flask import get_template_attribute, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup, escape
 
 from admin.frame import kept_page
 from admin.i18n import once_per_locale
-from admin.views.deadline_marks import due_html
+from admin.kept import Kept
+from admin.views.deadline_marks import due_html, mark_of
 from admin.views.formatters import local_time
 from models.deadlines import Marks
 from models.escalation import shows_urgent
@@ -76,6 +81,7 @@ def card_words() -> dict:
         ("none", N_("No open matters for your grid.")))}
     said["types"] = {k: str(escape(_(v))) for k, v in MATTER_TYPE_LABELS.items()}
     said["states"] = {k: str(escape(_(v))) for k, v in STATE_LABELS.items()}
+    said["language"] = str(get_locale())  # in each card's key
     return said
 
 
@@ -93,44 +99,59 @@ def cards_html(cards: list[Card], marks: Marks, *, grid_id, person_id) -> str:
     words = card_words()
     if not cards:
         return f'\n  <p class="text-muted gridlink-none">{words["none"]}</p>\n'
-    details, outcome = _urls()
+    urls = _urls()
     out = []
     for card in cards:
         mark = due_mark(card.due_at, marks)
-        link = f"{details}{card.id}"
-        case = escape(card.case_number)
-        badges = ""
-        if card.urgency is Urgency.urgent:
-            badges += f' <span class="badge badge-danger">{words["urgent"]}</span>'
-        if shows_urgent(card):
-            badges += (' <span class="badge badge-danger gridlink-urgent-call">'
-                       f'{words["urgent_call"]}</span>')
-        where = escape(card.court)
-        if card.grid_id and card.grid_id != grid_id:
-            where += Markup(" · ") + escape(card.grid_name)
-        record = ""
-        if card.state is MatterState.dispatched and person_id \
-                and card.field_worker_id == person_id:
-            record = (f'\n      <a class="btn btn-primary btn-sm mt-2 gridlink-record" '
-                      f'href="{outcome.format(card.id)}">{words["record"]}</a>')
-        out.append(
-            f'\n  <div class="card mb-2 gridlink-matter-card'
-            f'{" gridlink-" + mark.replace("_", "-") + "-card" if mark else ""}"'
-            f' data-case="{case}">\n'
-            '    <div class="card-body p-2">\n'
-            '      <div class="d-flex justify-content-between align-items-start">\n'
-            f'        <a class="font-weight-bold gridlink-case" href="{link}">{case}</a>\n'
-            f'        <span class="badge badge-light ml-2 text-nowrap">'
-            f'{words["states"][card.state]}</span>\n'
-            '      </div>\n'
-            f'      <div>{words["types"][card.matter_type]}{badges}</div>\n'
-            f'      <div class="small text-muted">{where}</div>\n'
-            f'      <div class="small">{_deadline(card, mark, words)}</div>{record}\n'
-            f'      <a class="btn btn-outline-danger btn-sm mt-2" href="{link}#gridlink-risk">'
-            f'{words["risk"]}</a>\n'
-            '    </div>\n'
-            '  </div>')
+        rule = mark_of(card)
+        other_grid = bool(card.grid_id and card.grid_id != grid_id)
+        records = bool(card.state is MatterState.dispatched and person_id
+                       and card.field_worker_id == person_id)
+        key = (words["language"], urls, card, mark, rule, other_grid, records)
+        out.append(_CARDS.get(key, partial(_card_html, card, mark, other_grid, records,
+                                           words, urls)))
     return "".join(out) + "\n"
+
+
+# A card's text by everything it shows: some thousands of cards a worker, a minute each.
+_CARDS = Kept(ttl=60.0, size=5000)
+
+
+def _card_html(card: Card, mark: str | None, other_grid: bool, records: bool,
+               words: dict, urls: tuple[str, str]) -> str:
+    details, outcome = urls
+    link = f"{details}{card.id}"
+    case = escape(card.case_number)
+    badges = ""
+    if card.urgency is Urgency.urgent:
+        badges += f' <span class="badge badge-danger">{words["urgent"]}</span>'
+    if shows_urgent(card):
+        badges += (' <span class="badge badge-danger gridlink-urgent-call">'
+                   f'{words["urgent_call"]}</span>')
+    where = escape(card.court)
+    if other_grid:
+        where += Markup(" · ") + escape(card.grid_name)
+    record = ""
+    if records:
+        record = (f'\n      <a class="btn btn-primary btn-sm mt-2 gridlink-record" '
+                  f'href="{outcome.format(card.id)}">{words["record"]}</a>')
+    return (
+        f'\n  <div class="card mb-2 gridlink-matter-card'
+        f'{" gridlink-" + mark.replace("_", "-") + "-card" if mark else ""}"'
+        f' data-case="{case}">\n'
+        '    <div class="card-body p-2">\n'
+        '      <div class="d-flex justify-content-between align-items-start">\n'
+        f'        <a class="font-weight-bold gridlink-case" href="{link}">{case}</a>\n'
+        f'        <span class="badge badge-light ml-2 text-nowrap">'
+        f'{words["states"][card.state]}</span>\n'
+        '      </div>\n'
+        f'      <div>{words["types"][card.matter_type]}{badges}</div>\n'
+        f'      <div class="small text-muted">{where}</div>\n'
+        f'      <div class="small">{_deadline(card, mark, words)}</div>{record}\n'
+        f'      <a class="btn btn-outline-danger btn-sm mt-2" href="{link}#gridlink-risk">'
+        f'{words["risk"]}</a>\n'
+        '    </div>\n'
+        '  </div>')
 
 
 def _deadline(card: Card, mark: str | None, words: dict) -> str:

@@ -18,6 +18,7 @@ benchmark's baseline).
 
 from __future__ import annotations
 
+import functools
 import gzip
 import zlib
 
@@ -53,6 +54,7 @@ BEST = {
 _static = Kept(ttl=float("inf"), size=600)
 
 
+@functools.lru_cache(maxsize=64)  # a few headers, asked on every response
 def chosen(accept_encoding: str) -> str | None:
     """The encoding to answer with: of PREFERRED, those the header accepts (`*`
     included, `;q=0` refused), the highest weight first, then the server's order."""
@@ -102,10 +104,11 @@ def compress(response: Response, static: bool) -> Response:
     response.headers["Content-Encoding"] = encoding
     # The same file in another encoding is another representation: its own ETag, so
     # a revalidation (If-None-Match) is answered 304 only for the one the browser has.
+    # A response with nothing to revalidate by (most pages) is sent as it is.
     etag, weak = response.get_etag()
     if etag and not weak:
         response.set_etag(f"{etag}:{encoding}")
-    if request.method in ("GET", "HEAD"):
+    if (etag or "Last-Modified" in response.headers) and request.method in ("GET", "HEAD"):
         response.make_conditional(request)
     return response
 

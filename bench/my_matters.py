@@ -522,7 +522,9 @@ def summary(result: dict) -> list[tuple[str, str]]:
     for label in ("before", "endpoints"):
         for name, f in result.get(label, {}).items():
             mark = ""
-            if name.startswith("我的事项"):
+            if f["failures"]:  # a failed request is quick: its figures mean nothing
+                mark = f"  INVALID: {f['failures']} failed requests"
+            elif name.startswith("我的事项"):
                 mark = ("  met" if f["p50_ratio"] <= GOAL and f["p99_ratio"] <= GOAL
                         else "  NOT met")
             prefix = "(i) before: " if label == "before" else "(i) "

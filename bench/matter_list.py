@@ -159,10 +159,13 @@ def _copy(worked: URL, name: str, log, rebuild: bool) -> URL:
 
 def _vacuumed(url: URL, log) -> None:
     """The tables a list reads, vacuumed as autovacuum keeps tables that are not being
-    written: the visibility map lets an index answer alone (0019) on both copies."""
+    written: the visibility map lets an index answer alone (0019) on both copies.
+    matter_areas (the area read model, 0021) too: filled by a migration in the run and
+    not yet seen by autovacuum, a town's count fetched 2,119 of its 3,293 rows from the
+    heap (3.9 ms against 0.7 ms vacuumed)."""
     engine = create_engine(url, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn, stopwatch() as t:
-        for table in ("assignments", "matters", "grids"):
+        for table in ("assignments", "matters", "grids", "matter_areas"):
             conn.execute(text(f"VACUUM (ANALYZE) {table}"))
     engine.dispose()
     log(f"(k) {url.database}: vacuumed in {t():.0f} s")

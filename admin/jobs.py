@@ -50,8 +50,9 @@ def runner(database_url: str, flask_app: Flask | None = None) -> App:
     url = make_url(database_url).set(drivername="postgresql")
     conninfo = url.render_as_string(hide_password=False)
     if conninfo not in _runners:
-        # Their periodic tasks (the ladder, the maps' counts), on the blueprint.
-        from admin import escalate, map_refresh  # noqa: F401
+        # Their periodic tasks (the ladder, the maps' counts, the towns' open counts),
+        # on the blueprint.
+        from admin import escalate, map_refresh, town_counts  # noqa: F401
 
         app = App(connector=PsycopgConnector(conninfo=conninfo, min_size=1, max_size=3),
                   worker_defaults={"queues": [QUEUE], "name": "gridlink-worker"})

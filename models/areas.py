@@ -15,6 +15,11 @@ adds its row, an assignment ended (re-routed, returned, reassigned) removes it, 
 matter's step that changes whether it is open or when it is due updates its rows. The
 ladder's escalation (assigned → escalated) changes neither, so it writes nothing here.
 Derived data: `gridlink db rebuild-areas` (`rebuild`) makes it again from the sources.
+
+Each town's open matters are counted by the database as they change (migration 0024):
+the count at the last fold (`town_open_counts`) plus the changes the statements on
+these rows appended since (`town_open_changes`), folded every minute by the worker
+(`fold_open_counts`). `TOWN_OPEN_SQL` reads it.
 """
 
 from __future__ import annotations
@@ -98,12 +103,38 @@ def in_area_sql(area_code: str | None, rows: str) -> str | None:
     return found
 
 
+# A town's open matters (each once: its rows `open AND town_first`), as kept: the :area
+# parameter is the town's code.
+TOWN_OPEN_SQL = """(coalesce((SELECT k.open FROM town_open_counts k
+                              WHERE k.town_code = :area), 0)
+                  + coalesce((SELECT sum(c.change) FROM town_open_changes c
+                              WHERE c.town_code = :area), 0))::integer"""
+
+
+def town_open(session: Session, town_code: str) -> int:
+    """A town's open matters, as the database keeps them."""
+    return session.scalar(text(f"SELECT {TOWN_OPEN_SQL}"), {"area": town_code})
+
+
+def fold_open_counts(session: Session) -> int:
+    """Move the changes appended since the last fold into the towns' counts, in one
+    statement (a reader sees every count before it or after it). A change appended by
+    a transaction not yet committed stays for the next fold. Returns the towns folded."""
+    return session.execute(text("""
+        WITH gone AS (DELETE FROM town_open_changes RETURNING town_code, change),
+        summed AS (SELECT town_code, sum(change) AS change FROM gone GROUP BY town_code)
+        INSERT INTO town_open_counts AS k (town_code, open)
+        SELECT town_code, change FROM summed
+        ON CONFLICT (town_code) DO UPDATE SET open = k.open + excluded.open""")).rowcount
+
+
 def rebuild(session: Session) -> int:
-    """Make every row again from the assignments and the matters (the triggers keep it
-    in step; this is for repair). Returns the rows written."""
+    """Make every row again from the assignments and the matters, and the towns' open
+    counts from the rows (the triggers keep both in step; this is for repair). Returns
+    the rows written."""
     session.flush()
     session.execute(text("DELETE FROM matter_areas"))
-    return session.execute(text("""
+    written = session.execute(text("""
         INSERT INTO matter_areas (assignment_id, matter_id, county_code, town_code,
                                   village_code, grid_code, open, due_at, created_at,
                                   town_first)
@@ -115,6 +146,13 @@ def rebuild(session: Session) -> int:
                                   ORDER BY a.id) = 1
         FROM assignments a JOIN grids g ON g.id = a.grid_id JOIN matters m ON m.id = a.matter_id
         WHERE a.ended_at IS NULL""")).rowcount
+    session.execute(text("DELETE FROM town_open_changes"))
+    session.execute(text("DELETE FROM town_open_counts"))
+    session.execute(text("""
+        INSERT INTO town_open_counts (town_code, open)
+        SELECT town_code, count(*) FROM matter_areas WHERE open AND town_first
+        GROUP BY town_code"""))
+    return written
 
 
 # The levels whose rows mark each matter's one (migration 0023): a town's.

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 from sqlalchemy.sql.elements import TextClause
 
-from models.areas import in_area_sql, once_sql
+from models.areas import TOWN_OPEN_SQL, in_area_sql, once_sql
 from models.deadlines import Marks, due_moment, due_moment_of
 from models.matter_types import MatterType
 from models.matters import OPEN_STATES, Matter, MatterState, Urgency
@@ -86,11 +86,7 @@ class Card:
 # the server's generic plan guessed a tenth of the rows for them and was never chosen,
 # so a town's query was planned anew on every request (0.5 ms of its 1.7).
 _GRID_PAGE = """
-WITH counts AS (
-    SELECT count(*) AS open, count(*) FILTER (WHERE d.due_at < :now) AS overdue,
-           count(*) FILTER (WHERE d.due_at >= :now AND d.due_at <= :soon) AS due_soon
-    FROM (SELECT {each} q.due_at, q.created_at, q.matter_id
-          FROM matter_areas q WHERE {area} AND q.open) d),
+WITH counts AS ({counts}),
 advice AS (
     SELECT array(SELECT r.id FROM legal_advice_requests r
                  WHERE r.grid_id = :advice_grid ORDER BY r.asked_at DESC
@@ -115,14 +111,47 @@ ORDER BY n.due_at, n.created_at, n.matter_id"""
 # village or a micro-grid, the few rows of a matter are sorted out (they agree).
 _EACH = "DISTINCT", "DISTINCT ON (q.due_at, q.created_at, q.matter_id)"
 
+# The counts of a village or a micro-grid: its few dozen open matters, counted.
+_COUNTED = """
+    SELECT count(*) AS open, count(*) FILTER (WHERE d.due_at < :now) AS overdue,
+           count(*) FILTER (WHERE d.due_at >= :now AND d.due_at <= :soon) AS due_soon
+    FROM (SELECT {each} q.due_at, q.created_at, q.matter_id
+          FROM matter_areas q WHERE {area} AND q.open) d"""
+# A town's (thousands): the open ones as the database keeps them (models.areas,
+# migration 0024), the overdue and the due soon counted in the town's index by due
+# moment, over the range they are in. Where most of a town's are overdue, the overdue
+# are the open less those due later or never, which is the shorter range to count.
+_TOWN_COUNTS = """
+    SELECT kept.open, {overdue} AS overdue,
+           (SELECT count(*) FROM matter_areas q WHERE {area} AND q.open
+            AND q.due_at >= :now AND q.due_at <= :soon) AS due_soon
+    FROM (SELECT {kept} AS open OFFSET 0) kept"""  # OFFSET 0: read once, not inlined twice
+_OVERDUE = {
+    False: "(SELECT count(*) FROM matter_areas q WHERE {area} AND q.open AND q.due_at < :now)",
+    True: "kept.open - (SELECT count(*) FROM matter_areas q WHERE {area} AND q.open"
+          " AND (q.due_at >= :now)) - (SELECT count(*) FROM matter_areas q"
+          " WHERE {area} AND q.open AND q.due_at IS NULL)",
+}
+# Whether most of a town's open matters were overdue when its page was last read: which
+# of the two ways counts fewer index entries (both give the same figure).
+_MOSTLY_OVERDUE: dict[str, bool] = {}
+
 
 @functools.lru_cache(maxsize=32)
-def _statement(area: str, once: str | None, limit: int, advice_limit: int) -> TextClause:
+def _statement(area: str, once: str | None, limit: int, advice_limit: int,
+               mostly_overdue: bool = False) -> TextClause:
     """The page's statement for an area's condition (one per level) and limits: a few
     in all, each made once (a TextClause parses its parameters when made)."""
-    each, each_on = ("", "") if once else _EACH
-    return text(_GRID_PAGE.format(area=f"{area} AND {once}" if once else area, each=each,
-                                  each_on=each_on, limit=limit, advice_limit=advice_limit))
+    if once:
+        marked = f"{area} AND {once}"
+        counts = _TOWN_COUNTS.format(area=marked, kept=TOWN_OPEN_SQL,
+                                     overdue=_OVERDUE[mostly_overdue].format(area=marked))
+        each, each_on, area = "", "", marked
+    else:
+        each, each_on = _EACH
+        counts = _COUNTED.format(each=each, area=area)
+    return text(_GRID_PAGE.format(counts=counts, area=area, each=each, each_on=each_on,
+                                  limit=limit, advice_limit=advice_limit))
 
 
 class GridPage(NamedTuple):
@@ -141,12 +170,16 @@ def grid_page(session: Session, area_code: str, limit: int, marks: Marks, *,
     area = in_area_sql(area_code, "q")
     if area is None:
         return GridPage([], {"open": 0, "overdue": 0, "due_soon": 0}, [])
-    statement = _statement(area, once_sql(area_code, "q"), int(limit), int(advice_limit))
+    once = once_sql(area_code, "q")
+    statement = _statement(area, once, int(limit), int(advice_limit),
+                           bool(once) and _MOSTLY_OVERDUE.get(area_code, False))
     rows = session.execute(statement, {
         "now": marks.now, "soon": marks.soon, "area": area_code, "village": area_code[:12],
         "advice_grid": advice_grid}).all()
     first = rows[0]
     counts = {"open": first.open, "overdue": first.overdue, "due_soon": first.due_soon}
+    if once:
+        _MOSTLY_OVERDUE[area_code] = 2 * first.overdue > first.open
     cards = [Card(r.id, r.case_number, MatterType(r.matter_type), MatterState(r.state),
                   Urgency(r.urgency), r.urgent_at, r.field_worker_id, r.accept_due_at,
                   r.finish_due_at, r.due_at, r.court, r.grid_id, r.grid_name)

@@ -36,6 +36,7 @@ def expected(session) -> set[tuple]:
 def kept(session) -> set[tuple]:
     session.flush()
     assert marked_once(session)
+    assert towns_counted(session) == towns_kept(session)
     return {tuple(r) for r in session.execute(select(
         MatterArea.assignment_id, MatterArea.matter_id, MatterArea.county_code,
         MatterArea.town_code, MatterArea.village_code, MatterArea.grid_code, MatterArea.open,
@@ -47,6 +48,23 @@ def marked_once(session) -> bool:
     return session.execute(text(
         "SELECT count(*) FROM (SELECT matter_id, town_code FROM matter_areas"
         " GROUP BY 1, 2 HAVING count(*) FILTER (WHERE town_first) <> 1) wrong")).scalar() == 0
+
+
+def towns_counted(session) -> dict[str, int]:
+    """Each town's open matters, counted (each once: its rows open AND town_first)."""
+    return dict(session.execute(text(
+        "SELECT town_code, count(*) FROM matter_areas WHERE open AND town_first"
+        " GROUP BY town_code")).all())
+
+
+def towns_kept(session) -> dict[str, int]:
+    """Each town's open matters as migration 0024 keeps them (count + changes), the
+    towns with none left out."""
+    kept = dict(session.execute(text(
+        "SELECT town_code, sum(open) FROM (SELECT town_code, open FROM town_open_counts"
+        " UNION ALL SELECT town_code, change FROM town_open_changes) t"
+        " GROUP BY town_code")).all())
+    return {town: n for town, n in kept.items() if n}
 
 
 def also_in(session, matter, code: str) -> Assignment:
@@ -225,3 +243,126 @@ def test_a_matter_twice_in_a_town_is_counted_once_there(session):
                     {"m": matter.id, "n": NEIGHBOUR, "gen": generation})
     assert kept(session) == expected(session)
     assert grid_page(session, town, 500, marks).counts["open"] == before + 1
+
+
+def test_a_towns_open_count_is_kept_by_every_path_and_folded(session):
+    """The towns' open counts (migration 0024) follow each step (kept() compares them on
+    every test of this file); a fold moves the changes into the counts and changes no
+    figure, and a second fold finds nothing to do."""
+    from models.areas import fold_open_counts, town_open
+
+    town = "445302001"
+    before = town_open(session, town)
+    assert before == towns_counted(session)[town] > 0
+    matter = a_matter(session, "（2026）粤5302执7905号")
+    also_in(session, matter, NEIGHBOUR)  # a second row in the town: counted once
+    session.flush()
+    assert town_open(session, town) == before + 1
+    changes = session.scalar(text("SELECT count(*) FROM town_open_changes"))
+    assert changes > 0
+    assert fold_open_counts(session) > 0
+    assert session.scalar(text("SELECT count(*) FROM town_open_changes")) == 0
+    assert town_open(session, town) == before + 1 and kept(session) == expected(session)
+    assert fold_open_counts(session) == 0
+    go(session, matter, "demo_court_yuncheng", "cancel", reason="settled")
+    session.flush()
+    assert town_open(session, town) == before
+    assert town_open(session, "445302999") == 0  # a town with nothing
+
+
+def test_a_rebuild_makes_the_towns_counts_again(session):
+    from models.areas import town_open
+
+    session.execute(text("INSERT INTO town_open_changes VALUES ('445302001', 7)"))  # drifted
+    assert towns_kept(session) != towns_counted(session)
+    rebuild(session)
+    assert towns_kept(session) == towns_counted(session)
+    assert session.scalar(text("SELECT count(*) FROM town_open_changes")) == 0
+    assert town_open(session, "445302001") == towns_counted(session)["445302001"]
+
+
+def test_truncating_the_rows_is_refused(scratch_database):
+    """TRUNCATE would skip the triggers: refused, even to the owner (the app's role may
+    not truncate at all)."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import DBAPIError
+
+    engine = create_engine(scratch_database)
+    try:
+        with engine.connect() as owner:
+            owner.execute(text("SET lock_timeout = '10s'"))
+            with pytest.raises(DBAPIError, match="rebuild-areas"):
+                owner.execute(text("TRUNCATE matter_areas"))
+            owner.rollback()
+            assert owner.scalar(text("SELECT count(*) FROM matter_areas")) > 0
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("mostly_overdue", [False, True])
+def test_a_towns_overdue_counted_either_way_is_the_same(session, monkeypatch,
+                                                        mostly_overdue):
+    """A town's overdue matters are counted over the shorter range of its index: those
+    due before now, or the open less those due later or never. Both agree with the
+    counts of every open matter of the scope, whichever the page took last time."""
+    from models import my_matters
+    from models.access import Scope
+    from models.accounts import Role
+    from models.deadlines import Marks
+
+    town, marks = "445302001", Marks(session)
+    plain = a_matter(session, "（2026）粤5302执7906号")  # only the court's date counts
+    plain.accept_due_at = plain.finish_due_at = None
+    late = a_matter(session, "（2026）粤5302执7907号")
+    late.accept_due_at = clock.now() - timedelta(days=3)
+    session.flush()
+    monkeypatch.setitem(my_matters._MOSTLY_OVERDUE, town, mostly_overdue)
+    counts = my_matters.grid_page(session, town, 20, marks).counts
+    assert counts == my_matters.open_counts(session, Scope(Role.liaison, town).matters(),
+                                            marks)
+    assert counts["overdue"] > 0 and counts["open"] > counts["overdue"]
+
+
+def test_a_fold_and_a_writer_at_once_lose_nothing(scratch_database):
+    """A change appended by a transaction not committed when the fold runs stays for the
+    next fold: the town's figure is right after both commit, and after the next fold."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    from models.areas import fold_open_counts, town_open
+
+    engine = create_engine(scratch_database)
+    town = "445302001"
+    pick = text("SELECT matter_id FROM matter_areas WHERE town_code = :t AND open"
+                " AND town_first LIMIT 1")
+    try:
+        with Session(engine) as writer, Session(engine) as folder:
+            before = town_open(writer, town)
+            writer.rollback()
+            matter_id = writer.scalar(pick, {"t": town})
+            writer.execute(text("UPDATE matters SET state = 'cancelled' WHERE id = :m"),
+                           {"m": matter_id})  # its rows close: -1 appended, not committed
+            fold_open_counts(folder)
+            folder.commit()
+            writer.commit()
+            assert town_open(folder, town) == before - 1 == towns_counted(folder)[town]
+            folder.rollback()
+            fold_open_counts(folder)
+            folder.commit()
+            assert town_open(folder, town) == before - 1
+            folder.execute(text("UPDATE matters SET state = 'assigned' WHERE id = :m"),
+                           {"m": matter_id})
+            fold_open_counts(folder)
+            folder.commit()
+            assert town_open(folder, town) == before
+    finally:
+        engine.dispose()
+
+
+def test_the_worker_folds_the_towns_counts_every_minute():
+    import admin.town_counts  # noqa: F401 (the worker imports it: admin.jobs.runner)
+    from admin.jobs import tasks
+
+    [periodic] = [p for p in tasks.periodic_registry.periodic_tasks.values()
+                  if p.task.name.split(":")[-1] == "town_open_counts"]
+    assert periodic.cron == "* * * * *"

@@ -1,6 +1,6 @@
-"""The towns' open counts (models.areas, migration 0024) folded by the worker every
+"""The towns' kept counts (models.areas, migration 0024) folded by the worker every
 minute: the changes the statements appended since the last fold moved into each town's
-count, so that a town's page sums a minute's changes at most. A periodic task like the
+counts, so that a town's page sums a minute's changes at most. A periodic task like the
 committee maps' counts (admin/map_refresh.py): one tick deferred once however many
 workers run, at most one fold waiting.
 """
@@ -12,21 +12,21 @@ import os
 
 from admin.jobs import _flask_app, tasks
 from models import db
-from models.areas import fold_open_counts
+from models.areas import fold_town_counts
 from models.jobs import QUEUE
 
 log = logging.getLogger(__name__)
 CRON = os.environ.get("GRIDLINK_TOWN_COUNTS_CRON") or "* * * * *"
 
 
-@tasks.periodic(cron=CRON, periodic_id="town_open_counts")
-@tasks.task(name="town_open_counts", queue=QUEUE, queueing_lock="town_open_counts")
-def town_open_counts_task(timestamp: int) -> None:
-    """Fold the towns' open-count changes into their counts."""
+@tasks.periodic(cron=CRON, periodic_id="town_counts")
+@tasks.task(name="town_counts", queue=QUEUE, queueing_lock="town_counts")
+def town_counts_task(timestamp: int) -> None:
+    """Fold the towns' count changes into their counts."""
     with _flask_app().app_context():
         try:
-            towns = fold_open_counts(db.session)
+            towns = fold_town_counts(db.session)
             db.session.commit()
         finally:
             db.session.remove()
-    log.debug("town open counts folded (tick %s): %s towns", timestamp, towns)
+    log.debug("town counts folded (tick %s): %s towns", timestamp, towns)

@@ -16,10 +16,10 @@ matter's step that changes whether it is open or when it is due updates its rows
 ladder's escalation (assigned → escalated) changes neither, so it writes nothing here.
 Derived data: `gridlink db rebuild-areas` (`rebuild`) makes it again from the sources.
 
-Each town's open matters are counted by the database as they change (migration 0024):
-the count at the last fold (`town_open_counts`) plus the changes the statements on
-these rows appended since (`town_open_changes`), folded every minute by the worker
-(`fold_open_counts`). `TOWN_OPEN_SQL` reads it.
+Each town's matters and open matters are counted by the database as they change
+(migration 0024): the counts at the last fold (`town_counts`) plus the changes the
+statements on these rows appended since (`town_count_changes`), folded every minute by
+the worker (`fold_town_counts`). `town_kept` and `TOWN_OPEN_SQL` read them.
 """
 
 from __future__ import annotations
@@ -29,12 +29,16 @@ from datetime import datetime
 
 from sqlalchemy import (
     Boolean,
+    Column,
     DateTime,
     ForeignKey,
     Index,
+    Integer,
     String,
+    Table,
     false,
     func,
+    literal_column,
     select,
     text,
 )
@@ -103,29 +107,47 @@ def in_area_sql(area_code: str | None, rows: str) -> str | None:
     return found
 
 
-# A town's open matters (each once: its rows `open AND town_first`), as kept: the :area
+# The towns' kept counts (migration 0024): as of the last fold, and the changes since.
+town_counts = Table("town_counts", db.metadata,
+                    Column("town_code", String(9), primary_key=True),
+                    Column("matters", Integer, nullable=False),
+                    Column("open", Integer, nullable=False))
+town_count_changes = Table("town_count_changes", db.metadata,
+                           Column("town_code", String(9), nullable=False),
+                           Column("matters", Integer, nullable=False),
+                           Column("open", Integer, nullable=False))
+
+
+def town_kept(town_code: str, column: str = "matters") -> ColumnElement[int]:
+    """A town's matters (each once) or open matters ("open"), as the database keeps
+    them: the count at the last fold plus the changes since."""
+    return (func.coalesce(select(town_counts.c[column])
+                          .where(town_counts.c.town_code == town_code).scalar_subquery(), 0)
+            + func.coalesce(select(func.sum(town_count_changes.c[column]))
+                            .where(town_count_changes.c.town_code == town_code)
+                            .scalar_subquery(), 0))
+
+
+# The same for 我的事项's statement (models.my_matters), written as text: the :area
 # parameter is the town's code.
-TOWN_OPEN_SQL = """(coalesce((SELECT k.open FROM town_open_counts k
+TOWN_OPEN_SQL = """(coalesce((SELECT k.open FROM town_counts k
                               WHERE k.town_code = :area), 0)
-                  + coalesce((SELECT sum(c.change) FROM town_open_changes c
+                  + coalesce((SELECT sum(c.open) FROM town_count_changes c
                               WHERE c.town_code = :area), 0))::integer"""
 
 
-def town_open(session: Session, town_code: str) -> int:
-    """A town's open matters, as the database keeps them."""
-    return session.scalar(text(f"SELECT {TOWN_OPEN_SQL}"), {"area": town_code})
-
-
-def fold_open_counts(session: Session) -> int:
+def fold_town_counts(session: Session) -> int:
     """Move the changes appended since the last fold into the towns' counts, in one
     statement (a reader sees every count before it or after it). A change appended by
     a transaction not yet committed stays for the next fold. Returns the towns folded."""
     return session.execute(text("""
-        WITH gone AS (DELETE FROM town_open_changes RETURNING town_code, change),
-        summed AS (SELECT town_code, sum(change) AS change FROM gone GROUP BY town_code)
-        INSERT INTO town_open_counts AS k (town_code, open)
-        SELECT town_code, change FROM summed
-        ON CONFLICT (town_code) DO UPDATE SET open = k.open + excluded.open""")).rowcount
+        WITH gone AS (DELETE FROM town_count_changes RETURNING town_code, matters, open),
+        summed AS (SELECT town_code, sum(matters) AS matters, sum(open) AS open
+                   FROM gone GROUP BY town_code)
+        INSERT INTO town_counts AS k (town_code, matters, open)
+        SELECT town_code, matters, open FROM summed
+        ON CONFLICT (town_code) DO UPDATE
+        SET matters = k.matters + excluded.matters, open = k.open + excluded.open""")).rowcount
 
 
 def rebuild(session: Session) -> int:
@@ -146,12 +168,12 @@ def rebuild(session: Session) -> int:
                                   ORDER BY a.id) = 1
         FROM assignments a JOIN grids g ON g.id = a.grid_id JOIN matters m ON m.id = a.matter_id
         WHERE a.ended_at IS NULL""")).rowcount
-    session.execute(text("DELETE FROM town_open_changes"))
-    session.execute(text("DELETE FROM town_open_counts"))
+    session.execute(text("DELETE FROM town_count_changes"))
+    session.execute(text("DELETE FROM town_counts"))
     session.execute(text("""
-        INSERT INTO town_open_counts (town_code, open)
-        SELECT town_code, count(*) FROM matter_areas WHERE open AND town_first
-        GROUP BY town_code"""))
+        INSERT INTO town_counts (town_code, matters, open)
+        SELECT town_code, count(*), count(*) FILTER (WHERE open) FROM matter_areas
+        WHERE town_first GROUP BY town_code"""))
     return written
 
 
@@ -186,15 +208,20 @@ def newest(area_code: str | None, limit: int, offset: int = 0):
         page = page.where(marked)
     else:
         page = page.ext(distinct_on(MatterArea.created_at, MatterArea.matter_id))
+    # The limit and the offset written in, whole numbers: as parameters, the server's
+    # generic plan assumed a tenth of the rows for them, was never chosen, and the page's
+    # statement was planned anew on every request (25 custom plans of 25).
     return (page.order_by(MatterArea.created_at.desc(), MatterArea.matter_id.desc())
-            .limit(limit).offset(offset)).subquery()
+            .limit(literal_column(str(int(limit))))
+            .offset(literal_column(str(int(offset))))).subquery()
 
 
 def counted(area_code: str | None):
-    """How many matters the area has (each once), from the level's index alone, as a
-    statement (its scalar subquery may ride along another statement)."""
-    if (marked := once(area_code)) is not None:
-        return select(func.count()).select_from(MatterArea).where(in_area(area_code), marked)
+    """How many matters the area has (each once) as a statement (its scalar subquery
+    may ride along another statement): a town's as kept (migration 0024), elsewhere
+    from the level's index alone."""
+    if once(area_code) is not None:
+        return select(town_kept(area_code))
     each = (select(MatterArea.created_at, MatterArea.matter_id).distinct()
             .where(in_area(area_code)).subquery())  # in index order: no sort
     return select(func.count()).select_from(each)

@@ -50,21 +50,27 @@ def marked_once(session) -> bool:
         " GROUP BY 1, 2 HAVING count(*) FILTER (WHERE town_first) <> 1) wrong")).scalar() == 0
 
 
-def towns_counted(session) -> dict[str, int]:
-    """Each town's open matters, counted (each once: its rows open AND town_first)."""
-    return dict(session.execute(text(
-        "SELECT town_code, count(*) FROM matter_areas WHERE open AND town_first"
-        " GROUP BY town_code")).all())
+def towns_counted(session) -> dict[str, tuple[int, int]]:
+    """Each town's matters and open matters, counted (each once: its rows town_first)."""
+    return {town: (matters, open_) for town, matters, open_ in session.execute(text(
+        "SELECT town_code, count(*), count(*) FILTER (WHERE open) FROM matter_areas"
+        " WHERE town_first GROUP BY town_code"))}
 
 
-def towns_kept(session) -> dict[str, int]:
-    """Each town's open matters as migration 0024 keeps them (count + changes), the
-    towns with none left out."""
-    kept = dict(session.execute(text(
-        "SELECT town_code, sum(open) FROM (SELECT town_code, open FROM town_open_counts"
-        " UNION ALL SELECT town_code, change FROM town_open_changes) t"
-        " GROUP BY town_code")).all())
-    return {town: n for town, n in kept.items() if n}
+def towns_kept(session) -> dict[str, tuple[int, int]]:
+    """Each town's counts as migration 0024 keeps them (counts + changes), the towns
+    with none left out."""
+    return {town: (matters, open_) for town, matters, open_ in session.execute(text(
+        "SELECT town_code, sum(matters), sum(open) FROM (SELECT town_code, matters, open"
+        " FROM town_counts UNION ALL SELECT town_code, matters, open"
+        " FROM town_count_changes) t GROUP BY town_code")) if matters or open_}
+
+
+def town_kept(session, town: str) -> tuple[int, int]:
+    from models.areas import town_kept
+
+    return (session.scalar(select(town_kept(town))),
+            session.scalar(select(town_kept(town, "open"))))
 
 
 def also_in(session, matter, code: str) -> Assignment:
@@ -245,40 +251,38 @@ def test_a_matter_twice_in_a_town_is_counted_once_there(session):
     assert grid_page(session, town, 500, marks).counts["open"] == before + 1
 
 
-def test_a_towns_open_count_is_kept_by_every_path_and_folded(session):
-    """The towns' open counts (migration 0024) follow each step (kept() compares them on
-    every test of this file); a fold moves the changes into the counts and changes no
-    figure, and a second fold finds nothing to do."""
-    from models.areas import fold_open_counts, town_open
+def test_a_towns_counts_are_kept_by_every_path_and_folded(session):
+    """The towns' counts (migration 0024) follow each step (kept() compares them on every
+    test of this file); a fold moves the changes into the counts and changes no figure,
+    and a second fold finds nothing to do."""
+    from models.areas import fold_town_counts
 
     town = "445302001"
-    before = town_open(session, town)
-    assert before == towns_counted(session)[town] > 0
+    matters, open_ = town_kept(session, town)
+    assert (matters, open_) == towns_counted(session)[town] and matters > open_ > 0
     matter = a_matter(session, "（2026）粤5302执7905号")
     also_in(session, matter, NEIGHBOUR)  # a second row in the town: counted once
     session.flush()
-    assert town_open(session, town) == before + 1
-    changes = session.scalar(text("SELECT count(*) FROM town_open_changes"))
-    assert changes > 0
-    assert fold_open_counts(session) > 0
-    assert session.scalar(text("SELECT count(*) FROM town_open_changes")) == 0
-    assert town_open(session, town) == before + 1 and kept(session) == expected(session)
-    assert fold_open_counts(session) == 0
+    assert town_kept(session, town) == (matters + 1, open_ + 1)
+    assert session.scalar(text("SELECT count(*) FROM town_count_changes")) > 0
+    assert fold_town_counts(session) > 0
+    assert session.scalar(text("SELECT count(*) FROM town_count_changes")) == 0
+    assert town_kept(session, town) == (matters + 1, open_ + 1)
+    assert kept(session) == expected(session)
+    assert fold_town_counts(session) == 0
     go(session, matter, "demo_court_yuncheng", "cancel", reason="settled")
     session.flush()
-    assert town_open(session, town) == before
-    assert town_open(session, "445302999") == 0  # a town with nothing
+    assert town_kept(session, town) == (matters + 1, open_)  # still the town's, closed
+    assert town_kept(session, "445302999") == (0, 0)  # a town with nothing
 
 
 def test_a_rebuild_makes_the_towns_counts_again(session):
-    from models.areas import town_open
-
-    session.execute(text("INSERT INTO town_open_changes VALUES ('445302001', 7)"))  # drifted
-    assert towns_kept(session) != towns_counted(session)
+    session.execute(text("INSERT INTO town_count_changes VALUES ('445302001', 7, 3)"))
+    assert towns_kept(session) != towns_counted(session)  # drifted
     rebuild(session)
     assert towns_kept(session) == towns_counted(session)
-    assert session.scalar(text("SELECT count(*) FROM town_open_changes")) == 0
-    assert town_open(session, "445302001") == towns_counted(session)["445302001"]
+    assert session.scalar(text("SELECT count(*) FROM town_count_changes")) == 0
+    assert town_kept(session, "445302001") == towns_counted(session)["445302001"]
 
 
 def test_truncating_the_rows_is_refused(scratch_database):
@@ -329,7 +333,7 @@ def test_a_fold_and_a_writer_at_once_lose_nothing(scratch_database):
     from sqlalchemy import create_engine
     from sqlalchemy.orm import Session
 
-    from models.areas import fold_open_counts, town_open
+    from models.areas import fold_town_counts
 
     engine = create_engine(scratch_database)
     town = "445302001"
@@ -337,24 +341,25 @@ def test_a_fold_and_a_writer_at_once_lose_nothing(scratch_database):
                 " AND town_first LIMIT 1")
     try:
         with Session(engine) as writer, Session(engine) as folder:
-            before = town_open(writer, town)
+            before = town_kept(writer, town)
             writer.rollback()
             matter_id = writer.scalar(pick, {"t": town})
             writer.execute(text("UPDATE matters SET state = 'cancelled' WHERE id = :m"),
                            {"m": matter_id})  # its rows close: -1 appended, not committed
-            fold_open_counts(folder)
+            fold_town_counts(folder)
             folder.commit()
             writer.commit()
-            assert town_open(folder, town) == before - 1 == towns_counted(folder)[town]
+            closed = (before[0], before[1] - 1)
+            assert town_kept(folder, town) == closed == towns_counted(folder)[town]
             folder.rollback()
-            fold_open_counts(folder)
+            fold_town_counts(folder)
             folder.commit()
-            assert town_open(folder, town) == before - 1
+            assert town_kept(folder, town) == closed
             folder.execute(text("UPDATE matters SET state = 'assigned' WHERE id = :m"),
                            {"m": matter_id})
-            fold_open_counts(folder)
+            fold_town_counts(folder)
             folder.commit()
-            assert town_open(folder, town) == before
+            assert town_kept(folder, town) == before
     finally:
         engine.dispose()
 
@@ -364,5 +369,5 @@ def test_the_worker_folds_the_towns_counts_every_minute():
     from admin.jobs import tasks
 
     [periodic] = [p for p in tasks.periodic_registry.periodic_tasks.values()
-                  if p.task.name.split(":")[-1] == "town_open_counts"]
+                  if p.task.name.split(":")[-1] == "town_counts"]
     assert periodic.cron == "* * * * *"

@@ -5,6 +5,7 @@ the disk on every URL (admin.assets) — and none of them ever shows one account
 another may see."""
 
 import re
+from datetime import timedelta
 
 import pytest
 from flask import template_rendered
@@ -13,7 +14,7 @@ from sqlalchemy import select
 
 from admin.assets import Versions
 from admin.kept import Kept
-from models import Matter, User
+from models import Matter, User, clock
 from models.accounts import Role
 from models.notifications import Notification
 
@@ -223,3 +224,27 @@ def test_a_kept_page_shows_new_notifications_and_rows_at_once(client_as, session
     page = officer.get(path).get_data(as_text=True)
     assert re.search(r'id="gridlink-unread">\d+</span>', page)
     assert '<td class="col-chases">97</td>' in page
+
+
+def test_a_kept_row_follows_the_clock(client_as, session):
+    """A list row's text is kept a minute under everything it shows, its deadline's mark
+    at this moment included: a deadline passing turns the row overdue at once."""
+    officer = client_as("demo_court_yuncheng")
+    user = session.scalar(select(User).where(User.username == "demo_court_yuncheng"))
+    first = session.scalar(select(Matter).where(Matter.court_id == user.court_id)
+                           .order_by(Matter.case_number).limit(1))
+    first.state, first.accept_due_at = "assigned", clock.now() + timedelta(days=2)
+    session.flush()
+    path = "/admin/matter/?sort=0"  # by case number: the same first row every time
+
+    def first_row() -> str:
+        page = officer.get(path).get_data(as_text=True)
+        return page[page.index(str(first.id)):].split("</tr>", 1)[0]
+
+    before = [first_row() for _ in range(2)]
+    assert before[0] == before[1] and "gridlink-mark-overdue" not in before[0]
+    try:
+        clock.move(3 * 24 * 3600)
+        assert "gridlink-mark-overdue" in first_row()
+    finally:
+        clock.reset()

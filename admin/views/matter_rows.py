@@ -79,6 +79,14 @@ class MatterRow:
             setattr(self, name, value)
         self.debtor, self.primary_assignment = debtor, primary
 
+    def values(self) -> tuple:
+        """Everything the row shows, as one hashable value (a kept row's key)."""
+        debtor, primary = self.debtor, self.primary_assignment
+        return (*(getattr(self, name) for name in _NAMES),
+                (debtor.name, debtor.id_number) if debtor else None,
+                (tuple(primary.grid.names), primary.liaison.name if primary.liaison else None)
+                if primary else None)
+
 
 def _grid_path_options(depth: int = 3):
     """A grid and its parents up to the county (grid_path), without their polygons."""

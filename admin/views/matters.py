@@ -15,8 +15,9 @@ from __future__ import annotations
 import json
 import uuid
 from enum import Enum
+from functools import partial
 
-from flask import abort, flash, g, jsonify, redirect, request, url_for
+from flask import abort, current_app, flash, g, jsonify, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.babel import gettext as admin_gettext
 from flask_admin.babel import lazy_gettext as admin_lazy_gettext
@@ -66,6 +67,7 @@ from admin.views.matter_formatters import (
 from admin.views.matter_pdf import MatterPdfMixin
 from admin.views.matter_rows import (
     ROW_COLUMNS,
+    MatterRow,
     matter_rows,
     rows_with_details,
     with_details,
@@ -283,6 +285,8 @@ _FILTER_GROUPS = Kept(ttl=60.0, size=200)
 
 # Stands for a row's id in the link made once a page (MatterView.list_row).
 _SOME_ID = str(uuid.UUID(int=0))
+# The list's rows as text, by everything a row shows (MatterView.list_rows).
+_ROWS = Kept(ttl=60.0, size=5000)
 
 
 def _page_link(view, return_url: str) -> str:
@@ -459,9 +463,9 @@ class MatterView(OutcomePages, MatterPdfMixin, MatterExport, ScopedModelView):
                   c in self.cells_by_value) for c, _name in columns]
         words: dict[tuple, str] = {}  # the page's words, each made once
         kinds: dict[type, object] = {}  # a type of value → its type formatter (or None)
-        html = []
-        for row in rows:
-            html += (opening, str(row.id), closing)
+
+        def row_html(row) -> str:
+            html = [opening, str(row.id), closing]
             for c, td, value_of, by_value in cells:
                 if by_value:
                     key = (c, getattr(row, c))
@@ -472,7 +476,18 @@ class MatterView(OutcomePages, MatterPdfMixin, MatterExport, ScopedModelView):
                     text = escape(self._shown(value_of(row), c, kinds))
                 html += (td, text, "</td>")
             html.append("</tr>")
-        return Markup("".join(html))
+            return "".join(html)
+
+        # A row's text kept a minute under everything it shows: its values, its
+        # deadline's mark at this moment, the columns, the language and the link
+        # (rows read as MatterRows; ORM objects are drawn each time, and every row
+        # when pages are not kept: KEEP_PAGES).
+        if not current_app.config.get("KEEP_PAGES", True):
+            return Markup("".join(row_html(row) for row in rows))
+        page = (str(get_locale()), opening, closing, tuple(c for c, *_ in cells))
+        return Markup("".join(
+            _ROWS.get((*page, row.values(), mark_of(row)), partial(row_html, row))
+            if isinstance(row, MatterRow) else row_html(row) for row in rows))
 
     def get_list_row_actions(self):
         """None asked of Flask-Admin: the rows' one action (to the matter's page) is drawn

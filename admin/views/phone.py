@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 
-from flask import get_template_attribute, url_for
+from flask import current_app, get_template_attribute, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -107,9 +107,12 @@ def cards_html(cards: list[Card], marks: Marks, *, grid_id, person_id) -> str:
         other_grid = bool(card.grid_id and card.grid_id != grid_id)
         records = bool(card.state is MatterState.dispatched and person_id
                        and card.field_worker_id == person_id)
+        draw = partial(_card_html, card, mark, other_grid, records, words, urls)
+        if not current_app.config.get("KEEP_PAGES", True):  # every card drawn anew
+            out.append(draw())
+            continue
         key = (words["language"], urls, card, mark, rule, other_grid, records)
-        out.append(_CARDS.get(key, partial(_card_html, card, mark, other_grid, records,
-                                           words, urls)))
+        out.append(_CARDS.get(key, draw))
     return "".join(out) + "\n"
 
 

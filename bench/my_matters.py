@@ -405,11 +405,14 @@ def measure(worked: URL, passwords: dict, *, requests: int, rounds: int, concurr
         # As a browser asks (--compressed): the pages are asked for twice, as they are
         # and compressed, in the same rounds; the trivial endpoint's few bytes are
         # never compressed (below admin.compression.MIN_SIZE).
-        endpoints = [(name, account, path, {}) for name, account, path in ENDPOINTS]
-        if compressed:
-            endpoints += [(f"{name}, compressed", account, path,
-                           {"Accept-Encoding": compressed})
-                          for name, account, path in ENDPOINTS[2:]]
+        # Each page's compressed asking right after its plain one, so that the two are
+        # measured within seconds of each other.
+        endpoints = []
+        for n, (name, account, path) in enumerate(ENDPOINTS):
+            endpoints.append((name, account, path, {}))
+            if compressed and n >= 2:
+                endpoints.append((f"{name}, compressed", account, path,
+                                  {"Accept-Encoding": compressed}))
         cookies = {(label, name): {"Cookie": sign_in(port, name, pw)}
                    for label, port in ports.items() for name, pw in passwords.items()}
         for label, port in ports.items():  # warm up: connections, templates, caches

@@ -92,7 +92,7 @@ def phone_pages(session) -> list[tuple[str, str, str]]:
     matter = ids[-1]  # dispatched to the grid worker: both may record its outcome
     found = []
     for account in ("demo_liaison", "demo_worker"):
-        found += [(account, "home (我的事项, map)", "/admin/"),
+        found += [(account, "home (我的事项; map on request)", "/admin/"),
                   (account, "a matter (map)", f"/admin/matter/details/?id={matter}"),
                   (account, "outcome form", f"/admin/matter/{matter}/outcome/")]
     return found

@@ -19,7 +19,7 @@ Derived data: `gridlink db rebuild-areas` (`rebuild`) makes it again from the so
 Each town's matters and open matters are counted by the database as they change
 (migration 0024): the counts at the last fold (`town_counts`) plus the changes the
 statements on these rows appended since (`town_count_changes`), folded every minute by
-the worker (`fold_town_counts`). `town_kept` and `TOWN_OPEN_SQL` read them.
+the worker (`fold_town_counts`). `TOWN_KEPT_SQL` reads them.
 """
 
 from __future__ import annotations
@@ -29,13 +29,11 @@ from datetime import datetime
 
 from sqlalchemy import (
     Boolean,
-    Column,
     DateTime,
     ForeignKey,
     Index,
     Integer,
     String,
-    Table,
     false,
     func,
     literal_column,
@@ -45,6 +43,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql.selectable import TextualSelect
 
 from models.base import db
 
@@ -107,33 +106,20 @@ def in_area_sql(area_code: str | None, rows: str) -> str | None:
     return found
 
 
-# The towns' kept counts (migration 0024): as of the last fold, and the changes since.
-town_counts = Table("town_counts", db.metadata,
-                    Column("town_code", String(9), primary_key=True),
-                    Column("matters", Integer, nullable=False),
-                    Column("open", Integer, nullable=False))
-town_count_changes = Table("town_count_changes", db.metadata,
-                           Column("town_code", String(9), nullable=False),
-                           Column("matters", Integer, nullable=False),
-                           Column("open", Integer, nullable=False))
-
-
-def town_kept(town_code: str, column: str = "matters") -> ColumnElement[int]:
-    """A town's matters (each once) or open matters ("open"), as the database keeps
-    them: the count at the last fold plus the changes since."""
-    return (func.coalesce(select(town_counts.c[column])
-                          .where(town_counts.c.town_code == town_code).scalar_subquery(), 0)
-            + func.coalesce(select(func.sum(town_count_changes.c[column]))
-                            .where(town_count_changes.c.town_code == town_code)
-                            .scalar_subquery(), 0))
-
-
-# The same for 我的事项's statement (models.my_matters), written as text: the :area
-# parameter is the town's code.
-TOWN_OPEN_SQL = """(coalesce((SELECT k.open FROM town_counts k
+# A town's matters (each once) or open matters, as kept (migration 0024): the count at
+# the last fold plus the changes since. SQL text with the parameter :area (the town's
+# code): in 我的事项's statement (models.my_matters), and as a statement of its own.
+TOWN_KEPT_SQL = """(coalesce((SELECT k.{column} FROM town_counts k
                               WHERE k.town_code = :area), 0)
-                  + coalesce((SELECT sum(c.open) FROM town_count_changes c
+                  + coalesce((SELECT sum(c.{column}) FROM town_count_changes c
                               WHERE c.town_code = :area), 0))::integer"""
+
+
+def town_kept(town_code: str, column: str = "matters") -> TextualSelect:
+    """A town's matters ("matters") or open matters ("open"), as the database keeps
+    them, as a statement (its scalar subquery may ride along another statement)."""
+    return (text(f"SELECT {TOWN_KEPT_SQL.format(column=column)} AS kept")
+            .bindparams(area=town_code).columns(kept=Integer))
 
 
 def fold_town_counts(session: Session) -> int:
@@ -151,9 +137,9 @@ def fold_town_counts(session: Session) -> int:
 
 
 def rebuild(session: Session) -> int:
-    """Make every row again from the assignments and the matters, and the towns' open
-    counts from the rows (the triggers keep both in step; this is for repair). Returns
-    the rows written."""
+    """Make every row again from the assignments and the matters, and the towns' counts
+    from the rows (the triggers keep both in step; this is for repair). Returns the
+    rows written."""
     session.flush()
     session.execute(text("DELETE FROM matter_areas"))
     written = session.execute(text("""
@@ -221,10 +207,10 @@ def counted(area_code: str | None):
     may ride along another statement): a town's as kept (migration 0024), elsewhere
     from the level's index alone."""
     if once(area_code) is not None:
-        return select(town_kept(area_code))
+        return town_kept(area_code)
     each = (select(MatterArea.created_at, MatterArea.matter_id).distinct()
             .where(in_area(area_code)).subquery())  # in index order: no sort
-    return select(func.count()).select_from(each)
+    return select(func.count()).select_from(each).correlate(None)
 
 
 def count(session: Session, area_code: str | None) -> int:

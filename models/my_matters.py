@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 from sqlalchemy.sql.elements import TextClause
 
-from models.areas import TOWN_OPEN_SQL, in_area_sql, once_sql
+from models.areas import TOWN_KEPT_SQL, in_area_sql, once_sql
 from models.deadlines import Marks, due_moment, due_moment_of
 from models.matter_types import MatterType
 from models.matters import OPEN_STATES, Matter, MatterState, Urgency
@@ -144,7 +144,7 @@ def _statement(area: str, once: str | None, limit: int, advice_limit: int,
     in all, each made once (a TextClause parses its parameters when made)."""
     if once:
         marked = f"{area} AND {once}"
-        counts = _TOWN_COUNTS.format(area=marked, kept=TOWN_OPEN_SQL,
+        counts = _TOWN_COUNTS.format(area=marked, kept=TOWN_KEPT_SQL.format(column="open"),
                                      overdue=_OVERDUE[mostly_overdue].format(area=marked))
         each, each_on, area = "", "", marked
     else:

@@ -69,8 +69,7 @@ def towns_kept(session) -> dict[str, tuple[int, int]]:
 def town_kept(session, town: str) -> tuple[int, int]:
     from models.areas import town_kept
 
-    return (session.scalar(select(town_kept(town))),
-            session.scalar(select(town_kept(town, "open"))))
+    return session.scalar(town_kept(town)), session.scalar(town_kept(town, "open"))
 
 
 def also_in(session, matter, code: str) -> Assignment:

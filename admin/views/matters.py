@@ -406,7 +406,7 @@ class MatterView(OutcomePages, MatterPdfMixin, MatterExport, ScopedModelView):
         rows = db.session.execute(with_details(
             select(*ROW_COLUMNS).join(newest, newest.c.matter_id == Matter.id)
             .order_by(newest.c.created_at.desc(), newest.c.matter_id.desc()))
-            .add_columns(areas.counted(scope.area_code).correlate(None).scalar_subquery())
+            .add_columns(areas.counted(scope.area_code).scalar_subquery())
         ).all()
         # A page past the last has no row to carry the count: asked apart.
         count = rows[0][-1] if rows else areas.count(db.session, scope.area_code)

@@ -29,11 +29,13 @@ from datetime import datetime
 
 from sqlalchemy import (
     Boolean,
+    Column,
     DateTime,
     ForeignKey,
     Index,
     Integer,
     String,
+    Table,
     false,
     func,
     literal_column,
@@ -105,6 +107,19 @@ def in_area_sql(area_code: str | None, rows: str) -> str | None:
         return f"{rows}.village_code = :village AND {found}"
     return found
 
+
+# The towns' kept counts (migration 0024): as of the last fold, and the changes each
+# statement appended since (no key: appended, summed, folded).
+town_counts = Table("town_counts", db.metadata,
+                    Column("town_code", String(9), primary_key=True),
+                    Column("matters", Integer, nullable=False),
+                    Column("open", Integer, nullable=False))
+town_count_changes = Table("town_count_changes", db.metadata,
+                           Column("town_code", String(9), nullable=False),
+                           Column("matters", Integer, nullable=False),
+                           Column("open", Integer, nullable=False),
+                           Index("ix_town_count_changes_town", "town_code",
+                                 postgresql_include=["matters", "open"]))
 
 # A town's matters (each once) or open matters, as kept (migration 0024): the count at
 # the last fold plus the changes since. SQL text with the parameter :area (the town's

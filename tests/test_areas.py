@@ -336,15 +336,16 @@ def test_a_fold_and_a_writer_at_once_lose_nothing(scratch_database):
 
     engine = create_engine(scratch_database)
     town = "445302001"
-    pick = text("SELECT matter_id FROM matter_areas WHERE town_code = :t AND open"
-                " AND town_first LIMIT 1")
+    with engine.connect() as conn:
+        matter_id, state = conn.execute(text(
+            "SELECT m.id, m.state FROM matter_areas q JOIN matters m ON m.id = q.matter_id"
+            " WHERE q.town_code = :t AND q.open AND q.town_first LIMIT 1"), {"t": town}).one()
+    close = text("UPDATE matters SET state = CAST(:s AS matter_state) WHERE id = :m")
     try:
         with Session(engine) as writer, Session(engine) as folder:
             before = town_kept(writer, town)
             writer.rollback()
-            matter_id = writer.scalar(pick, {"t": town})
-            writer.execute(text("UPDATE matters SET state = 'cancelled' WHERE id = :m"),
-                           {"m": matter_id})  # its rows close: -1 appended, not committed
+            writer.execute(close, {"s": "cancelled", "m": matter_id})  # -1, not committed
             fold_town_counts(folder)
             folder.commit()
             writer.commit()
@@ -354,12 +355,13 @@ def test_a_fold_and_a_writer_at_once_lose_nothing(scratch_database):
             fold_town_counts(folder)
             folder.commit()
             assert town_kept(folder, town) == closed
-            folder.execute(text("UPDATE matters SET state = 'assigned' WHERE id = :m"),
-                           {"m": matter_id})
+            folder.execute(close, {"s": state, "m": matter_id})
             fold_town_counts(folder)
             folder.commit()
             assert town_kept(folder, town) == before
     finally:
+        with engine.begin() as conn:  # as it was, whatever failed
+            conn.execute(close, {"s": state, "m": matter_id})
         engine.dispose()
 
 

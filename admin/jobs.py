@@ -133,6 +133,18 @@ def _flask_app() -> Flask:
     return _flask
 
 
+def committed(work):
+    """`work(db.session)` in the Flask app's context, committed, the session removed
+    after: the body of a periodic task that writes (the maps' counts, the towns')."""
+    with _flask_app().app_context():
+        try:
+            done = work(db.session)
+            db.session.commit()
+            return done
+        finally:
+            db.session.remove()
+
+
 @tasks.task(name="run", queue=QUEUE)
 def run_task(run_id: str) -> None:
     """Do the JobRun named. (Kinds of work are looked up in WORKS.)"""

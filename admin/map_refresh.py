@@ -10,9 +10,9 @@ from __future__ import annotations
 import logging
 import os
 
-from admin.jobs import _flask_app, tasks
+from admin.jobs import committed, tasks
 from geo.map_counts import refresh_map_counts
-from models import clock, db
+from models import clock
 from models.jobs import QUEUE
 
 log = logging.getLogger(__name__)
@@ -23,10 +23,5 @@ CRON = os.environ.get("GRIDLINK_MAP_COUNTS_CRON") or "* * * * *"
 @tasks.task(name="map_counts", queue=QUEUE, queueing_lock="map_counts")
 def map_counts_task(timestamp: int) -> None:
     """Count every area's matters again, as of the app's clock."""
-    with _flask_app().app_context():
-        try:
-            areas = refresh_map_counts(db.session, clock.now())
-            db.session.commit()
-        finally:
-            db.session.remove()
+    areas = committed(lambda session: refresh_map_counts(session, clock.now()))
     log.debug("map counts refreshed (tick %s): %s areas", timestamp, areas)

@@ -10,8 +10,7 @@ from __future__ import annotations
 import logging
 import os
 
-from admin.jobs import _flask_app, tasks
-from models import db
+from admin.jobs import committed, tasks
 from models.areas import fold_town_counts
 from models.jobs import QUEUE
 
@@ -23,10 +22,5 @@ CRON = os.environ.get("GRIDLINK_TOWN_COUNTS_CRON") or "* * * * *"
 @tasks.task(name="town_counts", queue=QUEUE, queueing_lock="town_counts")
 def town_counts_task(timestamp: int) -> None:
     """Fold the towns' count changes into their counts."""
-    with _flask_app().app_context():
-        try:
-            towns = fold_town_counts(db.session)
-            db.session.commit()
-        finally:
-            db.session.remove()
+    towns = committed(fold_town_counts)
     log.debug("town counts folded (tick %s): %s towns", timestamp, towns)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import uuid
 from enum import Enum
-from functools import partial
+from functools import lru_cache, partial
 
 from flask import abort, current_app, flash, g, jsonify, redirect, request, url_for
 from flask_admin import expose
@@ -309,6 +309,20 @@ def fee_line(session, matter: Matter, actor) -> dict | None:
         STATEMENT_STATE_LABELS, line.statement.state)}
 
 
+@lru_cache(maxsize=4096)
+def _area_page(area_code: str, size: int, skip: int):
+    """The statement of a page of an area's list as it opens: its `size` matters from
+    `skip` on, what their rows show and the area's count. The joins come after the
+    area's index gave the page (a bounded subquery), so they stay `size` lookups; the
+    count is computed once (an InitPlan). Built once per area and page: made afresh
+    (and its cache key with it) it took a sixth of the page's time in Python."""
+    newest = areas.newest(area_code, size, skip)
+    return (with_details(
+        select(*ROW_COLUMNS).join(newest, newest.c.matter_id == Matter.id)
+        .order_by(newest.c.created_at.desc(), newest.c.matter_id.desc()))
+        .add_columns(areas.counted(area_code).scalar_subquery()))
+
+
 class MatterView(OutcomePages, MatterPdfMixin, MatterExport, ScopedModelView):
     entity = "matters"
     # Matters are filed on their own page and move only through their steps.
@@ -399,15 +413,8 @@ class MatterView(OutcomePages, MatterPdfMixin, MatterExport, ScopedModelView):
             return super().get_list(page, sort_column, sort_desc, search, filters,
                                     execute=execute, page_size=page_size)
         size = page_size or self.page_size
-        newest = areas.newest(scope.area_code, size, (page or 0) * size)
-        # The page's 20 matters, what their rows show and the area's count in one
-        # statement: the joins come after the area's index gave the 20 (a bounded
-        # subquery), so they stay 20 lookups; the count is computed once (an InitPlan).
-        rows = db.session.execute(with_details(
-            select(*ROW_COLUMNS).join(newest, newest.c.matter_id == Matter.id)
-            .order_by(newest.c.created_at.desc(), newest.c.matter_id.desc()))
-            .add_columns(areas.counted(scope.area_code).scalar_subquery())
-        ).all()
+        rows = db.session.execute(
+            _area_page(scope.area_code, size, (page or 0) * size)).all()
         # A page past the last has no row to carry the count: asked apart.
         count = rows[0][-1] if rows else areas.count(db.session, scope.area_code)
         return count, rows_with_details(db.session, [row[:-1] for row in rows])

@@ -93,12 +93,16 @@ def as_app_role(url: str) -> str:
     return app_url.render_as_string(hide_password=False)
 
 
+def app_config(url: str) -> dict:
+    """The tests' configuration: connected as the app's role, so that every test also
+    proves its grants suffice; `gridlink db upgrade` runs as the owner."""
+    return {"TESTING": True, "SQLALCHEMY_DATABASE_URI": as_app_role(url),
+            "OWNER_DATABASE_URI": url, "SECRET_KEY": "test", "WTF_CSRF_ENABLED": False}
+
+
 def make_app(url: str):
-    """The app as in production: connected as the app's role, so that every test
-    also proves its grants suffice; `gridlink db upgrade` runs as the owner."""
-    return create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": as_app_role(url),
-                       "OWNER_DATABASE_URI": url,
-                       "SECRET_KEY": "test", "WTF_CSRF_ENABLED": False})
+    """The app as in production (app_config)."""
+    return create_app(app_config(url))
 
 
 @pytest.fixture(scope="session")

@@ -230,3 +230,40 @@ def test_labels_remembered_for_a_request_follow_its_language(app):
             assert label(STATE_LABELS, MatterState.assigned) == "已分派"
         with force_locale("en"):
             assert label(STATE_LABELS, MatterState.assigned) == "Assigned"
+
+
+ROW_ID = re.compile(r'/admin/matter/details/\?id=([0-9a-f-]{36})')
+
+
+def test_the_benchmarks_default_list_is_flask_admins_own(app, client_as, database_url):
+    """bench.matter_list measures the list against Flask-Admin's default: that list must
+    show the same matters in the same order and the same count as ours, drawn by
+    Flask-Admin's own list template, not by the app's row maker or its kept page."""
+    from conftest import Client, app_config
+    from flask import template_rendered
+
+    from bench.matter_list import default_list_app
+
+    default = default_list_app(app_config(database_url))
+    default.test_client_class = Client
+    theirs = default.test_client()
+    assert theirs.sign_in("demo_town_liaison").status_code == 302
+    drawn = []
+
+    def note(sender, template, context, **extra):
+        drawn.append(("default" if sender is default else "ours", template.name))
+
+    pages = {}
+    with template_rendered.connected_to(note):
+        for name, reader in (("ours", english(client_as("demo_town_liaison"))),
+                             ("default", english(theirs))):
+            page = reader.get("/admin/matter/")
+            assert page.status_code == 200
+            pages[name] = page.get_data(as_text=True)
+    ours, theirs_page = pages["ours"], pages["default"]
+    listed = ROW_ID.findall(ours)
+    assert len(listed) == 20 and ROW_ID.findall(theirs_page) == listed
+    assert LIST_TAB.search(theirs_page).group(1) == LIST_TAB.search(ours).group(1)
+    lists = [(who, t) for who, t in drawn if "list" in t]
+    assert lists == [("ours", "gridlink/matter_list.html"), ("default", "admin/model/list.html")]
+    assert 'class="list-buttons-column"' in theirs_page  # Flask-Admin's row actions

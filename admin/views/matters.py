@@ -309,7 +309,7 @@ def fee_line(session, matter: Matter, actor) -> dict | None:
         STATEMENT_STATE_LABELS, line.statement.state)}
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=512)  # about 17 KB each: the areas and pages most asked for
 def _area_page(area_code: str, size: int, skip: int):
     """The statement of a page of an area's list as it opens: its `size` matters from
     `skip` on, what their rows show and the area's count. The joins come after the

@@ -174,6 +174,27 @@ def test_a_grid_home_names_the_grid_and_maps_it_on_a_phone(new_page, artifacts, 
     only_local(page)
 
 
+@pytest.mark.parametrize("username", ["demo_liaison", "demo_worker"])
+def test_the_matter_list_reads_row_by_row_on_a_phone(new_page, artifacts, username):
+    """At 360 px each row of the list is one line high and the table scrolls sideways
+    inside the page: squeezed to the screen's width, every cell wrapped a word a line
+    and one matter filled the screen."""
+    page = new_page()
+    page.set_viewport_size({"width": 360, "height": 740})
+    browser_sign_in(page, username)
+    page.goto(page.base + "/admin/matter/")
+    rows = page.locator("table.model-list tbody tr")
+    assert rows.count() >= 3
+    heights = [rows.nth(i).bounding_box()["height"] for i in range(3)]
+    assert max(heights) < 60, heights
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    table = page.locator(".table-responsive")
+    assert table.evaluate("e => e.scrollWidth > e.clientWidth")  # the rest, sideways
+    if username == "demo_worker":
+        page.screenshot(path=artifacts / "matter-list-phone.png")
+    only_local(page)
+
+
 @pytest.mark.parametrize("username", ["demo_court_yuncheng", "demo_court_city"])
 def test_a_court_home_lists_what_waits_and_what_is_overdue(new_page, artifacts, username):
     page = new_page()

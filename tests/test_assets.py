@@ -33,6 +33,22 @@ def test_pages_are_compressed_when_the_browser_accepts_it(client):
                       ).headers["Content-Encoding"] == "zstd"
 
 
+def test_a_large_response_is_compressed_harder_than_a_page(client):
+    """The maps' outlines are hundreds of KB: from compression.LARGE bytes on, a
+    stronger level (fewer bytes for each pan and zoom), still decoded whole."""
+    url = "/admin/grid/shapes/?level=village&bbox=110.5,21.8,113,23.8"
+    plain = client.get(url, headers={"Accept-Encoding": "identity"}).data
+    assert len(plain) >= compression.LARGE
+    for encoding in ("zstd", "br"):
+        response = client.get(url, headers={"Accept-Encoding": encoding})
+        assert _decoded(response) == plain
+        assert len(response.data) < len(compression.FAST[encoding](plain))
+    small = client.get("/admin/auth/password", headers={"Accept-Encoding": "zstd"})
+    page = _decoded(small)
+    assert len(page) < compression.LARGE
+    assert small.data == compression.FAST["zstd"](page)  # a page: the fast level
+
+
 @pytest.mark.parametrize("asked, answered", [
     (CHROMIUM, "zstd"), ("br, gzip", "br"), ("gzip, deflate", "gzip"),
     ("gzip;q=1.0, br;q=0.5", "gzip"), ("zstd;q=0, br", "br"), ("BR", "br"),

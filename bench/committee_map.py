@@ -25,8 +25,8 @@ one run:
    requests (when each started and ended, after the page was asked for).
 
 folium is not one of the app's dependencies (the maps use Leaflet directly): the
-bench imports it from var/benchlib, installed there once with
-`.venv/bin/pip install --target var/benchlib folium` (0.20.0 here).
+bench imports it from var/benchlib, and installs it there from the package registry
+the first time (`pip install --target var/benchlib folium==0.20.0`).
 
 Goals (issue 13): the first view at most 1 MB transferred, at least 100x smaller and
 at least 10x faster to render than the naive map; each pan or zoom at most 150 KB.
@@ -70,11 +70,15 @@ MOVES = [("zoom to a county (towns)", 9.5, 0, 0), ("pan east", 9.5, 0.5, 0),
 # --- the database: a copy, migrated, its shapes built ---------------------------------
 
 def prepare(keep_shapes: bool, copy: str = COPY) -> tuple[object, dict]:
+    from bench.my_matters import _stage
+
     source = synthetic_url(SOURCE)
     url = source.set(database=copy)
     server = create_engine(source.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with server.connect() as conn:
         exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": copy})
+        if not exists and _stage(source) != "ready":  # made by bench (i); only read here
+            raise SystemExit(f"{SOURCE} is not ready: run `python -m bench.my_matters` first")
         if not exists:
             for attempt in range(10):  # the template must have no other connection
                 try:
@@ -137,10 +141,29 @@ def _account(url) -> str:
 
 # --- the naive map ----------------------------------------------------------------------
 
+BENCHLIB, FOLIUM = ROOT / "var" / "benchlib", "folium==0.20.0"
+
+
+def _folium():
+    """folium, for the bench only: installed into var/benchlib from the package registry
+    the first time (not one of the app's dependencies)."""
+    import importlib
+    import subprocess
+
+    sys.path.append(str(BENCHLIB))  # after the venv: its own packages win
+    try:
+        return importlib.import_module("folium")
+    except ImportError:
+        print(f"installing {FOLIUM} into {BENCHLIB} (once)")
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--target",
+                        str(BENCHLIB), FOLIUM], check=True)
+        importlib.invalidate_caches()
+        return importlib.import_module("folium")
+
+
 def build_naive(url, folder: Path) -> dict:
     """folium, every village at full detail: what a first attempt does."""
-    sys.path.insert(0, str(ROOT / "var" / "benchlib"))  # folium, for the bench only
-    import folium
+    folium = _folium()
 
     leaflet = Path(__import__("flask_admin").__file__).parent / "static/vendor/leaflet"
     for name in ("leaflet.js", "leaflet.css"):
@@ -311,7 +334,8 @@ def measure_before(browser, root: Path, url, password: str) -> dict:
 
 
 def run(skip_naive: bool, keep_shapes: bool, naive_cache: bool = False, copy: str = COPY,
-        waterfall: bool = False, before: Path | None = None) -> bool:
+        waterfall: bool = False, before: Path | None = None) -> dict:
+    """Every figure of the run (printed as it goes), and whether the goals were met."""
     from playwright.sync_api import sync_playwright
 
     print(f"load average before: {load_average()}")
@@ -356,7 +380,27 @@ def run(skip_naive: bool, keep_shapes: bool, naive_cache: bool = False, copy: st
         httpd.shutdown()
         if folder != NAIVE_CACHE:
             shutil.rmtree(folder, ignore_errors=True)
-    return report(naive, ours, facts, earlier)
+    met = report(naive, ours, facts, earlier)
+    return {"met": met, "naive": naive, "ours": ours, "before": earlier,
+            "facts": {k: v for k, v in facts.items() if k != "password"}}
+
+
+def summary(result: dict) -> list[tuple[str, str]]:
+    """bench.run's lines: each map's first view against the naive map, its largest move."""
+    kb, naive, rows = 1024, result["naive"], []
+    if naive:
+        rows.append(("(l) naive map (folium, every village)",
+                     f"{naive['bytes'] / kb / kb:.1f} MB, drawn in {naive['render_s']:.1f} s"))
+    for name, r in result["ours"].items():
+        text_ = f"{r['bytes'] / kb:.0f} KB, drawn in {r['render_s']:.2f} s"
+        if naive:
+            text_ += (f" = {naive['bytes'] / r['bytes']:.0f}× smaller, "
+                      f"{naive['render_s'] / r['render_s']:.1f}× faster")
+        if r["moves"]:
+            text_ += f"; moves at most {max(m[2] for m in r['moves']) / kb:.0f} KB"
+        rows.append((f"(l) {name} map, first view", text_))
+    rows.append(("(l) goals", "met" if result["met"] else "NOT met"))
+    return rows
 
 
 def report(naive, ours, facts, earlier=None) -> bool:
@@ -409,7 +453,7 @@ def main(argv=None) -> None:
                              "`git archive main | tar -x -C DIR`) on the same database")
     args = parser.parse_args(argv)
     sys.exit(0 if run(args.skip_naive, args.keep_shapes, args.naive_cache, args.copy,
-                      args.waterfall, args.before) else 1)
+                      args.waterfall, args.before)["met"] else 1)
 
 
 if __name__ == "__main__":

@@ -70,16 +70,15 @@ MOVES = [("zoom to a county (towns)", 9.5, 0, 0), ("pan east", 9.5, 0.5, 0),
 # --- the database: a copy, migrated, its shapes built ---------------------------------
 
 def prepare(keep_shapes: bool, copy: str = COPY) -> tuple[object, dict]:
-    from bench.my_matters import _stage
+    from bench.my_matters import require_worked
 
     source = synthetic_url(SOURCE)
     url = source.set(database=copy)
     server = create_engine(source.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with server.connect() as conn:
         exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": copy})
-        if not exists and _stage(source) != "ready":  # made by bench (i); only read here
-            raise SystemExit(f"{SOURCE} is not ready: run `python -m bench.my_matters` first")
         if not exists:
+            require_worked(source)  # made by bench (i); only read here
             for attempt in range(10):  # the template must have no other connection
                 try:
                     conn.execute(text(f'CREATE DATABASE "{copy}" TEMPLATE "{SOURCE}"'))

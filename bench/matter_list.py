@@ -68,10 +68,10 @@ from bench.my_matters import (
     _app,
     _password,
     _server,
-    _stage,
     closed_loop,
     explain,
     figures,
+    require_worked,
     sign_in,
 )
 from bench.serve import free_port, get
@@ -224,8 +224,7 @@ def prepare(log=print, rebuild: bool = False, copy: str = OURS_DB) -> dict:
     source = synthetic_url("gridlink_synthetic")
     ensure_province(source)
     worked = source.set(database=WORKED)
-    if _stage(worked) != "ready":  # made by bench (i); never written here
-        raise SystemExit(f"{WORKED} is not ready: run `python -m bench.my_matters` first")
+    require_worked(worked)  # made by bench (i); never written here
     ours = _copy(worked, copy, log, rebuild)
     before = _copy(worked, f"{copy}_before" if copy != OURS_DB else BEFORE_DB, log, rebuild)
     _without_list_indexes(before, log)

@@ -272,6 +272,14 @@ def _private_copy(worked: URL, database: str, log) -> URL:
     return copy
 
 
+def require_worked(url: URL) -> None:
+    """Stop, saying what to run, unless the worked copy at `url` is ready (the parts
+    that copy it, (k) and (l), only read it; this part makes it)."""
+    if _stage(url) != "ready":
+        raise SystemExit(f"{url.database} is not ready: run `python -m bench.my_matters` "
+                         "first")
+
+
 def _password() -> str:
     return "Bench-" + secrets.token_urlsafe(12) + "-7q"
 

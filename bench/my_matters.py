@@ -472,7 +472,8 @@ def measure(worked: URL, passwords: dict, *, requests: int, rounds: int, concurr
 
 def explain(worked: URL, password: str, path: str = "/admin/", username: str = TOWN,
             log=print) -> list[dict]:
-    """Run the page once in process, then EXPLAIN ANALYZE every SELECT it sent."""
+    """Run the page once in process, then EXPLAIN ANALYZE every query it sent (SELECT,
+    WITH)."""
     from admin import create_app
     from models import db
 
@@ -486,7 +487,7 @@ def explain(worked: URL, password: str, path: str = "/admin/", username: str = T
         sent = []
         with app.app_context():
             def note(conn, cursor, statement, parameters, context, executemany):
-                if statement.lstrip().upper().startswith("SELECT"):
+                if statement.lstrip().upper().startswith(("SELECT", "WITH")):
                     sent.append((statement, parameters))
 
             event.listen(db.engine, "before_cursor_execute", note)

@@ -284,3 +284,26 @@ def test_without_the_database_pages_say_so_with_a_503_and_recover(database_away)
     relay.start()  # the database is back: nothing to restart
     assert client.get("/admin/grid/").status_code == 200
     assert client.get("/api/v1/grids").status_code == 200
+
+
+def test_the_database_gone_during_my_matters_own_query_is_a_503_too(database_away,
+                                                                    monkeypatch):
+    """我的事项 reads its matters on the driver's own cursor (models.my_matters): the
+    database gone after the account was loaded, as that query is sent, still answers
+    503, the broken connection is dropped, and the next visit draws the page."""
+    from models import my_matters
+
+    client, relay = database_away
+    assert client.sign_in("demo_liaison").status_code == 302
+    assert "gridlink-matter-card" in client.get("/admin/").get_data(as_text=True)
+    real = my_matters._driver_sql
+
+    def gone(statement, dialect):
+        relay.stop()
+        return real(statement, dialect)
+
+    monkeypatch.setattr(my_matters, "_driver_sql", gone)
+    assert "数据库暂时无法连接" in refused(client.get("/admin/"), 503)
+    monkeypatch.setattr(my_matters, "_driver_sql", real)
+    relay.start()
+    assert "gridlink-matter-card" in client.get("/admin/").get_data(as_text=True)

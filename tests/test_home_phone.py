@@ -8,14 +8,15 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import DateTime, case, cast, event, func, inspect, select
+from sqlalchemy import DateTime, case, cast, delete, event, func, inspect, select
 from test_matter_pages import XINGYAN_ADDRESS, YUNCHENG_COURT, english, file_directly
 
 from admin.auth import load_user
-from models import Matter, User, clock
+from models import LegalAdviceRequest, Matter, User, clock
 from models.access import Scope
 from models.deadlines import Marks
 from models.matters import OPEN_STATES, WAITING_FOR_A_PERSON
+from models.requests import ask_advice
 
 
 def counts(page: str) -> dict:
@@ -46,6 +47,25 @@ def test_a_grid_home_is_a_light_page_with_only_the_links_its_role_uses(client_as
     assert "<table" not in page  # cards, not a squeezed table
     assert not re.search(r"<script[^>]+leaflet", page)  # the map only when asked for
 
+
+
+def test_a_village_that_never_asked_is_told_so_in_its_language_until_it_asks(
+        client_as, session):
+    """The words shown while a village has asked nothing are kept per language
+    (admin.views.phone); its first question takes their place."""
+    account = session.scalar(select(User).where(User.username == "demo_liaison"))
+    session.execute(delete(LegalAdviceRequest)  # the demo's questions of the village
+                    .where(LegalAdviceRequest.grid_id == account.grid_id))
+    liaison = client_as("demo_liaison")
+    chinese = liaison.get("/admin/").get_data(as_text=True)
+    assert "本村（社区）尚未提出法律咨询。" in chinese
+    page = english(liaison).get("/admin/").get_data(as_text=True)
+    assert "Your village has not asked for legal advice yet." in page
+    assert "尚未提出法律咨询" not in page and "我的咨询" not in page
+    question = "宅基地纠纷可以先由村委会调解吗？"
+    ask_advice(session, account, topic="land", question=question)
+    page = liaison.get("/admin/").get_data(as_text=True)
+    assert question in page and "has not asked" not in page
 
 def test_the_counts_are_of_every_open_matter_not_of_those_listed(client_as, session,
                                                                  monkeypatch):

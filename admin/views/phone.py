@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 
-from flask import current_app, get_template_attribute, url_for
+from flask import current_app, get_template_attribute, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -59,7 +59,16 @@ def consultations_html(advice: dict | None) -> str:
     """A liaison's latest questions for legal advice (admin.views.legal_advice)."""
     if not advice or "mine" not in advice:
         return ""
-    return get_template_attribute("gridlink/phone_parts.html", "consultations")(advice)
+    def draw() -> str:
+        return get_template_attribute("gridlink/phone_parts.html", "consultations")(advice)
+
+    if advice["mine"]:
+        return draw()
+    # None asked yet (most villages, at every visit): the same words and links each time.
+    return _NONE_ASKED.get((str(get_locale()), request.script_root), draw)
+
+
+_NONE_ASKED = Kept(ttl=600.0, size=16)  # per language and URL root
 
 
 def shown_of(shown: int, open_: int) -> str:

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher, profiles
 from flask.testing import FlaskClient
 from flask_sqlalchemy.session import _app_ctx_id
 from sqlalchemy import create_engine, make_url, text
@@ -24,7 +25,7 @@ from sqlalchemy.pool import NullPool
 
 from admin import create_app
 from admin.kept import Kept
-from models import db
+from models import accounts, db
 from models.database import APP_ROLE, Cluster
 from models.migrate import upgrade
 from seeds.demo import load_demo
@@ -105,10 +106,24 @@ def make_app(url: str):
     return create_app(app_config(url))
 
 
+@contextmanager
+def cheapest_password_hashes():
+    """Passwords hashed at argon2's cheapest cost while the test database's demo is
+    loaded. A sign-in verifies at the cost its stored hash names: at the production
+    cost (64 MiB, 3 passes: 0.1 s each) the suite's sign-ins, some thousand, took
+    minutes. A password a test sets is hashed at the production cost (test_auth)."""
+    production = accounts.hasher
+    accounts.hasher = PasswordHasher.from_parameters(profiles.CHEAPEST)
+    try:
+        yield
+    finally:
+        accounts.hasher = production
+
+
 @pytest.fixture(scope="session")
 def app(database_url):
     app = make_app(database_url)
-    with app.app_context():
+    with app.app_context(), cheapest_password_hashes():
         load_demo(db.session)
         db.session.commit()
     yield app

@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from argon2 import extract_parameters, profiles
 from sqlalchemy import func, select
 
 from models import ApiToken, LoginAttempt, Role, User
@@ -170,6 +171,11 @@ def test_passwords_are_stored_with_argon2(session):
     user = session.scalar(select(User).where(User.username == "demo_admin"))
     assert user.password_hash.startswith("$argon2id$")
     assert "Yunfu2026demo" not in user.password_hash
+    # The test database's demo is hashed at the cheapest cost (conftest); a password
+    # set in the app at RFC 9106's low-memory profile: 64 MiB, 3 passes.
+    user.set_password("Gridlink-Cost-Check-9q")
+    assert extract_parameters(user.password_hash) == profiles.RFC_9106_LOW_MEMORY
+    assert user.check_password("Gridlink-Cost-Check-9q")
 
 
 def test_change_password_applies_the_policy(client_as, session):

@@ -1141,7 +1141,7 @@ ZH.update({
     "Not for this court: transfer it": "不属本院答复：转交",
     "Transfer": "转交",
     "No legal advice requests for your court.": "本院暂无法律咨询。",
-    "Your village has not asked for legal advice yet.": "本村（社区）尚未提出法律咨询。",
+    "Your grid has not asked for legal advice yet.": "本网格尚未提出法律咨询。",
     "Legal advice to answer": "待答复的法律咨询",
     "Risk reports": "风险信息",
     "No risk reported yet.": "尚无风险信息。",

@@ -58,9 +58,9 @@ def test_a_village_that_never_asked_is_told_so_in_its_language_until_it_asks(
                     .where(LegalAdviceRequest.grid_id == account.grid_id))
     liaison = client_as("demo_liaison")
     chinese = liaison.get("/admin/").get_data(as_text=True)
-    assert "本村（社区）尚未提出法律咨询。" in chinese
+    assert "本网格尚未提出法律咨询。" in chinese
     page = english(liaison).get("/admin/").get_data(as_text=True)
-    assert "Your village has not asked for legal advice yet." in page
+    assert "Your grid has not asked for legal advice yet." in page
     assert "尚未提出法律咨询" not in page and "我的咨询" not in page
     question = "宅基地纠纷可以先由村委会调解吗？"
     ask_advice(session, account, topic="land", question=question)

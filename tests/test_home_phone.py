@@ -48,7 +48,6 @@ def test_a_grid_home_is_a_light_page_with_only_the_links_its_role_uses(client_as
     assert not re.search(r"<script[^>]+leaflet", page)  # the map only when asked for
 
 
-
 def test_a_village_that_never_asked_is_told_so_in_its_language_until_it_asks(
         client_as, session):
     """The words shown while a village has asked nothing are kept per language
@@ -66,6 +65,7 @@ def test_a_village_that_never_asked_is_told_so_in_its_language_until_it_asks(
     ask_advice(session, account, topic="land", question=question)
     page = liaison.get("/admin/").get_data(as_text=True)
     assert question in page and "has not asked" not in page
+
 
 def test_the_counts_are_of_every_open_matter_not_of_those_listed(client_as, session,
                                                                  monkeypatch):
